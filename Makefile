@@ -1,0 +1,37 @@
+# Two self-contained entry points: `make demo` and `make test`.
+# Each creates .venv when missing and installs what it needs (idempotent: a stamp
+# file per extra set, redone only when pyproject.toml changes).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_OUT ?= demo_output
+
+.PHONY: demo test lint typecheck bench clean venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-core: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-dev: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev,model,parquet]"
+	touch $@
+
+demo: $(VENV)/.stamp-core
+	$(VENV)/bin/radminer extract examples/reports.csv -o $(DEMO_OUT)/labels.jsonl
+	$(PY) -m radminer.demo_summary $(DEMO_OUT)/labels.jsonl
+
+test: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; exit 1; fi; \
+	exit $$rc
+
+typecheck: $(VENV)/.stamp-dev
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(DEMO_OUT) build dist .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,31 @@
+"""Errors and warnings of radminer: one base class each, so callers can catch them all."""
+
+from __future__ import annotations
+
+__all__ = [
+    "InputError",
+    "OntologyError",
+    "OntologyWarning",
+    "RadminerError",
+    "RadminerWarning",
+]
+
+
+class RadminerError(Exception):
+    """Base class of every error radminer raises on purpose."""
+
+
+class OntologyError(RadminerError):
+    """An ontology, vocabulary or curation table is broken (unreadable, cyclic, unsafe)."""
+
+
+class InputError(RadminerError):
+    """Input data (a reports CSV, a label-set file, an argument) is not what was expected."""
+
+
+class RadminerWarning(UserWarning):
+    """Base class of radminer's warnings."""
+
+
+class OntologyWarning(RadminerWarning):
+    """Ontology content is unsound but usable (dangling names, shared synonyms, unmatched labels)."""
