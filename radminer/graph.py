@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from .errors import OntologyError, OntologyWarning
+from .labelspace import LabelSpace, select_labels
 from .terms import Term, normalize_name
+
+if TYPE_CHECKING:
+    from .curation import Curation
 
 __all__ = ["LabelGraph"]
 
@@ -20,10 +27,21 @@ class LabelGraph:
     Built from :class:`Term` records. At construction a cycle raises :class:`OntologyError`
     naming it; dangling parent or exclusive names and synonyms claimed by two labels are
     dropped and reported once through :class:`OntologyWarning` (also kept in ``problems``).
+    ``label_space`` is the selected :class:`LabelSpace` (all labels unless chosen otherwise
+    with :meth:`with_label_set`); ``curation`` the tables applied when loading.
     """
 
-    def __init__(self, terms: Iterable[Term], *, source: str = "<terms>") -> None:
+    def __init__(
+        self,
+        terms: Iterable[Term],
+        *,
+        source: str = "<terms>",
+        curation: Curation | None = None,
+        curation_skipped: Sequence[str] = (),
+    ) -> None:
         self.source = source
+        self.curation = curation
+        self.curation_skipped = tuple(curation_skipped)
         self._terms: dict[str, Term] = {}
         for term in terms:
             if term.name in self._terms:
@@ -52,6 +70,17 @@ class LabelGraph:
         if dangling:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
         self._ancestors = lru_cache(maxsize=None)(self._compute_ancestors)
+        self.label_space = LabelSpace(self.labels, name="all")
+
+    def select(self, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
+        """A :class:`LabelSpace` of this graph (see :func:`radminer.labelspace.select_labels`)."""
+        return select_labels(self, spec)
+
+    def with_label_set(self, spec: str | Sequence[str] | Path) -> LabelGraph:
+        """A view of this graph (sharing its read-only content) whose ``label_space`` is ``spec``."""
+        view = copy.copy(self)
+        view.label_space = self.select(spec)
+        return view
 
     # -- validation -------------------------------------------------------------------
     def _warn(self, message: str) -> None:
