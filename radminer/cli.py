@@ -1,0 +1,182 @@
+"""The ``radminer`` command line: ``radminer ontology ...`` and ``radminer extract ...``.
+
+Exit codes: 0 success; 1 a radminer error (bad input, broken ontology), reported as one
+line on stderr; 2 a usage error (click); 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import RadminerError
+from .graph import LabelGraph
+from .ontology import load_ontology
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_cleanly(func: F) -> F:
+    """Turn radminer errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RadminerError as exc:
+            click.echo(f"radminer: error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("radminer: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="radminer")
+def main() -> None:
+    """Mine lesion labels from radiology reports with a RadLex-based ontology."""
+
+
+@main.group()
+def ontology() -> None:
+    """Inspect and export ontologies (the shipped lesion ontology by default)."""
+
+
+def _load(path: str | None, label_set: str = "all") -> tuple[LabelGraph, list[str]]:
+    """The graph and the warnings its loading raised (shown by ``info``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = load_ontology(path, label_set=label_set)
+    return graph, [str(w.message) for w in caught]
+
+
+_PATH = click.argument("path", required=False, type=click.Path(dir_okay=False))
+_ONTOLOGY = click.option("--ontology", "path", type=click.Path(dir_okay=False), help="OWL or vocabulary CSV (default: shipped).")
+
+
+@ontology.command()
+@_PATH
+@click.option("--label-set", default="lesanet171", show_default=True, help="Label set to report on.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@fail_cleanly
+def info(path: str | None, label_set: str, as_json: bool) -> None:
+    """Counts per category, depth, synonyms, exclusive pairs and warnings of an ontology."""
+    graph, problems = _load(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        space = graph.select(label_set) if label_set != "all" else graph.label_space
+    problems += [str(w.message) for w in caught]
+    categories = Counter(graph.category(x) or "(none)" for x in graph.labels)
+    summary = {
+        "source": graph.source,
+        "terms": len(graph),
+        "categories": dict(categories.most_common()),
+        "roots": len(graph.roots()),
+        "depth": graph.depth(),
+        "synonyms": sum(len(graph.synonyms(x)) for x in graph.labels),
+        "exclusive_pairs": len(graph.exclusive_pairs()),
+        "with_radlex_rid": sum(1 for x in graph.labels if graph.term(x).rid),
+        "label_set": {"name": space.name, "labels": len(space), "unmatched": list(space.unmatched)},
+        "curation": {
+            "synonyms": len(graph.curation.synonyms) if graph.curation else 0,
+            "parents": len(graph.curation.parents) if graph.curation else 0,
+            "exclusive": len(graph.curation.exclusive) if graph.curation else 0,
+            "compositions": len(graph.curation.compositions) if graph.curation else 0,
+            "not_applicable": list(graph.curation_skipped),
+        },
+        "warnings": problems,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"ontology:        {summary['source']}")
+    click.echo(f"terms:           {summary['terms']} in {len(categories)} categories")
+    for name, count in categories.most_common():
+        click.echo(f"  {name:<14} {count}")
+    click.echo(f"roots / depth:   {summary['roots']} / {summary['depth']}")
+    click.echo(f"synonyms:        {summary['synonyms']}")
+    click.echo(f"exclusive pairs: {summary['exclusive_pairs']}")
+    click.echo(f"RadLex RIDs:     {summary['with_radlex_rid']}")
+    unmatched = f" ({len(space.unmatched)} unmatched)" if space.unmatched else ""
+    click.echo(f"label set:       {space.name}: {len(space)} labels{unmatched}")
+    cur = summary["curation"]
+    click.echo(
+        f"curation:        {cur['synonyms']} synonyms, {cur['parents']} parents, {cur['exclusive']} exclusive, "
+        f"{cur['compositions']} compositions ({len(cur['not_applicable'])} not applicable)"
+    )
+    click.echo(f"warnings:        {len(problems)}")
+    for problem in problems:
+        click.echo(f"  - {problem}")
+
+
+@ontology.command()
+@click.argument("label")
+@_ONTOLOGY
+@fail_cleanly
+def show(label: str, path: str | None) -> None:
+    """Synonyms, parents, children, exclusive labels and RID of LABEL (a name or synonym)."""
+    graph, _ = _load(path)
+    name = label if label in graph else graph.lookup(label)
+    if name is None:
+        raise click.BadParameter(f"{label!r} is neither a label nor a synonym in {graph.source}", param_hint="LABEL")
+    term = graph.term(name)
+
+    def listed(values: frozenset[str] | tuple[str, ...]) -> str:
+        return ", ".join(sorted(values)) or "-"
+
+    click.echo(f"label:       {name}")
+    click.echo(f"category:    {term.category or '-'}")
+    click.echo(f"RID:         {term.rid or '-'}")
+    click.echo(f"IRI:         {term.iri or '-'}")
+    click.echo(f"synonyms:    {listed(graph.synonyms(name))}")
+    click.echo(f"parents:     {listed(graph.parents(name))}")
+    click.echo(f"ancestors:   {listed(graph.ancestors(name))}")
+    click.echo(f"children:    {listed(graph.children(name))}")
+    click.echo(f"exclusive:   {listed(graph.exclusive(name))}")
+
+
+@ontology.command()
+@_ONTOLOGY
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "graphml"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Output file (default: stdout).")
+@fail_cleanly
+def export(path: str | None, fmt: str, output: str | None) -> None:
+    """Export labels (term, category, synonyms, parents, exclusive, rid) as CSV, JSON or GraphML."""
+    from .io import atomic_output
+
+    graph, _ = _load(path)
+    rows = [
+        {
+            "term": x,
+            "category": graph.category(x) or "",
+            "synonyms": sorted(graph.synonyms(x)),
+            "parents": sorted(graph.parents(x)),
+            "exclusive": sorted(graph.exclusive(x)),
+            "rid": graph.term(x).rid or "",
+        }
+        for x in graph.labels
+    ]
+    with atomic_output(Path(output) if output else None, binary=fmt == "graphml") as handle:
+        if fmt == "json":
+            json.dump(rows, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        elif fmt == "csv":
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["term"], lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: "|".join(v) if isinstance(v, list) else v for k, v in row.items()})
+        else:
+            import networkx as nx
+
+            nx.write_graphml(graph.to_networkx(), handle)

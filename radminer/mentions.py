@@ -1,0 +1,67 @@
+"""What extraction produces: :class:`Mention` (one matched label) and :class:`LesionLabels` (one row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["STATUSES", "LesionLabels", "Mention"]
+
+#: Mention statuses. ``irrelevant``: about another lesion than the bookmarked one.
+STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "irrelevant")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A label found in the text; ``start``/``end`` are character offsets into the input text."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+    status: str = "positive"
+    trigger: str | None = None
+    trigger_start: int | None = None
+    trigger_end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "label": self.label,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "status": self.status,
+        }
+        if self.trigger is not None:
+            out.update(trigger=self.trigger, trigger_start=self.trigger_start, trigger_end=self.trigger_end)
+        return out
+
+
+@dataclass(frozen=True)
+class LesionLabels:
+    """Labels of one lesion (one bookmark) or, without bookmarks, of a whole report.
+
+    ``labels``: positive labels expanded to all ancestors, sorted. ``uncertain`` and
+    ``negated``: labels (expanded likewise) that are not already positive, sorted.
+    ``bookmark``: index of the bookmark in the text, ``None`` when the text holds none.
+    """
+
+    bookmark: int | None
+    sentence: str
+    labels: tuple[str, ...] = ()
+    uncertain: tuple[str, ...] = ()
+    negated: tuple[str, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+    def to_dict(self, report_id: str | None = None) -> dict[str, Any]:
+        """The JSONL record of DESIGN.md's contract (``id`` first when given)."""
+        out: dict[str, Any] = {} if report_id is None else {"id": report_id}
+        out.update(
+            bookmark=self.bookmark,
+            sentence=self.sentence,
+            labels=list(self.labels),
+            uncertain=list(self.uncertain),
+            negated=list(self.negated),
+            mentions=[m.to_dict() for m in self.mentions],
+        )
+        return out
