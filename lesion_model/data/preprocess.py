@@ -1,0 +1,143 @@
+"""The seed paper's preprocessing: 1 mm/pixel, 3 slices 2 mm apart, a 120 mm patch, HU windows.
+
+Geometry: pixel ``i`` of a slice has its centre at coordinate ``i``; a box ``x1..x2`` is in
+those coordinates. Patch pixel ``j`` (1 mm wide) samples the slice at
+``cx + (j + 0.5 − size/2) · 1 mm / spacing`` where ``cx`` is the box centre, so the box centre
+lies exactly at the patch centre. In-plane sampling is bilinear and only over the crop region;
+samples outside the image read air (``PAD_HU`` = −1024). Along z, the channel at offset ``d`` mm
+reads position ``key + d / interval`` (in slices), linearly interpolated between the two
+nearest slices; positions past the first or last slice of the volume are clamped to it
+(the end slice is replicated), and the patch is flagged ``replicated``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .volumes import Volume
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "PAD_HU",
+    "Patch",
+    "Window",
+    "extract_patch",
+    "to_uint8",
+]
+
+PAD_HU = -1024.0
+#: LesaNet's window: the full 12-bit CT range.
+DEFAULT_WINDOW = (-1024.0, 3071.0)
+
+
+@dataclass(frozen=True)
+class Patch:
+    """``hu``: ``float32[C, S, S]`` (C = len(offsets)); ``box``: the lesion box in patch mm."""
+
+    hu: np.ndarray
+    box: tuple[float, float, float, float]
+    replicated: bool
+
+
+def _axis(center: float, size: int, step: float) -> np.ndarray:
+    """Source coordinates of ``size`` output pixels, ``step`` source pixels apart, centred."""
+    return center + (np.arange(size, dtype=np.float64) + 0.5 - size / 2) * step
+
+
+def _resample(plane: np.ndarray, xs: np.ndarray, ys: np.ndarray, pad: float) -> np.ndarray:
+    """Bilinear samples of ``plane`` at the grid ``ys × xs``; outside reads ``pad``."""
+    h, w = plane.shape
+    x0, y0 = math.floor(xs[0]), math.floor(ys[0])
+    x1, y1 = math.floor(xs[-1]) + 2, math.floor(ys[-1]) + 2
+    window = np.full((y1 - y0, x1 - x0), pad, dtype=np.float32)
+    sy0, sy1, sx0, sx1 = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    if sy1 > sy0 and sx1 > sx0:
+        window[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = plane[sy0:sy1, sx0:sx1]
+    fx, fy = xs - x0, ys - y0
+    ix, iy = np.floor(fx).astype(np.intp), np.floor(fy).astype(np.intp)
+    wx, wy = (fx - ix).astype(np.float32), (fy - iy).astype(np.float32)
+    rows = window[iy] * (1 - wy)[:, None] + window[iy + 1] * wy[:, None]
+    return rows[:, ix] * (1 - wx) + rows[:, ix + 1] * wx
+
+
+def _z_weights(volume: Volume, key: int, offset_mm: float) -> tuple[list[tuple[int, float]], bool]:
+    """Slices and weights for the channel ``offset_mm`` from ``key``; clamped flag."""
+    z = key + offset_mm / volume.slice_interval
+    clamped = not volume.first <= z <= volume.last
+    z = min(max(z, volume.first), volume.last)
+    lo = math.floor(z + 1e-9)
+    frac = z - lo
+    if frac < 1e-6:
+        return [(lo, 1.0)], clamped
+    return [(lo, 1.0 - frac), (lo + 1, frac)], clamped
+
+
+def extract_patch(
+    volume: Volume,
+    key_slice: int,
+    box: Sequence[float],
+    *,
+    offsets_mm: Sequence[float] = (-2.0, 0.0, 2.0),
+    size: int = 120,
+    spacing_mm: float = 1.0,
+    pad_hu: float = PAD_HU,
+) -> Patch:
+    """A ``size × size`` patch at ``spacing_mm``/pixel centred on ``box``, one channel per offset.
+
+    Reads only the slices the offsets need and resamples only the crop region.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    sx, sy = volume.spacing_xy
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    xs = _axis(cx, size, spacing_mm / sx)
+    ys = _axis(cy, size, spacing_mm / sy)
+    channels, replicated = [], False
+    for offset in offsets_mm:
+        weights, clamped = _z_weights(volume, key_slice, offset)
+        replicated |= clamped
+        plane = sum(w * volume.slice(k) for k, w in weights)
+        channels.append(_resample(np.asarray(plane, dtype=np.float32), xs, ys, pad_hu))
+    half = size * spacing_mm / 2
+    patch_box = (
+        (x1 - cx) * sx / spacing_mm + half / spacing_mm,
+        (y1 - cy) * sy / spacing_mm + half / spacing_mm,
+        (x2 - cx) * sx / spacing_mm + half / spacing_mm,
+        (y2 - cy) * sy / spacing_mm + half / spacing_mm,
+    )
+    replicated |= bool(getattr(volume, "replicated", False))
+    return Patch(np.stack(channels).astype(np.float32), patch_box, replicated)
+
+
+def to_uint8(hu: np.ndarray, window: Sequence[float] = DEFAULT_WINDOW) -> np.ndarray:
+    """HU → ``uint8`` (0 at ``window[0]``, 255 at ``window[1]``), for windowed stores."""
+    lo, hi = float(window[0]), float(window[1])
+    scaled = (np.asarray(hu, dtype=np.float32) - lo) * (255.0 / (hi - lo))
+    return np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+
+
+class Window:
+    """HU → ``[0, 1]`` per window; several windows are stacked as channels.
+
+    Input ``[..., C, H, W]`` (numpy array or torch tensor) of HU; output ``[..., C·W, H, W]``
+    float32 with the channels of window 0 first. ``Window()`` is LesaNet's [−1024, 3071].
+    """
+
+    def __init__(self, windows: Sequence[Sequence[float]] = (DEFAULT_WINDOW,)) -> None:
+        self.windows = tuple((float(lo), float(hi)) for lo, hi in windows)
+        if not self.windows or any(hi <= lo for lo, hi in self.windows):
+            raise ValueError(f"windows must be non-empty (low, high) pairs, got {windows!r}")
+
+    def __repr__(self) -> str:
+        return f"Window({list(self.windows)!r})"
+
+    def __call__(self, hu):  # type: ignore[no-untyped-def]
+        parts = [((hu - lo) / (hi - lo)).clip(0, 1) for lo, hi in self.windows]
+        if isinstance(hu, np.ndarray):
+            return np.concatenate(parts, axis=-3).astype(np.float32, copy=False)
+        import torch
+
+        return torch.cat([p.float() for p in parts], dim=-3)
