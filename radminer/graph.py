@@ -1,11 +1,12 @@
-"""The label DAG: a networkx ``DiGraph`` (parent → child) behind a small read-only API."""
+"""The label DAG: parent → child links held in dicts (fast to build at RadLex scale), with a
+networkx ``DiGraph`` built on first use for graph algorithms and export, behind a small read-only API."""
 
 from __future__ import annotations
 
 import copy
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,23 +49,26 @@ class LabelGraph:
                 raise OntologyError(f"{source}: label {term.name!r} is defined twice")
             self._terms[term.name] = term
         self.problems: list[str] = []
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from(self._terms)
         dangling: list[str] = []
-        for term in self._terms.values():
+        self._parents: dict[str, tuple[str, ...]] = {}
+        self._children: dict[str, list[str]] = {name: [] for name in self._terms}
+        for name, term in self._terms.items():
+            valid = []
             for parent in term.parents:
-                if parent in self._terms and parent != term.name:
-                    self._graph.add_edge(parent, term.name)
+                if parent in self._terms and parent != name:
+                    valid.append(parent)
+                    self._children[parent].append(name)
                 else:
-                    dangling.append(f"{term.name} -> parent {parent}")
-        self._exclusive: dict[str, set[str]] = {name: set() for name in self._terms}
-        for term in self._terms.values():
+                    dangling.append(f"{name} -> parent {parent}")
+            self._parents[name] = tuple(dict.fromkeys(valid))
+        self._exclusive: dict[str, set[str]] = {}
+        for name, term in self._terms.items():
             for other in term.exclusive:
-                if other in self._terms and other != term.name:
-                    self._exclusive[term.name].add(other)
-                    self._exclusive[other].add(term.name)
+                if other in self._terms and other != name:
+                    self._exclusive.setdefault(name, set()).add(other)
+                    self._exclusive.setdefault(other, set()).add(name)
                 else:
-                    dangling.append(f"{term.name} -> exclusive {other}")
+                    dangling.append(f"{name} -> exclusive {other}")
         self._check_acyclic()
         self._synonyms = self._index_synonyms()
         if dangling:
@@ -88,33 +92,51 @@ class LabelGraph:
         warnings.warn(f"{self.source}: {message}", OntologyWarning, stacklevel=3)
 
     def _check_acyclic(self) -> None:
-        try:
-            cycle = nx.find_cycle(self._graph)
-        except nx.NetworkXNoCycle:
+        """Kahn's algorithm (fast on 50,000 labels); networkx names the cycle when there is one."""
+        indegree = {name: len(parents) for name, parents in self._parents.items()}
+        ready = [name for name, d in indegree.items() if d == 0]
+        seen = 0
+        while ready:
+            node = ready.pop()
+            seen += 1
+            for child in self._children[node]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    ready.append(child)
+        if seen == len(indegree):
             return
+        cycle = nx.find_cycle(self._nx.subgraph(n for n, d in indegree.items() if d > 0))
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         raise OntologyError(f"{self.source}: the label hierarchy has a cycle: {path}")
 
+    @cached_property
+    def _nx(self) -> nx.DiGraph:
+        """The DAG as a networkx ``DiGraph`` (parent → child), built on first use."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._terms)
+        graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
+        return graph
+
     def _index_synonyms(self) -> dict[str, str]:
         """Normalized name or synonym → label. A label's own name always wins."""
-        index = {normalize_name(name): name for name in self._terms}
-        claims: dict[str, set[str]] = {}
+        index = {" ".join(name.split()).casefold(): name for name in self._terms}  # normalize_name, inlined
+        names = set(index)
+        shared: dict[str, set[str]] = {}
         for term in self._terms.values():
             for synonym in term.synonyms:
-                claims.setdefault(normalize_name(synonym), set()).add(term.name)
-        shared: list[str] = []
-        for key, names in sorted(claims.items()):
-            owner = index.get(key)
-            if owner is not None:
-                names = names - {owner}
-                if names:
-                    shared.append(f"{key!r}: {', '.join(sorted(names))} (name of {owner})")
-            elif len(names) > 1:
-                shared.append(f"{key!r}: {', '.join(sorted(names))}")
+                key = " ".join(synonym.split()).casefold()
+                owner = index.setdefault(key, term.name)
+                if owner != term.name:
+                    shared.setdefault(key, {owner}).add(term.name)
+        problems = []
+        for key, claimants in shared.items():
+            if key in names:
+                problems.append(f"{key!r}: {', '.join(sorted(claimants - {index[key]}))} (name of {index[key]})")
             else:
-                index[key] = next(iter(names))
-        if shared:
-            self._warn(f"{len(shared)} synonym(s) claimed by several labels, dropped: " + "; ".join(shared))
+                problems.append(f"{key!r}: {', '.join(sorted(claimants))}")
+                del index[key]
+        if problems:
+            self._warn(f"{len(problems)} synonym(s) claimed by several labels, dropped: " + "; ".join(sorted(problems)))
         return index
 
     # -- content ------------------------------------------------------------------------
@@ -159,14 +181,18 @@ class LabelGraph:
 
     def parents(self, label: str) -> frozenset[str]:
         self.term(label)
-        return frozenset(self._graph.predecessors(label))
+        return frozenset(self._parents[label])
 
     def children(self, label: str) -> frozenset[str]:
         self.term(label)
-        return frozenset(self._graph.successors(label))
+        return frozenset(self._children[label])
 
     def _compute_ancestors(self, label: str) -> frozenset[str]:
-        return frozenset(nx.ancestors(self._graph, label))
+        out: set[str] = set()
+        for parent in self._parents[label]:
+            out.add(parent)
+            out |= self._ancestors(parent)
+        return frozenset(out)
 
     def ancestors(self, label: str) -> frozenset[str]:
         """All labels above ``label`` (excluding itself)."""
@@ -176,12 +202,19 @@ class LabelGraph:
     def descendants(self, label: str) -> frozenset[str]:
         """All labels below ``label`` (excluding itself)."""
         self.term(label)
-        return frozenset(nx.descendants(self._graph, label))
+        out: set[str] = set()
+        stack = [label]
+        while stack:
+            for child in self._children[stack.pop()]:
+                if child not in out:
+                    out.add(child)
+                    stack.append(child)
+        return frozenset(out)
 
     def exclusive(self, label: str) -> frozenset[str]:
         """Labels that cannot hold together with ``label`` (symmetric)."""
         self.term(label)
-        return frozenset(self._exclusive[label])
+        return frozenset(self._exclusive.get(label, ()))
 
     def exclusive_pairs(self) -> list[tuple[str, str]]:
         """Each exclusive pair once, ``(a, b)`` with ``a < b``, sorted."""
@@ -197,17 +230,17 @@ class LabelGraph:
         return frozenset(out)
 
     def roots(self) -> list[str]:
-        return [n for n in self._terms if self._graph.in_degree(n) == 0]
+        return [name for name, parents in self._parents.items() if not parents]
 
     def depth(self) -> int:
         """Number of labels on the longest parent → child path (0 when empty)."""
         if not self._terms:
             return 0
-        return int(nx.dag_longest_path_length(self._graph)) + 1
+        return int(nx.dag_longest_path_length(self._nx)) + 1
 
     def to_networkx(self) -> nx.DiGraph:
         """A copy of the DAG with node attributes ``category``, ``synonyms``, ``rid``, ``iri``."""
-        graph = self._graph.copy()
+        graph = self._nx.copy()
         for name, term in self._terms.items():
             graph.nodes[name].update(
                 category=term.category or "",

@@ -52,7 +52,14 @@ _NUM_DETECTED = NS["rm"] + "numDetected"
 _RID_PROP = NS["rm"] + "radlexRID"
 _RID_IN_IRI = re.compile(r"[#/](RID\d+)$")
 _MAX_ENTITY_VALUE = 4096
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
+_FIELDS = tuple(Term.__dataclass_fields__)
+_LISTS = {"synonyms", "parents", "exclusive"}
+_SEP = "\x1f"  # ASCII unit separator: list cells are stored joined (JSON decodes strings faster)
+
+
+def _unjoin(cell: str) -> tuple[str, ...]:
+    return tuple(cell.split(_SEP)) if cell else ()
 
 
 def cache_dir() -> Path:
@@ -241,7 +248,9 @@ def _cache_read(file: Path) -> list[Term] | None:
         for local, digest in entry["imports"].items():
             if not Path(local).is_file() or _digest(Path(local)) != digest:
                 return None
-        return [Term(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()}) for row in entry["terms"]]
+        columns = entry["terms"]
+        values = [[_unjoin(x) for x in columns[f]] if f in _LISTS else columns[f] for f in _FIELDS]
+        return [Term(*row) for row in zip(*values, strict=True)]
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -252,7 +261,7 @@ def _cache_read(file: Path) -> list[Term] | None:
 def _cache_write(file: Path, terms: list[Term], imports: dict[str, Path]) -> None:
     entry = {
         "imports": {str(p.resolve()): _digest(p) for p in imports.values()},
-        "terms": [{k: v for k, v in vars(t).items() if v not in (None, ())} for t in terms],
+        "terms": {f: [_SEP.join(getattr(t, f)) if f in _LISTS else getattr(t, f) for t in terms] for f in _FIELDS},
     }
     try:
         file.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 __all__ = ["CATEGORIES", "Term", "normalize_name"]
@@ -10,12 +9,9 @@ __all__ = ["CATEGORIES", "Term", "normalize_name"]
 #: Label categories of the lesion ontology (the seed paper's body part / type / attribute).
 CATEGORIES: tuple[str, ...] = ("bodypart", "type", "attribute")
 
-_SPACE = re.compile(r"\s+")
-
-
 def normalize_name(text: str) -> str:
     """Case- and whitespace-insensitive key of a term name or synonym."""
-    return _SPACE.sub(" ", text.strip()).casefold()
+    return " ".join(text.split()).casefold()
 
 
 @dataclass(frozen=True)
