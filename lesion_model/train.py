@@ -1,0 +1,563 @@
+"""Training: ``lesion-train --data STORE --out RUN`` (the seed paper's recipe by default).
+
+Defaults: multi-scale head, weighted + bootstrap loss (β = 0.9), SGD (momentum 0.9, weight decay
+1e-4), lr 0.01 → 0.001 at epoch 12, 15 epochs, batch 128. ``--head`` and ``--loss`` give the rows
+of Table 1: ``gap bce``, ``gap weighted``, ``multiscale weighted``,
+``multiscale weighted_bootstrap``.
+
+``RUN`` receives ``config.json`` (the :class:`TrainConfig`), ``checkpoint.pt`` (written atomically
+after every epoch: model, optimizer, scheduler, epoch, config, labels, history) and
+``history.json`` (per-epoch loss and validation mean AUC). ``--resume`` continues from
+``checkpoint.pt`` to exactly the result of an uninterrupted run: the shuffling of each epoch
+comes from its own generator seeded by (seed, epoch).
+
+On CUDA the step runs under bf16 autocast with channels_last tensors (optionally
+``torch.compile``d), and the patches stay int16 on the GPU when they fit, windowed there per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import asdict, dataclass, fields
+from functools import wraps
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .data.preprocess import DEFAULT_WINDOW
+from .data.store import PatchStore
+from .errors import LesionModelError, TrainingError
+from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
+from .metrics import label_metrics, mean_auc
+from .models import LesionClassifier, ModelConfig, build_model
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LoadedModel",
+    "SplitData",
+    "TrainConfig",
+    "evaluate",
+    "load_checkpoint",
+    "load_split",
+    "main",
+    "predict",
+    "train",
+    "train_one_epoch",
+]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = "lesion_model.checkpoint"
+LossName = Literal["bce", "weighted", "weighted_bootstrap"]
+ProgressFn = Callable[[int, float], None]
+# Fields that may differ between a run and its resumption (they do not change the result).
+_RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run; saved as ``config.json`` and inside every checkpoint (as a plain dict)."""
+
+    data: str
+    out: str
+    head: Literal["gap", "multiscale"] = "multiscale"
+    loss: LossName = "weighted_bootstrap"
+    beta: float = 0.9
+    detach_bootstrap: bool = False
+    uncertain: UncertainPolicy = "ignore"
+    width: float = 1.0
+    hidden: int = 256
+    pool: Literal["align", "max"] = "align"
+    epochs: int = 15
+    batch_size: int = 128
+    lr: float = 0.01
+    lr_step_epoch: int = 12
+    lr_gamma: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    window: tuple[float, float] = DEFAULT_WINDOW
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = False
+    data_on_device: Literal["auto", "yes", "no"] = "auto"
+    pretrained: str | None = None
+    progress: bool = False
+
+    def model_config(self, num_labels: int) -> ModelConfig:
+        return ModelConfig(
+            num_labels=num_labels,
+            head=self.head,
+            width=self.width,
+            hidden=self.hidden,
+            pool=self.pool,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["window"] = list(self.window)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in known}
+        if "window" in kwargs:
+            kwargs["window"] = tuple(kwargs["window"])
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class SplitData:
+    """One split as tensors on one device.
+
+    ``patches``: Tensor[N, 3, H, W] int16 HU (or uint8 already windowed); ``boxes``: Tensor[N, 4]
+    float (x1, y1, x2, y2 in patch pixels); ``target``/``mask``: Tensor[N, K] float;
+    ``rows``: the store rows, int64[N].
+    """
+
+    patches: Tensor
+    boxes: Tensor
+    target: Tensor
+    mask: Tensor
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.patches.shape[0])
+
+
+def load_split(
+    store: PatchStore,
+    split: str,
+    *,
+    uncertain: UncertainPolicy = "ignore",
+    device: torch.device | str = "cpu",
+) -> SplitData:
+    """The rows of ``split`` as :class:`SplitData` on ``device`` (patches keep their dtype)."""
+    rows = store.split_indices(split)
+    target, mask = make_targets(store.positive[rows], store.uncertain[rows], uncertain)
+    boxes = store.index.loc[rows, ["x1", "y1", "x2", "y2"]].to_numpy(dtype=np.float32)
+    patches = torch.from_numpy(np.ascontiguousarray(store.patches[rows]))
+    if torch.device(device).type == "cuda":
+        patches = patches.pin_memory()
+    return SplitData(
+        patches=patches.to(device),
+        boxes=torch.from_numpy(boxes).to(device),
+        target=torch.from_numpy(target).to(device),
+        mask=torch.from_numpy(mask).to(device),
+        rows=rows,
+    )
+
+
+def window_patches(
+    patches: Tensor, window: tuple[float, float] | None, *, channels_last: bool = False
+) -> Tensor:
+    """Tensor[B, 3, H, W] int16 HU → float in [0, 1] (uint8 patches, ``window`` None: ÷ 255)."""
+    x = patches.float()
+    if window is None:
+        x = x / 255.0
+    else:
+        lo, hi = window
+        x = ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def store_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, float] | None:
+    """The window to apply to this store's patches: ``None`` when they are uint8 (pre-windowed)."""
+    return None if store.meta["dtype"] == "uint8" else (float(window[0]), float(window[1]))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {name!r} was asked for, but CUDA is not available")
+    return device
+
+
+def _autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]:
+    if enabled and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _batches(n: int, batch_size: int, order: Tensor, *, drop_last: bool) -> Iterator[Tensor]:
+    stop = n - n % batch_size if drop_last and n >= batch_size else n
+    for start in range(0, stop, batch_size):
+        yield order[start : start + batch_size]
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The shuffling generator of one epoch (a function of seed and epoch only)."""
+    state = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+    return torch.Generator().manual_seed(state)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: SplitData,
+    *,
+    window: tuple[float, float] | None,
+    batch_size: int,
+    device: torch.device,
+    generator: torch.Generator,
+    amp: bool = True,
+    channels_last: bool = False,
+    check_every: int = 20,
+    progress: ProgressFn | None = None,
+) -> float:
+    """One pass over ``data`` in the order drawn from ``generator``; returns the mean loss.
+
+    Full batches only, unless the split is smaller than one batch (a batch-size-1 remainder
+    would break batch norm and recompile a compiled model). The running loss is checked every
+    ``check_every`` steps (checking every step would stall a GPU): a NaN or infinite value
+    raises :class:`TrainingError`. ``progress(steps, mean loss)`` is called at each check.
+    """
+    model.train()
+    order = torch.randperm(len(data), generator=generator).to(data.patches.device)
+    total = torch.zeros((), device=device)
+    steps = 0
+    for steps, idx in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
+        x = window_patches(data.patches[idx].to(device, non_blocking=True), window,
+                           channels_last=channels_last)
+        boxes = data.boxes[idx].to(device, non_blocking=True)
+        target = data.target[idx].to(device, non_blocking=True)
+        mask = data.mask[idx].to(device, non_blocking=True)
+        with _autocast(device, amp):
+            logits = model(x, boxes)
+        loss = criterion(logits.float(), target, mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach()
+        if steps % check_every == 0:
+            _check_finite(total, steps)
+            if progress is not None:
+                progress(steps, float(total) / steps)
+    if steps == 0:
+        raise TrainingError("the training split is empty: nothing to train on")
+    _check_finite(total, steps)
+    return float(total) / steps
+
+
+def _check_finite(total: Tensor, steps: int) -> None:
+    value = float(total)
+    if not math.isfinite(value):
+        raise TrainingError(
+            f"the loss became {value} by step {steps} of the epoch: lower the learning rate, "
+            "check the patches for NaN/inf and the labels for all-empty columns"
+        )
+
+
+@torch.inference_mode()
+def predict(
+    model: nn.Module,
+    data: SplitData,
+    *,
+    window: tuple[float, float] | None,
+    batch_size: int,
+    device: torch.device,
+    amp: bool = True,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """Sigmoid scores of every row of ``data``: float32 [N, K], in row order."""
+    model.eval()
+    order = torch.arange(len(data), device=data.patches.device)
+    out = []
+    for idx in _batches(len(data), batch_size, order, drop_last=False):
+        x = window_patches(data.patches[idx].to(device), window, channels_last=channels_last)
+        with _autocast(device, amp):
+            logits = model(x, data.boxes[idx].to(device))
+        out.append(torch.sigmoid(logits.float()).cpu())
+    k = int(data.target.shape[1])
+    return torch.cat(out).numpy() if out else np.zeros((0, k), dtype=np.float32)
+
+
+def evaluate(
+    model: nn.Module,
+    data: SplitData,
+    **predict_options: Any,
+) -> dict[str, Any]:
+    """Scores of ``data`` and their mean AUC (over labels with both classes; uncertain masked)."""
+    scores = predict(model, data, **predict_options)
+    metrics = label_metrics(data.target.cpu().numpy(), scores, data.mask.cpu().numpy())
+    return {"scores": scores, "auc": metrics.auc, "mean_auc": mean_auc(metrics.auc)}
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary sibling file, then ``os.replace`` it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, value: Any) -> None:
+    _atomic_write(path, lambda p: p.write_text(json.dumps(value, indent=1) + "\n", "utf-8"))
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model restored from a checkpoint with what is needed to use it."""
+
+    model: LesionClassifier
+    labels: tuple[str, ...]
+    categories: tuple[str, ...]
+    window: tuple[float, float] | None
+    config: TrainConfig
+    checkpoint: dict[str, Any]
+
+
+def _read_checkpoint(path: Path, device: torch.device | str) -> dict[str, Any]:
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise TrainingError(f"{path}: checkpoint not found") from None
+    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+        raise TrainingError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise TrainingError(f"{path}: not a lesion-train checkpoint")
+    return ckpt
+
+
+def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load a ``lesion-train`` checkpoint (``weights_only=True``) and rebuild its model."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    ckpt = _read_checkpoint(path, device)
+    model = LesionClassifier(ModelConfig(**ckpt["model_config"]))
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise TrainingError(f"{path}: the weights do not fit the saved model config") from exc
+    window = ckpt["window"]
+    return LoadedModel(
+        model=model.to(device).eval(),
+        labels=tuple(ckpt["labels"]),
+        categories=tuple(ckpt["categories"]),
+        window=None if window is None else (float(window[0]), float(window[1])),
+        config=TrainConfig.from_dict(ckpt["config"]),
+        checkpoint=ckpt,
+    )
+
+
+def _data_device(config: TrainConfig, device: torch.device, nbytes: int) -> torch.device:
+    """Where the training patches live: on the GPU when asked, or (auto) when they fit."""
+    if device.type != "cuda" or config.data_on_device == "no":
+        return torch.device("cpu")
+    if config.data_on_device == "yes":
+        return device
+    free, _ = torch.cuda.mem_get_info(device)
+    fits = nbytes < 0.5 * free
+    logger.info("patches: %.2f GB, %.2f GB free on %s: %s", nbytes / 1e9, free / 1e9, device,
+                "kept on the GPU" if fits else "kept in host memory")
+    return device if fits else torch.device("cpu")
+
+
+def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
+    current = config.to_dict()
+    differ = sorted(k for k in current if k not in _RESUMABLE and saved.get(k) != current[k])
+    if differ:
+        details = ", ".join(f"{k}: {saved.get(k)!r} → {current[k]!r}" for k in differ)
+        raise TrainingError(f"{path} was trained with another configuration ({details})")
+
+
+def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
+    """Run (or resume) training as configured; returns the last epoch's record of the history."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / CHECKPOINT_NAME
+    device = resolve_device(config.device)
+    store = PatchStore.open(config.data)
+    window = store_window(store, config.window)
+    train_rows = store.split_indices("train")
+    data_device = _data_device(config, device, int(store.patches[:1].nbytes) * len(train_rows))
+    train_data = load_split(store, "train", uncertain=config.uncertain, device=data_device)
+    val_data = load_split(store, "val", uncertain=config.uncertain, device=data_device)
+    labels = tuple(store.labels)
+    w_pos, w_neg = class_weights(train_data.target.cpu().numpy(), train_data.mask.cpu().numpy())
+
+    model_config = config.model_config(len(labels))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(model_config, weights=config.pretrained)
+    model.to(device)
+    channels_last = config.channels_last and device.type == "cuda"
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    criterion = WeightedBCEWithLogits(
+        config.loss, torch.from_numpy(w_pos), torch.from_numpy(w_neg),
+        beta=config.beta, detach=config.detach_bootstrap,
+    ).to(device)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, milestones=[config.lr_step_epoch], gamma=config.lr_gamma
+    )
+    start_epoch, history = 0, []
+    if resume:
+        ckpt = _read_checkpoint(checkpoint_path, device)
+        _check_resumable(ckpt["config"], config, checkpoint_path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, history = int(ckpt["epoch"]), list(ckpt["history"])
+        logger.info("resuming %s after epoch %d", checkpoint_path, start_epoch)
+    _write_json(out / "config.json", config.to_dict())
+    runner: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    options = {"window": window, "batch_size": config.batch_size, "device": device,
+               "amp": config.amp, "channels_last": channels_last}
+    check_every = 1 if device.type == "cpu" else 20
+    logger.info("training %s head, %s loss, %d labels on %s: %d train / %d val lesions",
+                config.head, config.loss, len(labels), device, len(train_data), len(val_data))
+    record: dict[str, Any] = history[-1] if history else {}
+    for epoch in range(start_epoch, config.epochs):
+        started = time.perf_counter()
+        lr = optimizer.param_groups[0]["lr"]
+        with _progress_bar(config.progress, len(train_data) // max(config.batch_size, 1),
+                           f"epoch {epoch + 1}/{config.epochs}") as bar:
+            loss = train_one_epoch(
+                runner, criterion, optimizer, train_data,
+                generator=epoch_generator(config.seed, epoch), check_every=check_every,
+                progress=bar, **options,
+            )
+        scheduler.step()
+        val_auc = evaluate(runner, val_data, **options)["mean_auc"] if len(val_data) else None
+        record = {"epoch": epoch + 1, "loss": loss, "val_mean_auc": val_auc, "lr": lr,
+                  "seconds": round(time.perf_counter() - started, 3)}
+        history.append(record)
+        logger.info("epoch %d/%d: loss %.4f, val mean AUC %s, lr %g (%.1f s)", epoch + 1,
+                    config.epochs, loss, "n/a" if val_auc is None else f"{val_auc:.4f}", lr,
+                    record["seconds"])
+        state = {
+            "format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch + 1,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "config": config.to_dict(),
+            "model_config": model_config.to_dict(), "labels": list(labels),
+            "categories": list(store.categories),
+            "window": None if window is None else list(window),
+            "class_weights": {"positive": w_pos.tolist(), "negative": w_neg.tolist()},
+            "history": history,
+        }
+        _atomic_write(checkpoint_path, lambda p, s=state: torch.save(s, p))
+        _write_json(out / "history.json", history)
+    return record
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, desc: str) -> Iterator[ProgressFn | None]:
+    """A tqdm bar on stderr, fed through ``train_one_epoch``'s progress callback."""
+    if not enabled:
+        yield None
+        return
+    bar = tqdm(total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
+
+    def update(steps: int, loss: float) -> None:
+        bar.update(steps - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cli_errors(prog: str) -> Callable[[F], F]:
+    """Turn lesion_model errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except LesionModelError as exc:
+                click.echo(f"{prog}: error: {exc}", err=True)
+                sys.exit(1)
+            except KeyboardInterrupt:
+                click.echo(f"{prog}: interrupted", err=True)
+                sys.exit(130)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def setup_cli_logging(verbose: bool) -> None:
+    """Log records of lesion_model to stderr (INFO, or DEBUG with ``verbose``)."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Patch store.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
+@click.option("--head", type=click.Choice(["gap", "multiscale"]), default="multiscale",
+              show_default=True)
+@click.option("--loss", type=click.Choice(["bce", "weighted", "weighted_bootstrap"]),
+              default="weighted_bootstrap", show_default=True)
+@click.option("--beta", type=float, default=0.9, show_default=True, help="Bootstrapping β.")
+@click.option("--detach-bootstrap", is_flag=True, help="Detach the prediction term of ỹ.")
+@click.option("--uncertain", type=click.Choice(["ignore", "positive"]), default="ignore",
+              show_default=True, help="Uncertain labels: masked out or positive.")
+@click.option("--width", type=float, default=1.0, show_default=True,
+              help="Channel multiplier of VGG-16-BN (e.g. 0.125 for a fast CPU run).")
+@click.option("--hidden", type=int, default=256, show_default=True, help="FC size per stage.")
+@click.option("--pool", type=click.Choice(["align", "max"]), default="align", show_default=True,
+              help="roi_align or roi_pool.")
+@click.option("--epochs", type=int, default=15, show_default=True)
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=0.01, show_default=True)
+@click.option("--lr-step-epoch", type=int, default=12, show_default=True)
+@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option("--window", nargs=2, type=float, default=DEFAULT_WINDOW, show_default=True,
+              help="HU window mapped to [0, 1].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 …")
+@click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
+@click.option("--no-channels-last", is_flag=True, help="No channels_last on CUDA.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
+@click.option("--data-on-device", type=click.Choice(["auto", "yes", "no"]), default="auto",
+              show_default=True, help="Keep the training patches on the GPU.")
+@click.option("--pretrained", type=click.Path(dir_okay=False, exists=True),
+              help="Local torchvision VGG-16-BN ImageNet state dict (never downloaded).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
+@click.option("-v", "--verbose", is_flag=True)
+@cli_errors("lesion-train")
+def main(resume: bool, verbose: bool, compile_: bool, no_amp: bool, no_channels_last: bool,
+         window: tuple[float, float], **options: Any) -> None:
+    """Train the lesion classifier on a patch store (the seed paper's recipe by default)."""
+    setup_cli_logging(verbose)
+    config = TrainConfig(compile=compile_, amp=not no_amp, channels_last=not no_channels_last,
+                         window=tuple(window), progress=True, **options)  # type: ignore[arg-type]
+    record = train(config, resume=resume)
+    click.echo(json.dumps(record))
