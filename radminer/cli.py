@@ -62,7 +62,9 @@ def _load(path: str | None, label_set: str = "all") -> tuple[LabelGraph, list[st
 
 
 _PATH = click.argument("path", required=False, type=click.Path(dir_okay=False))
-_ONTOLOGY = click.option("--ontology", "path", type=click.Path(dir_okay=False), help="OWL or vocabulary CSV (default: shipped).")
+_ONTOLOGY = click.option(
+    "--ontology", "path", type=click.Path(dir_okay=False), help="OWL or vocabulary CSV (default: shipped)."
+)
 
 
 @ontology.command()

@@ -47,7 +47,9 @@ def read_table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
             rows = []
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
-                    raise OntologyError(f"{path}: line {reader.line_num}: expected {len(reader.fieldnames or [])} fields")
+                    raise OntologyError(
+                        f"{path}: line {reader.line_num}: expected {len(reader.fieldnames or [])} fields"
+                    )
                 rows.append({k: v.strip() for k, v in row.items()})
             return rows
     except UnicodeDecodeError as exc:
@@ -146,5 +148,7 @@ def read_curation(directory: str | Path) -> Curation:
         synonyms=tuple((r["term"], r["synonym"]) for r in tables["synonyms.csv"]),
         parents=tuple((r["term"], r["parent"]) for r in tables["parents.csv"]),
         exclusive=tuple((r["term"], r["other"]) for r in tables["exclusive.csv"]),
-        compositions=tuple(_composition(directory / "compositions.csv", i + 2, r) for i, r in enumerate(tables["compositions.csv"])),
+        compositions=tuple(
+            _composition(directory / "compositions.csv", i + 2, r) for i, r in enumerate(tables["compositions.csv"])
+        ),
     )

@@ -28,7 +28,9 @@ def atomic_output(path: Path | None, *, binary: bool = False, encoding: str = "u
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": encoding, "newline": ""})) as handle:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": encoding, "newline": ""})
+        ) as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:

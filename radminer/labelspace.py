@@ -156,5 +156,3 @@ def _shipped_rids() -> dict[str, str]:
 
     shipped = load_ontology()
     return {x: shipped.term(x).rid for x in shipped.labels if shipped.term(x).rid}  # type: ignore[misc]
-
-

@@ -19,7 +19,12 @@ __all__ = ["ONTOLOGY_SUFFIXES", "load_ontology"]
 logger = logging.getLogger(__name__)
 
 #: File extensions ``load_ontology`` accepts, by reader.
-ONTOLOGY_SUFFIXES = {".owl": "OWL (RDF/XML)", ".rdf": "OWL (RDF/XML)", ".xml": "OWL (RDF/XML)", ".csv": "vocabulary CSV"}
+ONTOLOGY_SUFFIXES = {
+    ".owl": "OWL (RDF/XML)",
+    ".rdf": "OWL (RDF/XML)",
+    ".xml": "OWL (RDF/XML)",
+    ".csv": "vocabulary CSV",
+}
 
 
 def load_ontology(

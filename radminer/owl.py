@@ -83,7 +83,9 @@ def _scan(path: Path) -> list[str]:
         if is_parameter:
             refuse(f"parameter entity %{name}; is not accepted")
         if value is None:
-            refuse(f"external entity &{name}; (SYSTEM {system_id!r}) is not accepted: it could read files or the network")
+            refuse(
+                f"external entity &{name}; (SYSTEM {system_id!r}) is not accepted: it could read files or the network"
+            )
         if "&" in value or "%" in value:
             refuse(f"entity &{name}; refers to other entities (an XML bomb pattern) and is not accepted")
         if len(value) > _MAX_ENTITY_VALUE:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import OntologyError
 
-__all__ = ["curation_dir", "label_set_path", "label_set_names", "ontologies_dir", "shipped_ontology"]
+__all__ = ["curation_dir", "label_set_names", "label_set_path", "ontologies_dir", "shipped_ontology"]
 
 _PACKAGE = Path(__file__).resolve().parent
 

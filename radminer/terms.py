@@ -9,6 +9,7 @@ __all__ = ["CATEGORIES", "Term", "normalize_name"]
 #: Label categories of the lesion ontology (the seed paper's body part / type / attribute).
 CATEGORIES: tuple[str, ...] = ("bodypart", "type", "attribute")
 
+
 def normalize_name(text: str) -> str:
     """Case- and whitespace-insensitive key of a term name or synonym."""
     return " ".join(text.split()).casefold()

@@ -1,0 +1,72 @@
+"""``radminer ontology info|show|export``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import DATA
+
+from radminer.cli import main
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_info_shipped() -> None:
+    code, out, _ = run("ontology", "info")
+    assert code == 0
+    assert "terms:           333 in 3 categories" in out
+    assert "bodypart       219" in out and "type           72" in out and "attribute      42" in out
+    assert "label set:       lesanet171: 171 labels" in out
+    assert "warnings:        0" in out
+
+
+def test_info_json_on_radlex_layout_reports_unmatched() -> None:
+    code, out, _ = run("ontology", "info", str(DATA / "radlex_mini.owl"), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["terms"] == 11
+    assert "kidney" in summary["label_set"]["unmatched"]
+    assert any("not found" in w for w in summary["warnings"])
+
+
+def test_show() -> None:
+    code, out, _ = run("ontology", "show", "pulmonary nodule")
+    assert code == 0
+    assert "label:       lung nodule" in out
+    assert "parents:     lung, nodule" in out
+    assert "ancestors:   chest, lung, nodule" in out
+
+
+def test_show_unknown_label_is_a_usage_error() -> None:
+    code, _, err = run("ontology", "show", "spleeen")
+    assert code == 2 and "'spleeen' is neither a label nor a synonym" in err
+
+
+def test_export_formats(tmp_path: Path) -> None:
+    code, out, _ = run("ontology", "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 333
+    liver = next(r for r in rows if r["term"] == "liver")
+    assert liver["rid"] == "RID58" and "hepatic" in liver["synonyms"].split("|")
+    assert run("ontology", "export", "--format", "json", "-o", str(tmp_path / "o.json"))[0] == 0
+    assert len(json.loads((tmp_path / "o.json").read_text())) == 333
+    assert run("ontology", "export", "--format", "graphml", "-o", str(tmp_path / "o.graphml"))[0] == 0
+    import networkx as nx
+
+    graph = nx.read_graphml(tmp_path / "o.graphml")
+    assert graph.number_of_nodes() == 333 and graph.has_edge("lung", "lung nodule")
+
+
+def test_broken_ontology_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.owl"
+    bad.write_text("<rdf:RDF>", encoding="utf-8")
+    code, _, err = run("ontology", "info", str(bad))
+    assert code == 1
+    assert err.startswith("radminer: error: ") and "not well-formed XML" in err and err.count("\n") == 1
