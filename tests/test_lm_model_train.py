@@ -12,7 +12,9 @@ torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
 
+from lesion_model.data.store import PatchStore  # noqa: E402
 from lesion_model.errors import TrainingError  # noqa: E402
+from lesion_model.models import ModelConfig, build_model  # noqa: E402
 from lesion_model.synth import make_store  # noqa: E402
 from lesion_model.train import (  # noqa: E402
     TrainConfig,
@@ -62,8 +64,8 @@ def test_run_directory_contents(store: Path, tmp_path: Path) -> None:
     assert TrainConfig.from_dict(saved) == config
     assert record["epoch"] == 1 and record["val_mean_auc"] is not None
     loaded = load_checkpoint(run)  # weights_only=True inside
-    assert loaded.labels == ("liver", "lung", "nodule", "hypoattenuation")
-    assert loaded.categories[0] == "bodypart"
+    opened = PatchStore.open(store)
+    assert loaded.labels == opened.labels and loaded.categories == opened.categories
     assert loaded.window == (-1024.0, 3071.0)
     assert loaded.model.config.head == "gap"
 
@@ -78,11 +80,9 @@ def test_resume_refuses_another_configuration(store: Path, tmp_path: Path) -> No
 
 
 def test_nan_loss_stops_with_a_clear_error(store: Path) -> None:
-    from lesion_model.data.store import PatchStore
-    from lesion_model.models import ModelConfig, build_model
-
-    data = load_split(PatchStore.open(store), "train")
-    model = build_model(ModelConfig(num_labels=4, width=0.125, hidden=8))
+    opened = PatchStore.open(store)
+    data = load_split(opened, "train")
+    model = build_model(ModelConfig(num_labels=len(opened.labels), width=0.125, hidden=8))
 
     def criterion(logits, target, mask):
         return logits.sum() * float("nan")
