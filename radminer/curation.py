@@ -16,7 +16,7 @@ Rows whose terms the loaded ontology lacks are not applied; they are reported in
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OntologyError
@@ -118,10 +118,7 @@ class Curation:
         for t in terms:
             extra = add.get(t.name)
             if extra:
-                t = replace(
-                    t,
-                    **{f: tuple(dict.fromkeys((*getattr(t, f), *values))) for f, values in extra.items()},
-                )
+                t = t._replace(**{f: tuple(dict.fromkeys((*getattr(t, f), *values))) for f, values in extra.items()})
             out.append(t)
         return out, skipped
 

@@ -53,7 +53,7 @@ _RID_PROP = NS["rm"] + "radlexRID"
 _RID_IN_IRI = re.compile(r"[#/](RID\d+)$")
 _MAX_ENTITY_VALUE = 4096
 _CACHE_VERSION = "2"
-_FIELDS = tuple(Term.__dataclass_fields__)
+_FIELDS = Term._fields
 _LISTS = {"synonyms", "parents", "exclusive"}
 _SEP = "\x1f"  # ASCII unit separator: list cells are stored joined (JSON decodes strings faster)
 
@@ -252,7 +252,7 @@ def _cache_read(file: Path) -> list[Term] | None:
                 return None
         columns = entry["terms"]
         values = [[_unjoin(x) for x in columns[f]] if f in _LISTS else columns[f] for f in _FIELDS]
-        return [Term(*row) for row in zip(*values, strict=True)]
+        return list(map(Term._make, zip(*values, strict=True)))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
