@@ -40,6 +40,7 @@ from .train import (
     predict,
     resolve_device,
     setup_cli_logging,
+    store_window,
 )
 
 __all__ = [
@@ -114,7 +115,7 @@ def evaluate_checkpoint(
     store = PatchStore.open(data)
     _check_labels(loaded, store)
     options = {
-        "window": loaded.window,
+        "window": store_window(store, loaded.window),
         "batch_size": batch_size,
         "device": dev,
         "channels_last": dev.type == "cuda",
@@ -140,9 +141,7 @@ def evaluate_checkpoint(
     report_labels: dict[str, dict[str, Any]] = {}
     prf = []
     for c, label in enumerate(labels):
-        threshold, val_f1 = best_f1_threshold(
-            val_target[val_mask[:, c], c], val_scores[val_mask[:, c], c]
-        )
+        threshold, val_f1 = best_f1_threshold(val_target[val_mask[:, c], c], val_scores[val_mask[:, c], c])
         keep = mask[:, c]
         precision, recall, f1 = precision_recall_f1(target[keep, c], scores[keep, c] >= threshold)
         if per_label.positives[c] > 0:
@@ -159,9 +158,7 @@ def evaluate_checkpoint(
             "recall": recall,
             "f1": f1,
         }
-    by_category = {
-        cat: _nan_to_none(mean_auc(per_label.auc, categories == cat)) for cat in CATEGORIES
-    }
+    by_category = {cat: _nan_to_none(mean_auc(per_label.auc, categories == cat)) for cat in CATEGORIES}
     macro = np.mean(prf, axis=0) if prf else np.zeros(3)
     table2 = {
         cat: {label: report_labels[label]["auc"] for label in names if label in report_labels}
@@ -305,12 +302,8 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
     help="checkpoint.pt or the run directory holding it.",
 )
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Patch store.")
-@click.option(
-    "--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True
-)
-@click.option(
-    "--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/eval_SPLIT)."
-)
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/eval_SPLIT).")
 @click.option("--expand", is_flag=True, help="Expand predictions to ancestor labels.")
 @click.option("--roc-label", "roc_labels", multiple=True, help="Label to plot a ROC curve of.")
 @click.option("--device", default="auto", show_default=True)

@@ -54,9 +54,7 @@ def make_targets(
     mask = np.ones_like(target)
     if uncertain is not None:
         if uncertain.shape != target.shape:
-            raise ValueError(
-                f"uncertain has shape {uncertain.shape}, positive has shape {target.shape}"
-            )
+            raise ValueError(f"uncertain has shape {uncertain.shape}, positive has shape {target.shape}")
         unsure = (np.asarray(uncertain) > 0) & (target == 0)
         if policy == "ignore":
             mask[unsure] = 0.0
@@ -67,9 +65,7 @@ def make_targets(
     return target, mask
 
 
-def class_weights(
-    target: np.ndarray, mask: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def class_weights(target: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Eq. 2 weights from training targets [N, K] (entries with mask 0 are not counted).
 
     Returns ``(w_pos, w_neg)``, float32 [K] each. A label with no positive (or no negative)
@@ -87,8 +83,7 @@ def class_weights(
         w_neg = np.where(one_sided, 1.0, total / (2.0 * n_neg))
     if one_sided.any():
         logger.warning(
-            "%d of %d labels have no positive or no negative training entry; "
-            "they get unit weights (label indices %s)",
+            "%d of %d labels have no positive or no negative training entry; they get unit weights (label indices %s)",
             int(one_sided.sum()),
             target.shape[1],
             np.flatnonzero(one_sided)[:10].tolist(),
@@ -182,6 +177,4 @@ class WeightedBCEWithLogits(nn.Module):
         weights = {"w_pos": self.w_pos, "w_neg": self.w_neg, "mask": mask}
         if self.kind == "weighted":
             return weighted_bce_with_logits(logits, target, **weights)
-        return bootstrap_bce_with_logits(
-            logits, target, beta=self.beta, detach=self.detach, **weights
-        )
+        return bootstrap_bce_with_logits(logits, target, beta=self.beta, detach=self.detach, **weights)

@@ -61,9 +61,7 @@ def precision_recall_f1(y_true: np.ndarray, predicted: np.ndarray) -> tuple[floa
     return float(precision), float(recall), float(f1)
 
 
-def best_f1_threshold(
-    y_true: np.ndarray, scores: np.ndarray, default: float = 0.5
-) -> tuple[float, float]:
+def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray, default: float = 0.5) -> tuple[float, float]:
     """The threshold t (predict ``score >= t``) that maximises F1, and that F1.
 
     Candidates are the distinct scores; ``default`` is returned (with F1 0) without positives.
@@ -91,18 +89,14 @@ class LabelMetrics:
     negatives: np.ndarray
 
 
-def label_metrics(
-    target: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = None
-) -> LabelMetrics:
+def label_metrics(target: np.ndarray, scores: np.ndarray, mask: np.ndarray | None = None) -> LabelMetrics:
     """Per-label AUC and counts for ``target``/``scores``/``mask`` of shape [N, K]."""
     target = np.asarray(target) > 0
     if scores.shape != target.shape:
         raise ValueError(f"scores {scores.shape} and target {target.shape} differ")
     keep = np.ones_like(target) if mask is None else np.asarray(mask) > 0
     k = target.shape[1]
-    auc = np.array(
-        [roc_auc(target[keep[:, c], c], scores[keep[:, c], c]) for c in range(k)], dtype=np.float64
-    )
+    auc = np.array([roc_auc(target[keep[:, c], c], scores[keep[:, c], c]) for c in range(k)], dtype=np.float64)
     positives = (target & keep).sum(axis=0)
     negatives = (~target & keep).sum(axis=0)
     return LabelMetrics(auc, positives, negatives)

@@ -133,9 +133,7 @@ class VGG16BNBackbone(nn.Module):
     def load_torchvision_weights(self, path: str | Path) -> None:
         """Load the ``features.*`` tensors of a local torchvision VGG-16-BN state dict file."""
         if self.width != 1.0:
-            raise TrainingError(
-                f"ImageNet weights need width 1.0, the model has width {self.width}"
-            )
+            raise TrainingError(f"ImageNet weights need width 1.0, the model has width {self.width}")
         state = torch.load(Path(path), map_location="cpu", weights_only=True)
         if "state_dict" in state:
             state = state["state_dict"]
@@ -150,8 +148,7 @@ class VGG16BNBackbone(nn.Module):
         for key, value in wanted.items():
             if value.shape != own[key].shape:
                 raise TrainingError(
-                    f"{path}: {key} has shape {tuple(value.shape)}, "
-                    f"the backbone expects {tuple(own[key].shape)}"
+                    f"{path}: {key} has shape {tuple(value.shape)}, the backbone expects {tuple(own[key].shape)}"
                 )
         self.load_state_dict(wanted)
 
@@ -197,8 +194,7 @@ class MultiScaleHead(nn.Module):
         self.pool = pool
         self.box_stages = box_stages
         self.stage_fc = nn.ModuleList(
-            nn.Sequential(nn.Linear(s.channels * pool_size**2, hidden), nn.ReLU(inplace=True))
-            for s in feature_info
+            nn.Sequential(nn.Linear(s.channels * pool_size**2, hidden), nn.ReLU(inplace=True)) for s in feature_info
         )
         self.fc = nn.Linear(hidden * len(feature_info), num_labels)
         _init_weights(self)
@@ -267,9 +263,7 @@ class LesionClassifier(nn.Module):
             raise ValueError(f"x must be Tensor[B, 3, H, W], got shape {tuple(x.shape)}")
         return self.backbone(x)
 
-    def forward_head(
-        self, features: list[Tensor], boxes: Tensor, image_size: tuple[int, int]
-    ) -> Tensor:
+    def forward_head(self, features: list[Tensor], boxes: Tensor, image_size: tuple[int, int]) -> Tensor:
         """Per-stage maps + Tensor[B, 4] boxes + input (H, W) → Tensor[B, K] logits."""
         return self.head(features, boxes, image_size)
 

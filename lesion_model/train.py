@@ -164,9 +164,7 @@ def load_split(
     )
 
 
-def window_patches(
-    patches: Tensor, window: tuple[float, float] | None, *, channels_last: bool = False
-) -> Tensor:
+def window_patches(patches: Tensor, window: tuple[float, float] | None, *, channels_last: bool = False) -> Tensor:
     """Tensor[B, 3, H, W] int16 HU → float in [0, 1] (uint8 patches, ``window`` None: ÷ 255)."""
     x = patches.float()
     if window is None:
@@ -182,6 +180,12 @@ def window_patches(
 def store_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, float] | None:
     """The window to apply to this store's patches: ``None`` when they are uint8 (pre-windowed)."""
     return None if store.meta["dtype"] == "uint8" else (float(window[0]), float(window[1]))
+
+
+def hu_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, float]:
+    """The HU window the model's inputs went through: the store's own for a uint8 store."""
+    lo, hi = store.meta["window"] if store.meta["dtype"] == "uint8" else window
+    return float(lo), float(hi)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -238,8 +242,7 @@ def train_one_epoch(
     total = torch.zeros((), device=device)
     steps = 0
     for steps, idx in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
-        x = window_patches(data.patches[idx].to(device, non_blocking=True), window,
-                           channels_last=channels_last)
+        x = window_patches(data.patches[idx].to(device, non_blocking=True), window, channels_last=channels_last)
         boxes = data.boxes[idx].to(device, non_blocking=True)
         target = data.target[idx].to(device, non_blocking=True)
         mask = data.mask[idx].to(device, non_blocking=True)
@@ -322,12 +325,15 @@ def _write_json(path: Path, value: Any) -> None:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model restored from a checkpoint with what is needed to use it."""
+    """A model restored from a checkpoint with what is needed to use it.
+
+    ``window``: the HU window that maps CT to the model's [0, 1] input.
+    """
 
     model: LesionClassifier
     labels: tuple[str, ...]
     categories: tuple[str, ...]
-    window: tuple[float, float] | None
+    window: tuple[float, float]
     config: TrainConfig
     checkpoint: dict[str, Any]
 
@@ -360,7 +366,7 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
         model=model.to(device).eval(),
         labels=tuple(ckpt["labels"]),
         categories=tuple(ckpt["categories"]),
-        window=None if window is None else (float(window[0]), float(window[1])),
+        window=(float(window[0]), float(window[1])),
         config=TrainConfig.from_dict(ckpt["config"]),
         checkpoint=ckpt,
     )
@@ -374,8 +380,13 @@ def _data_device(config: TrainConfig, device: torch.device, nbytes: int) -> torc
         return device
     free, _ = torch.cuda.mem_get_info(device)
     fits = nbytes < 0.5 * free
-    logger.info("patches: %.2f GB, %.2f GB free on %s: %s", nbytes / 1e9, free / 1e9, device,
-                "kept on the GPU" if fits else "kept in host memory")
+    logger.info(
+        "patches: %.2f GB, %.2f GB free on %s: %s",
+        nbytes / 1e9,
+        free / 1e9,
+        device,
+        "kept on the GPU" if fits else "kept in host memory",
+    )
     return device if fits else torch.device("cpu")
 
 
@@ -411,11 +422,16 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     if channels_last:
         model.to(memory_format=torch.channels_last)
     criterion = WeightedBCEWithLogits(
-        config.loss, torch.from_numpy(w_pos), torch.from_numpy(w_neg),
-        beta=config.beta, detach=config.detach_bootstrap,
+        config.loss,
+        torch.from_numpy(w_pos),
+        torch.from_numpy(w_neg),
+        beta=config.beta,
+        detach=config.detach_bootstrap,
     ).to(device)
     optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum,
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
         weight_decay=config.weight_decay,
     )
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
@@ -432,37 +448,73 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         logger.info("resuming %s after epoch %d", checkpoint_path, start_epoch)
     _write_json(out / "config.json", config.to_dict())
     runner: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
-    options = {"window": window, "batch_size": config.batch_size, "device": device,
-               "amp": config.amp, "channels_last": channels_last}
+    options = {
+        "window": window,
+        "batch_size": config.batch_size,
+        "device": device,
+        "amp": config.amp,
+        "channels_last": channels_last,
+    }
     check_every = 1 if device.type == "cpu" else 20
-    logger.info("training %s head, %s loss, %d labels on %s: %d train / %d val lesions",
-                config.head, config.loss, len(labels), device, len(train_data), len(val_data))
+    logger.info(
+        "training %s head, %s loss, %d labels on %s: %d train / %d val lesions",
+        config.head,
+        config.loss,
+        len(labels),
+        device,
+        len(train_data),
+        len(val_data),
+    )
     record: dict[str, Any] = history[-1] if history else {}
     for epoch in range(start_epoch, config.epochs):
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        with _progress_bar(config.progress, len(train_data) // max(config.batch_size, 1),
-                           f"epoch {epoch + 1}/{config.epochs}") as bar:
+        with _progress_bar(
+            config.progress,
+            len(train_data) // max(config.batch_size, 1),
+            f"epoch {epoch + 1}/{config.epochs}",
+        ) as bar:
             loss = train_one_epoch(
-                runner, criterion, optimizer, train_data,
-                generator=epoch_generator(config.seed, epoch), check_every=check_every,
-                progress=bar, **options,
+                runner,
+                criterion,
+                optimizer,
+                train_data,
+                generator=epoch_generator(config.seed, epoch),
+                check_every=check_every,
+                progress=bar,
+                **options,
             )
         scheduler.step()
         val_auc = evaluate(runner, val_data, **options)["mean_auc"] if len(val_data) else None
-        record = {"epoch": epoch + 1, "loss": loss, "val_mean_auc": val_auc, "lr": lr,
-                  "seconds": round(time.perf_counter() - started, 3)}
+        record = {
+            "epoch": epoch + 1,
+            "loss": loss,
+            "val_mean_auc": val_auc,
+            "lr": lr,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         history.append(record)
-        logger.info("epoch %d/%d: loss %.4f, val mean AUC %s, lr %g (%.1f s)", epoch + 1,
-                    config.epochs, loss, "n/a" if val_auc is None else f"{val_auc:.4f}", lr,
-                    record["seconds"])
+        logger.info(
+            "epoch %d/%d: loss %.4f, val mean AUC %s, lr %g (%.1f s)",
+            epoch + 1,
+            config.epochs,
+            loss,
+            "n/a" if val_auc is None else f"{val_auc:.4f}",
+            lr,
+            record["seconds"],
+        )
         state = {
-            "format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch + 1,
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "config": config.to_dict(),
-            "model_config": model_config.to_dict(), "labels": list(labels),
+            "format": CHECKPOINT_FORMAT,
+            "version": 1,
+            "epoch": epoch + 1,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "config": config.to_dict(),
+            "model_config": model_config.to_dict(),
+            "labels": list(labels),
             "categories": list(store.categories),
-            "window": None if window is None else list(window),
+            "window": list(hu_window(store, config.window)),
             "class_weights": {"positive": w_pos.tolist(), "negative": w_neg.tolist()},
             "history": history,
         }
@@ -514,50 +566,98 @@ def cli_errors(prog: str) -> Callable[[F], F]:
 
 def setup_cli_logging(verbose: bool) -> None:
     """Log records of lesion_model to stderr (INFO, or DEBUG with ``verbose``)."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Patch store.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
-@click.option("--head", type=click.Choice(["gap", "multiscale"]), default="multiscale",
-              show_default=True)
-@click.option("--loss", type=click.Choice(["bce", "weighted", "weighted_bootstrap"]),
-              default="weighted_bootstrap", show_default=True)
+@click.option("--head", type=click.Choice(["gap", "multiscale"]), default="multiscale", show_default=True)
+@click.option(
+    "--loss",
+    type=click.Choice(["bce", "weighted", "weighted_bootstrap"]),
+    default="weighted_bootstrap",
+    show_default=True,
+)
 @click.option("--beta", type=float, default=0.9, show_default=True, help="Bootstrapping β.")
 @click.option("--detach-bootstrap", is_flag=True, help="Detach the prediction term of ỹ.")
-@click.option("--uncertain", type=click.Choice(["ignore", "positive"]), default="ignore",
-              show_default=True, help="Uncertain labels: masked out or positive.")
-@click.option("--width", type=float, default=1.0, show_default=True,
-              help="Channel multiplier of VGG-16-BN (e.g. 0.125 for a fast CPU run).")
+@click.option(
+    "--uncertain",
+    type=click.Choice(["ignore", "positive"]),
+    default="ignore",
+    show_default=True,
+    help="Uncertain labels: masked out or positive.",
+)
+@click.option(
+    "--width",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Channel multiplier of VGG-16-BN (e.g. 0.125 for a fast CPU run).",
+)
 @click.option("--hidden", type=int, default=256, show_default=True, help="FC size per stage.")
-@click.option("--pool", type=click.Choice(["align", "max"]), default="align", show_default=True,
-              help="roi_align or roi_pool.")
+@click.option(
+    "--pool",
+    type=click.Choice(["align", "max"]),
+    default="align",
+    show_default=True,
+    help="roi_align or roi_pool.",
+)
 @click.option("--epochs", type=int, default=15, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--lr", type=float, default=0.01, show_default=True)
 @click.option("--lr-step-epoch", type=int, default=12, show_default=True)
 @click.option("--weight-decay", type=float, default=1e-4, show_default=True)
-@click.option("--window", nargs=2, type=float, default=DEFAULT_WINDOW, show_default=True,
-              help="HU window mapped to [0, 1].")
+@click.option(
+    "--window",
+    nargs=2,
+    type=float,
+    default=DEFAULT_WINDOW,
+    show_default=True,
+    help="HU window mapped to [0, 1].",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 …")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
 @click.option("--no-channels-last", is_flag=True, help="No channels_last on CUDA.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
-@click.option("--data-on-device", type=click.Choice(["auto", "yes", "no"]), default="auto",
-              show_default=True, help="Keep the training patches on the GPU.")
-@click.option("--pretrained", type=click.Path(dir_okay=False, exists=True),
-              help="Local torchvision VGG-16-BN ImageNet state dict (never downloaded).")
+@click.option(
+    "--data-on-device",
+    type=click.Choice(["auto", "yes", "no"]),
+    default="auto",
+    show_default=True,
+    help="Keep the training patches on the GPU.",
+)
+@click.option(
+    "--pretrained",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Local torchvision VGG-16-BN ImageNet state dict (never downloaded).",
+)
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("-v", "--verbose", is_flag=True)
 @cli_errors("lesion-train")
-def main(resume: bool, verbose: bool, compile_: bool, no_amp: bool, no_channels_last: bool,
-         window: tuple[float, float], **options: Any) -> None:
+def main(
+    resume: bool,
+    verbose: bool,
+    compile_: bool,
+    no_amp: bool,
+    no_channels_last: bool,
+    window: tuple[float, float],
+    **options: Any,
+) -> None:
     """Train the lesion classifier on a patch store (the seed paper's recipe by default)."""
     setup_cli_logging(verbose)
-    config = TrainConfig(compile=compile_, amp=not no_amp, channels_last=not no_channels_last,
-                         window=tuple(window), progress=True, **options)  # type: ignore[arg-type]
+    config = TrainConfig(
+        compile=compile_,
+        amp=not no_amp,
+        channels_last=not no_channels_last,
+        window=tuple(window),
+        progress=True,
+        **options,
+    )  # type: ignore[arg-type]
     record = train(config, resume=resume)
     click.echo(json.dumps(record))

@@ -31,8 +31,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("lm_eval")
     store = make_store(root / "store", n=24, seed=5)
-    config = TrainConfig(data=str(store), out=str(root / "run"), width=0.125, hidden=8,
-                         epochs=1, batch_size=4)
+    config = TrainConfig(data=str(store), out=str(root / "run"), width=0.125, hidden=8, epochs=1, batch_size=4)
     train(config)
     return store, root / "run"
 
@@ -59,8 +58,9 @@ def test_metrics_json_and_plots(run: tuple[Path, Path], tmp_path: Path) -> None:
 
 def test_default_output_folder_and_cli(run: tuple[Path, Path]) -> None:
     store, run_dir = run
-    result = CliRunner().invoke(main, ["--checkpoint", str(run_dir), "--data", str(store),
-                                       "--split", "val", "--device", "cpu"])
+    result = CliRunner().invoke(
+        main, ["--checkpoint", str(run_dir), "--data", str(store), "--split", "val", "--device", "cpu"]
+    )
     assert result.exit_code == 0, result.output
     assert "overall" in result.stdout and "bodypart" in result.stdout
     assert (run_dir / "eval_val" / "metrics.json").is_file()
@@ -71,15 +71,16 @@ def test_store_with_other_labels_is_refused(run: tuple[Path, Path], tmp_path: Pa
     opened = PatchStore.open(store)
     from lesion_model.data.store import StoreLabels
 
-    labels = StoreLabels("other", ("x", *opened.labels[1:]), opened.categories, "test",
-                         opened.positive, opened.uncertain, opened.negated)
-    other = write_store(tmp_path / "other", patch_chunks=[np.asarray(opened.patches)],
-                        index=opened.index, labels=labels)
+    labels = StoreLabels(
+        "other", ("x", *opened.labels[1:]), opened.categories, "test", opened.positive, opened.uncertain, opened.negated
+    )
+    other = write_store(
+        tmp_path / "other", patch_chunks=[np.asarray(opened.patches)], index=opened.index, labels=labels
+    )
     with pytest.raises(DataError, match="labels differ"):
         evaluate_checkpoint(run_dir, other, out=tmp_path / "out", device="cpu")
     with pytest.raises(DataError, match="not among"):
-        evaluate_checkpoint(run_dir, store, out=tmp_path / "out", roc_labels=["nope"],
-                            device="cpu")
+        evaluate_checkpoint(run_dir, store, out=tmp_path / "out", roc_labels=["nope"], device="cpu")
 
 
 class _Graph:
@@ -106,7 +107,6 @@ def test_expand_scores_raises_ancestors_to_descendant_max() -> None:
 
 
 def test_format_table() -> None:
-    metrics = {"mean_auc": 0.9083, "mean_auc_by_category":
-               {"bodypart": 0.9431, "type": 0.8659, "attribute": None}}
+    metrics = {"mean_auc": 0.9083, "mean_auc_by_category": {"bodypart": 0.9431, "type": 0.8659, "attribute": None}}
     text = format_table([("multiscale + weighted_bootstrap", metrics)])
     assert "0.9083" in text and "0.9431" in text and "n/a" in text

@@ -90,9 +90,7 @@ def test_bootstrap_target_and_detach():
 def test_finite_at_extreme_logits(kind):
     logits = torch.tensor([[-1e4, 1e4, -100.0, 100.0, 0.0]], requires_grad=True)
     target = torch.tensor([[1.0, 0.0, 0.0, 1.0, 1.0]])
-    loss = WeightedBCEWithLogits(kind, torch.full((5,), 10.0), torch.full((5,), 0.1))(
-        logits.to(torch.bfloat16), target
-    )
+    loss = WeightedBCEWithLogits(kind, torch.full((5,), 10.0), torch.full((5,), 0.1))(logits.to(torch.bfloat16), target)
     loss.backward()
     assert torch.isfinite(loss)
     assert torch.isfinite(logits.grad).all()
@@ -104,9 +102,7 @@ def test_mask_ignores_entries():
     mask[:, 1] = 0
     loss = weighted_bce_with_logits(logits, target, w_pos=w_pos, w_neg=w_neg, mask=mask)
     keep = [0, 2, 3]
-    expected = weighted_bce_with_logits(
-        logits[:, keep], target[:, keep], w_pos=w_pos[keep], w_neg=w_neg[keep]
-    )
+    expected = weighted_bce_with_logits(logits[:, keep], target[:, keep], w_pos=w_pos[keep], w_neg=w_neg[keep])
     assert torch.allclose(loss, expected)
 
 

@@ -33,8 +33,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(store: Path, out: Path, **changes) -> TrainConfig:
-    base = TrainConfig(data=str(store), out=str(out), width=0.125, hidden=8, epochs=2,
-                       batch_size=4, lr=0.01, lr_step_epoch=1)
+    base = TrainConfig(
+        data=str(store), out=str(out), width=0.125, hidden=8, epochs=2, batch_size=4, lr=0.01, lr_step_epoch=1
+    )
     return replace(base, **changes)
 
 
@@ -58,8 +59,7 @@ def test_run_directory_contents(store: Path, tmp_path: Path) -> None:
     config = _config(store, tmp_path / "run", head="gap", loss="weighted", epochs=1)
     record = train(config)
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json",
-                                                     "history.json"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.json", "history.json"]
     saved = json.loads((run / "config.json").read_text())
     assert TrainConfig.from_dict(saved) == config
     assert record["epoch"] == 1 and record["val_mean_auc"] is not None
@@ -89,9 +89,17 @@ def test_nan_loss_stops_with_a_clear_error(store: Path) -> None:
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     with pytest.raises(TrainingError, match="nan by step 1"):
-        train_one_epoch(model, criterion, optimizer, data, window=(-1024.0, 3071.0),
-                        batch_size=4, device=torch.device("cpu"),
-                        generator=epoch_generator(0, 0), check_every=1)
+        train_one_epoch(
+            model,
+            criterion,
+            optimizer,
+            data,
+            window=(-1024.0, 3071.0),
+            batch_size=4,
+            device=torch.device("cpu"),
+            generator=epoch_generator(0, 0),
+            check_every=1,
+        )
 
 
 def test_epoch_generator_is_a_function_of_seed_and_epoch() -> None:
@@ -103,8 +111,24 @@ def test_epoch_generator_is_a_function_of_seed_and_epoch() -> None:
 def test_cli_trains_and_reports_errors(store: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "cli"
-    args = ["--data", str(store), "--out", str(out), "--width", "0.125", "--hidden", "8",
-            "--epochs", "1", "--batch-size", "8", "--head", "gap", "--loss", "bce"]
+    args = [
+        "--data",
+        str(store),
+        "--out",
+        str(out),
+        "--width",
+        "0.125",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--head",
+        "gap",
+        "--loss",
+        "bce",
+    ]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["epoch"] == 1
