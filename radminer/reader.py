@@ -1,0 +1,303 @@
+"""Read reports from a CSV file as a stream: one :class:`Report` per row, with clear errors.
+
+The file is read with the ``csv`` module, one record at a time, so memory stays flat
+however large the file is. A row that cannot be read (bad quoting, invalid UTF-8, a
+wrong number of fields) raises :class:`~radminer.errors.InputError` naming the file,
+line and column, or, when an ``on_error`` callback is given, is handed to it as a
+:class:`RowError` and skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, NamedTuple
+
+from .errors import InputError
+
+__all__ = [
+    "MAX_FIELD_CHARS",
+    "TEXT_SEPARATOR",
+    "CsvReports",
+    "Report",
+    "RowError",
+    "check_columns",
+    "join_texts",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Largest CSV field read, in characters; beyond it a row is an error (often an unclosed quote).
+MAX_FIELD_CHARS = 64 * 2**20
+#: Joins the text columns of a row (``--text-column`` given several times); offsets
+#: in the output refer to the joined text.
+TEXT_SEPARATOR = "\n\n"
+#: Longest raw record text kept in a :class:`RowError`.
+MAX_RAW_CHARS = 65_536
+
+# Bytes that are not UTF-8 come through the "surrogateescape" handler as U+DC80..U+DCFF.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+@dataclass(frozen=True)
+class Report:
+    """One row of a reports file: its id, its text (text columns joined) and its first line."""
+
+    id: str
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be read; ``line``/``column`` are 1-based, ``field`` a column name."""
+
+    path: str
+    line: int
+    column: int | None
+    field: str | None
+    message: str
+    raw: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}: line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        if self.field is not None:
+            where += f" (field {self.field!r})"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record of ``OUT.errors.jsonl``."""
+        return {
+            "line": self.line,
+            "column": self.column,
+            "field": self.field,
+            "error": self.message,
+            "raw": self.raw,
+        }
+
+
+def join_texts(values: Iterable[str]) -> str:
+    """The text of a row: its non-empty text columns joined by :data:`TEXT_SEPARATOR`."""
+    return TEXT_SEPARATOR.join(value for value in values if value)
+
+
+def check_columns(present: Sequence[str], wanted: Iterable[str], *, source: str) -> None:
+    """Raise :class:`InputError` when a wanted column is missing or repeated in ``present``."""
+    for name in dict.fromkeys(wanted):
+        count = list(present).count(name)
+        if count != 1:
+            problem = "has no column" if count == 0 else f"has {count} columns named"
+            listed = ", ".join(repr(c) for c in present) or "none"
+            raise InputError(f"{source} {problem} {name!r} (columns present: {listed})")
+
+
+class _Where(NamedTuple):
+    line: int  # index into the record's lines
+    column: int  # 0-based
+    field: int  # 0-based
+
+
+class _LineTap:
+    """Iterates over lines and keeps those of the record being parsed (for error reports)."""
+
+    __slots__ = ("_lines", "record")
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self.record: list[str] = []
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.record.append(line)
+        return line
+
+
+_START, _UNQUOTED, _QUOTED, _CLOSED = range(4)
+
+
+def _diagnose(
+    lines: list[str], *, at: tuple[int, int] | None = None, field: int | None = None
+) -> tuple[_Where, str | None]:
+    """Walk a record as strict CSV does, up to character ``at`` or the start of field ``field``.
+
+    Returns where it stopped, or where the record breaks and why, or its end.
+    """
+    state, index, opened = _START, 0, _Where(0, 0, 0)
+    for i, line in enumerate(lines):
+        for j, char in enumerate(line):
+            here = _Where(i, j, index)
+            if (i, j) == at or (index == field and state == _START):
+                return here, None
+            if state == _CLOSED and char not in '",\r\n':
+                problem = f"expected ',' or a line end after a closing quote, found {char!r}"
+                if opened.line != i:
+                    problem += f" (in a quoted field opened {i - opened.line} line(s) above)"
+                return here, problem
+            if char == "," and state != _QUOTED:
+                state, index = _START, index + 1
+            elif char == '"' and state == _START:
+                state, opened = _QUOTED, here
+            elif char == '"':
+                state = _CLOSED if state == _QUOTED else _QUOTED if state == _CLOSED else state
+            elif char in "\r\n" and state != _QUOTED:
+                state = _START
+            elif state == _START:
+                state = _UNQUOTED
+    if state == _QUOTED:
+        return opened, "a quoted field is never closed"
+    last = len(lines) - 1
+    return _Where(max(last, 0), len(lines[last].rstrip("\r\n")) if lines else 0, index), None
+
+
+class CsvReports:
+    """The reports of a CSV file, read lazily; a context manager that closes the file.
+
+    ``text_columns`` are joined by :data:`TEXT_SEPARATOR` (empty cells skipped);
+    ``id_column`` gives :attr:`Report.id`. Column names are checked when the file is
+    opened. ``on_error``: ``None`` raises :class:`InputError` at the first unreadable
+    row; a callback receives each :class:`RowError` and reading goes on.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        text_columns: Sequence[str] = ("text",),
+        id_column: str = "id",
+        on_error: Callable[[RowError], None] | None = None,
+    ) -> None:
+        if not text_columns:
+            raise InputError("expected at least one text column, got none")
+        self.path = Path(path)
+        self._on_error = on_error
+        try:
+            self._file: IO[str] = open(  # noqa: SIM115 (closed by close())
+                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+        except OSError as exc:
+            raise InputError(f"cannot read reports file {self.path}: {exc.strerror}") from exc
+        self._tap = _LineTap(iter(self._file))
+        self.columns: tuple[str, ...] = ()
+        self._reader = csv.reader(self._tap, strict=True)
+        try:
+            self.columns = self._header()
+            check_columns(self.columns, [id_column, *text_columns], source=str(self.path))
+        except BaseException:
+            self.close()
+            raise
+        self._id = self.columns.index(id_column)
+        self._texts = [self.columns.index(c) for c in text_columns]
+
+    def _header(self) -> tuple[str, ...]:
+        with _field_limit():
+            for header in self._records(on_error=None):
+                if header:
+                    return tuple(header)
+        raise InputError(f"{self.path} is empty: expected a header row naming its columns")
+
+    def __iter__(self) -> Iterator[Report]:
+        width, id_index, text_indexes = len(self.columns), self._id, self._texts
+        with _field_limit():
+            for row in self._records(on_error=self._on_error):
+                if len(row) != width:
+                    self._fail(self._count_error(row), on_error=self._on_error)
+                    continue
+                yield Report(row[id_index], join_texts(row[i] for i in text_indexes), self._start)
+
+    def _records(self, *, on_error: Callable[[RowError], None] | None) -> Iterator[list[str]]:
+        """Parsed non-blank records, each checked for undecodable bytes."""
+        reader, tap = self._reader, self._tap
+        while True:
+            tap.record = []
+            self._start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self._fail(self._parse_error(str(exc)), on_error=on_error)
+                continue
+            if not row:
+                continue
+            for i, line in enumerate(tap.record):
+                bad = _UNDECODABLE.search(line)
+                if bad:
+                    byte = ord(bad.group()) - 0xDC00
+                    where, _ = _diagnose(tap.record, at=(i, bad.start()))
+                    error = self._error(where, f"invalid UTF-8 byte 0x{byte:02x}")
+                    self._fail(error, on_error=on_error)
+                    break
+            else:
+                yield row
+
+    def _fail(self, error: RowError, *, on_error: Callable[[RowError], None] | None) -> None:
+        if on_error is None:
+            raise InputError(str(error))
+        logger.info("skipped unreadable row: %s", error)
+        on_error(error)
+
+    def _error(self, where: _Where, message: str, *, column: bool = True) -> RowError:
+        """A :class:`RowError` for the record being read, at ``where`` in its lines."""
+        raw = "".join(self._tap.record)
+        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:MAX_RAW_CHARS]
+        return RowError(
+            path=str(self.path),
+            line=self._start + where.line,
+            column=where.column + 1 if column else None,
+            field=self.columns[where.field] if column and where.field < len(self.columns) else None,
+            message=message,
+            raw=raw,
+        )
+
+    def _parse_error(self, reason: str) -> RowError:
+        where, problem = _diagnose(self._tap.record)
+        if problem is None:  # not a quoting problem: say what the csv module says, on its line
+            where = _Where(max(len(self._tap.record) - 1, 0), 0, 0)
+            return self._error(where, f"cannot be parsed as CSV: {reason}", column=False)
+        return self._error(where, problem)
+
+    def _count_error(self, row: list[str]) -> RowError:
+        """Wrong number of fields: located at the first extra field, or at the end of the row."""
+        expected = len(self.columns)
+        if len(row) > expected:
+            where, _ = _diagnose(self._tap.record, field=expected)
+        else:  # at the end of the row, in no field
+            where = _diagnose(self._tap.record)[0]._replace(field=expected)
+        names = ", ".join(self.columns)
+        return self._error(where, f"expected {expected} fields ({names}), found {len(row)}")
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> CsvReports:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _field_limit() -> Iterator[None]:
+    """Raise the csv module's (process-wide) field size limit while reading, then restore it."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, MAX_FIELD_CHARS))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
