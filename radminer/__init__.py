@@ -11,13 +11,22 @@ when text is analysed.
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import InputError, OntologyError, OntologyWarning, RadminerError, RadminerWarning
 from .graph import LabelGraph
 from .labelspace import LabelSpace
 from .ontology import load_ontology
 from .terms import Term
 
+if TYPE_CHECKING:
+    from .dataframe import extract_dataframe
+
 __version__ = "0.1.0"
+
+#: Names imported on first use (they pull pandas or spaCy): name → module.
+_LAZY = {"extract_dataframe": ".dataframe"}
 
 __all__ = [
     "InputError",
@@ -29,5 +38,19 @@ __all__ = [
     "RadminerWarning",
     "Term",
     "__version__",
+    "extract_dataframe",
     "load_ontology",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

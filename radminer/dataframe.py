@@ -1,0 +1,71 @@
+"""``extract_dataframe``: extraction for pandas users, one output row per lesion."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .reader import check_columns, join_texts
+from .runner import TextExtractor, extract_texts
+from .writers import RECORD_FIELDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .graph import LabelGraph
+
+__all__ = ["extract_dataframe"]
+
+
+def extract_dataframe(
+    df: pd.DataFrame,
+    *,
+    text_columns: Sequence[Hashable] = ("text",),
+    id_column: Hashable | None = "id",
+    extractor: TextExtractor | None = None,
+    ontology: str | Path | LabelGraph | None = None,
+    label_set: str | Path | Sequence[str] = "all",
+    bookmark: str | None = None,
+    jobs: int = 1,
+    chunk_size: int = 256,
+) -> pd.DataFrame:
+    """Extract the lesion labels of each row of ``df``.
+
+    Returns a DataFrame with the columns ``id, bookmark, sentence, labels, uncertain,
+    negated, mentions`` (the JSONL record of ``radminer extract``; lists as Python lists,
+    ``mentions`` as dicts), one row per bookmark, or per report without bookmarks, in
+    the order of ``df``. ``text_columns`` are joined with a blank line (missing and
+    empty cells left out); offsets refer to the joined text. ``id_column=None`` takes
+    the index as id. ``extractor`` is used as given; otherwise one is built from
+    ``ontology``, ``label_set`` and ``bookmark``. ``jobs``: worker processes.
+    """
+    import pandas as pd
+
+    wanted = [*text_columns] if id_column is None else [id_column, *text_columns]
+    check_columns([str(c) for c in df.columns], [str(c) for c in wanted], source="the DataFrame")
+    if extractor is None:
+        from .extractor import Extractor
+
+        options = {} if bookmark is None else {"bookmark": bookmark}
+        extractor = Extractor(ontology, label_set=label_set, **options)
+    ids = df.index if id_column is None else df[id_column]
+    cells = zip(*(df[column] for column in text_columns), strict=True)
+    texts = (join_texts(_text(value) for value in row) for row in cells)
+    records: list[dict[str, Any]] = [
+        row.to_dict(report_id)
+        for report_id, rows in extract_texts(
+            zip(ids, texts, strict=True), extractor=extractor, jobs=jobs, chunk_size=chunk_size
+        )
+        for row in rows
+    ]
+    return pd.DataFrame.from_records(records, columns=list(RECORD_FIELDS))
+
+
+def _text(value: object) -> str:
+    """A cell as text: missing values (None, NaN, NA) are empty."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value
+    return "" if pd.isna(value) else str(value)  # type: ignore[arg-type]
