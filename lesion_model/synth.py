@@ -1,62 +1,555 @@
-"""Synthetic data for lesion_model tests (provisional: a tiny store builder)."""
+"""A synthetic DeepLesion: body-like CT phantoms with labelled lesions, in DeepLesion's layout.
+
+``lesion-synth OUT`` writes
+
+- ``OUT/DL_info.csv``: DeepLesion's 18 columns, one row per lesion (lesion id = 0-based row);
+- ``OUT/Images_png/<patient>_<study>_<series>/<slice:03d>.png``: 16-bit PNGs, HU + ``HU_OFFSET``,
+  the slices of ``Slice_range`` only (the key slices of the study ± a margin);
+- ``OUT/reports.csv`` (``id, text``): one report per study (``id`` = ``<patient>_<study>``) whose
+  sentences hold one ``BOOKMARK`` per lesion, in DL_info row order;
+- ``OUT/bookmarks.csv`` (``id, bookmark, lesion_id``): which lesion each bookmark describes;
+- ``OUT/truth.csv``: each lesion's true labels (``;``-separated ontology terms, before ancestor
+  expansion) and the parameters that decided them.
+
+Each lesion's organ, size, attenuation, shape, calcification and cystic content decide its
+labels, and are drawn into the image, so a CNN can learn them. Reports phrase the labels with
+synonyms, adjectives, hedges and negated absent findings, and omit some attributes (label noise).
+Everything is deterministic given ``seed``.
+"""
 
 from __future__ import annotations
 
+import csv
+import logging
+import math
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
+import click
 import numpy as np
-import pandas as pd
 
-from .data.store import PATCH_SHAPE, StoreLabels, write_store
+from .data.volumes import HU_OFFSET
 
-__all__ = ["make_store"]
+__all__ = ["SynthConfig", "SynthLesion", "generate", "main", "make_store"]
 
-_TINY_LABELS = (
-    ("liver", "bodypart"),
-    ("lung", "bodypart"),
-    ("nodule", "type"),
-    ("hypoattenuation", "attribute"),
-)
+logger = logging.getLogger(__name__)
+
+AIR, FAT, SOFT, LUNG, WATER = -1000.0, -100.0, 40.0, -850.0, 8.0
+#: organ → (region, mean HU); organs are placed in body coordinates (mm from the body centre).
+ORGANS = {
+    "liver": ("abdomen", 60.0),
+    "spleen": ("abdomen", 50.0),
+    "kidney": ("abdomen", 35.0),
+    "lymph node": ("abdomen", 40.0),
+    "bone": ("abdomen", 350.0),
+    "lung": ("chest", LUNG),
+}
+LESION_ORGANS = ("liver", "lung", "kidney", "spleen", "lymph node", "bone")
+ORGAN_WEIGHTS = (0.3, 0.25, 0.13, 0.1, 0.12, 0.1)
+SPLITS = {"train": 1, "val": 2, "test": 3}
 
 
-def make_store(path: str | os.PathLike[str], *, n: int = 24, seed: int = 0) -> Path:
-    """A tiny patch store whose labels are visible in the patches (for other modules' tests)."""
+@dataclass(frozen=True)
+class SynthConfig:
+    """Sizes of the synthetic dataset."""
+
+    patients: int = 30
+    studies_per_patient: tuple[int, int] = (1, 2)
+    lesions_per_study: tuple[int, int] = (1, 4)
+    image_size: int = 256
+    field_of_view_mm: tuple[float, float] = (330.0, 420.0)
+    slice_intervals_mm: Sequence[float] = (0.8, 1.0, 1.25, 2.0, 2.5, 5.0)
+    noise_hu: float = 12.0
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+
+
+@dataclass(frozen=True)
+class SynthLesion:
+    """One lesion's truth: where it is, what it looks like, which labels that makes."""
+
+    organ: str
+    center_mm: tuple[float, float, float]  # x, y (from the body centre) and z (from the key slice)
+    diameter_mm: float
+    hu: float
+    shape: str  # round | lobular | spiculated
+    cystic: bool
+    calcified: bool
+    labels: tuple[str, ...] = field(default=())
+
+
+def lesion_labels(organ: str, diameter: float, hu: float, shape: str, cystic: bool, calcified: bool) -> tuple[str, ...]:
+    """The true labels (ontology terms) that these lesion properties decide."""
+    labels = [organ]
+    organ_hu = ORGANS[organ][1]
+    if organ == "bone":
+        labels.append("sclerotic" if hu > organ_hu else "lytic")
+    elif organ == "lymph node":
+        labels.append("lymphadenopathy")
+    elif cystic:
+        labels.append("cyst")
+    else:
+        labels.append("mass" if diameter >= 30 else "nodule")
+    if organ != "bone" and organ != "lung":
+        labels.append("hyperattenuation" if hu > organ_hu else "hypoattenuation")
+    if shape != "round":
+        labels.append(shape)
+    if calcified:
+        labels.append("calcified")
+    if diameter >= 40:
+        labels.append("large")
+    elif diameter <= 6:
+        labels.append("tiny")
+    return tuple(labels)
+
+
+def _organ_layout(region: str, scale: float) -> list[tuple[str, float, float, float, float, float]]:
+    """(name, x, y, semi-axis x, semi-axis y, HU) of the organs of a region, drawn in order."""
+    s = scale
+    common = [("spine", 0, 75 * s, 18 * s, 16 * s, 350.0), ("cortex", 0, 75 * s, 0, 0, 700.0)]
+    if region == "chest":
+        return [
+            ("lung_r", -62 * s, -5 * s, 52 * s, 75 * s, LUNG),
+            ("lung_l", 62 * s, -5 * s, 48 * s, 72 * s, LUNG),
+            ("heart", 10 * s, -15 * s, 38 * s, 40 * s, 45.0),
+            ("aorta", -5 * s, 45 * s, 12 * s, 12 * s, 150.0),
+            ("node", 22 * s, 20 * s, 5 * s, 4 * s, 40.0),
+            *common,
+        ]
+    return [
+        ("liver", -60 * s, -10 * s, 72 * s, 62 * s, 60.0),
+        ("spleen", 78 * s, 15 * s, 32 * s, 30 * s, 50.0),
+        ("kidney_r", -52 * s, 55 * s, 22 * s, 32 * s, 35.0),
+        ("kidney_l", 55 * s, 55 * s, 22 * s, 32 * s, 35.0),
+        ("aorta", 12 * s, 45 * s, 11 * s, 11 * s, 150.0),
+        ("node", 30 * s, 35 * s, 5 * s, 4 * s, 40.0),
+        ("node", -15 * s, 30 * s, 4 * s, 4 * s, 40.0),
+        *common,
+    ]
+
+
+@dataclass
+class _Study:
+    patient: int
+    study: int
+    region: str
+    scale: float
+    spacing: float
+    interval: float
+    size: int
+    key_slices: list[int]
+    lesions: list[SynthLesion]
+    first: int
+    last: int
+
+    @property
+    def folder(self) -> str:
+        return f"{self.patient:06d}_{self.study:02d}_01"
+
+
+class _Painter:
+    """Draws one study's slices: anatomy (constant along z within the series) plus lesions."""
+
+    def __init__(self, study: _Study, rng: np.random.Generator, noise_hu: float) -> None:
+        self.study = study
+        self.rng = rng
+        self.noise_hu = noise_hu
+        n = study.size
+        coords = (np.arange(n) - n / 2 + 0.5) * study.spacing
+        self.x, self.y = np.meshgrid(coords, coords)
+        self.anatomy = self._anatomy()
+
+    def _ellipse(self, cx: float, cy: float, ax: float, ay: float) -> np.ndarray:
+        return ((self.x - cx) / ax) ** 2 + ((self.y - cy) / ay) ** 2 <= 1
+
+    def _anatomy(self) -> np.ndarray:
+        s = self.study.scale
+        img = np.full(self.x.shape, AIR, dtype=np.float32)
+        img[self._ellipse(0, 5 * s, 165 * s, 115 * s)] = FAT
+        img[self._ellipse(0, 5 * s, 150 * s, 102 * s)] = SOFT  # muscle wall
+        img[self._ellipse(0, 5 * s, 140 * s, 93 * s)] = FAT  # visceral fat
+        for name, cx, cy, ax, ay, hu in _organ_layout(self.study.region, s):
+            if name == "cortex":
+                ring = self._ellipse(cx, cy, 18 * s, 16 * s) & ~self._ellipse(cx, cy, 14 * s, 12 * s)
+                img[ring] = hu
+                continue
+            img[self._ellipse(cx, cy, ax, ay)] = hu
+        if self.study.region == "chest":  # vessels in the lungs
+            lung = img == LUNG
+            ys, xs = np.nonzero(lung)
+            pick = self.rng.choice(len(xs), size=min(len(xs), 60), replace=False)
+            for i in pick:
+                r = self.rng.uniform(1.0, 2.5)
+                img[self._ellipse(self.x[ys[i], xs[i]], self.y[ys[i], xs[i]], r, r) & lung] = 40.0
+        # organ texture, fixed along z
+        img += self.rng.normal(0, 4, img.shape).astype(np.float32)
+        return img
+
+    def paint(self, z_mm: float) -> np.ndarray:
+        """The slice at ``z_mm`` (relative to the first key slice) in HU, with noise."""
+        img = self.anatomy.copy()
+        for lesion in self.study.lesions:
+            self._draw(img, lesion, z_mm)
+        noise = self.rng.normal(0, self.noise_hu, img.shape).astype(np.float32)
+        noise = (noise + np.roll(noise, 1, 0) + np.roll(noise, 1, 1) + np.roll(noise, (1, 1), (0, 1))) / 2
+        img += noise
+        return img
+
+    def _draw(self, img: np.ndarray, lesion: SynthLesion, z_mm: float) -> None:
+        cx, cy, cz = lesion.center_mm
+        radius = lesion.diameter_mm / 2
+        dz = z_mm - cz
+        if abs(dz) >= radius:
+            return
+        r = math.sqrt(radius**2 - dz**2)
+        pad = r * 1.5 + 2
+        box = (np.abs(self.x[0] - cx) <= pad, np.abs(self.y[:, 0] - cy) <= pad)
+        cols, rows = np.nonzero(box[0])[0], np.nonzero(box[1])[0]
+        if len(cols) == 0 or len(rows) == 0:
+            return
+        sub = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        dx, dy = self.x[sub] - cx, self.y[sub] - cy
+        dist = np.hypot(dx, dy)
+        theta = np.arctan2(dy, dx)
+        phase = (cx * 0.37 + cy * 0.11) % (2 * math.pi)
+        if lesion.shape == "lobular":
+            edge = r * (1 + 0.22 * np.sin(3 * theta + phase))
+        elif lesion.shape == "spiculated":
+            edge = r * (1 + 0.45 * np.maximum(0, np.sin(9 * theta + phase)) ** 4)
+        else:
+            edge = np.full(dist.shape, r)
+        inside = np.clip(edge - dist + 0.5, 0, 1).astype(np.float32)  # partial-volume edge
+        region = img[sub]
+        region += inside * (lesion.hu - region)
+        if lesion.calcified:
+            spot = np.clip(r * 0.35 - np.hypot(dx - r * 0.2, dy) + 0.5, 0, 1).astype(np.float32)
+            region += spot * (600.0 - region)
+
+
+def _draw_lesion(rng: np.random.Generator, organ: str, region_layout: list, scale: float) -> SynthLesion:
+    organ_hu = ORGANS[organ][1]
+    diameter = float(np.exp(rng.uniform(math.log(4), math.log(60))))
+    if organ == "lymph node":
+        diameter = float(rng.uniform(12, 35))
+    if organ == "bone":
+        diameter = min(diameter, 22.0 * scale)
+    if organ in ("kidney", "spleen"):
+        diameter = min(diameter, 45.0 * scale)
+    shape = str(rng.choice(["round", "lobular", "spiculated"], p=[0.5, 0.3, 0.2]))
+    cystic = organ in ("liver", "kidney") and rng.random() < 0.35
+    calcified = organ not in ("bone",) and rng.random() < 0.15
+    if cystic:
+        hu, shape = WATER + rng.normal(0, 3), "round"
+    elif organ == "bone":
+        hu = organ_hu + (rng.uniform(300, 600) if rng.random() < 0.5 else -rng.uniform(250, 320))
+    elif organ == "lung":
+        hu = rng.uniform(20, 60)
+    else:
+        hu = organ_hu + (rng.uniform(45, 90) if rng.random() < 0.35 else -rng.uniform(35, 70))
+    names = {"kidney": ("kidney_r", "kidney_l"), "lung": ("lung_r", "lung_l"), "bone": ("spine",)}
+    candidates = [o for o in region_layout if o[0] in names.get(organ, (organ.replace("lymph node", "node"),))]
+    _, ox, oy, ax, ay, _ = candidates[int(rng.integers(len(candidates)))]
+    if organ in ("lymph node", "bone"):
+        x, y = ox, oy
+    else:
+        room = np.clip(1 - diameter / 2 / min(ax, ay), 0.05, 0.7)
+        angle, rad = rng.uniform(0, 2 * math.pi), math.sqrt(rng.random()) * room
+        x, y = ox + ax * rad * math.cos(angle), oy + ay * rad * math.sin(angle)
+    labels = lesion_labels(organ, diameter, float(hu), shape, cystic, calcified)
+    return SynthLesion(organ, (float(x), float(y), 0.0), diameter, float(hu), shape, cystic, calcified, labels)
+
+
+def _plan(config: SynthConfig, rng: np.random.Generator) -> tuple[list[_Study], dict[int, str]]:
+    studies: list[_Study] = []
+    patients = np.arange(1, config.patients + 1)
+    order = rng.permutation(patients)
+    cut = np.cumsum(np.asarray(config.split_fractions) / sum(config.split_fractions)) * len(order)
+    split_of = {
+        int(p): ("train", "val", "test")[int(np.searchsorted(cut, i, side="right"))] for i, p in enumerate(order)
+    }
+    for patient in patients:
+        scale = float(rng.uniform(0.85, 1.1))
+        for study in range(
+            1,
+            int(rng.integers(config.studies_per_patient[0], config.studies_per_patient[1] + 1)) + 1,
+        ):
+            organ = str(rng.choice(LESION_ORGANS, p=ORGAN_WEIGHTS))
+            region = ORGANS[organ][0]
+            layout = _organ_layout(region, scale)
+            pool = [o for o in LESION_ORGANS if ORGANS[o][0] == region]
+            n = int(rng.integers(config.lesions_per_study[0], config.lesions_per_study[1] + 1))
+            organs = [organ] + [str(rng.choice(pool)) for _ in range(n - 1)]
+            interval = float(rng.choice(config.slice_intervals_mm))
+            fov = rng.uniform(*config.field_of_view_mm)
+            lesions, keys = [], []
+            for i, o in enumerate(organs):
+                lesion = _draw_lesion(rng, o, layout, scale)
+                key = 1 + round(i * rng.uniform(8, 20) / interval) if i else 0
+                lesions.append(SynthLesion(**{**lesion.__dict__, "center_mm": (*lesion.center_mm[:2], key * interval)}))
+                keys.append(key)
+            margin = int(rng.integers(0, 4))  # 0 exercises replication at the volume ends
+            base = int(rng.integers(10, 200))
+            studies.append(
+                _Study(
+                    int(patient),
+                    study,
+                    region,
+                    scale,
+                    fov / config.image_size,
+                    interval,
+                    config.image_size,
+                    [base + k for k in keys],
+                    lesions,
+                    base - margin,
+                    base + max(keys) + margin,
+                )
+            )
+    return studies, split_of
+
+
+def generate(
+    out: str | os.PathLike[str],
+    config: SynthConfig = SynthConfig(),
+    *,
+    seed: int = 0,
+    progress: bool = False,
+) -> Path:
+    """Write a synthetic DeepLesion to ``out`` (see the module docstring); returns ``out``."""
+    import SimpleITK as sitk
+    from tqdm import tqdm
+
+    root = Path(out)
     rng = np.random.default_rng(seed)
-    organ = rng.integers(0, 2, n)
-    hypo = rng.integers(0, 2, n)
-    patches = rng.normal(0, 20, (n, *PATCH_SHAPE)).astype(np.int16)
-    patches += np.where(organ == 0, 60, -850).astype(np.int16)[:, None, None, None]
-    yy, xx = np.mgrid[:120, :120]
-    disk = (yy - 60) ** 2 + (xx - 60) ** 2 <= 100
-    for i in range(n):
-        patches[i][:, disk] = -20 if hypo[i] else 150
-    positive = np.stack([organ == 0, organ == 1, np.ones(n, bool), hypo == 1], axis=1).astype(
-        np.uint8
-    )
-    split = np.array(["train", "val", "test"])[np.arange(n) * 3 // n]
-    index = pd.DataFrame(
-        {
-            "lesion_id": [str(i) for i in range(n)],
-            "patient_id": [f"{i:06d}" for i in range(n)],
-            "study_id": [f"{i:06d}_01" for i in range(n)],
-            "split": split,
-            "x1": 50.0,
-            "y1": 50.0,
-            "x2": 70.0,
-            "y2": 70.0,
-            "source": "synthetic",
-            "key_slice": 0,
-            "noisy": 0,
-        }
-    )
-    labels = StoreLabels(
-        name="tiny",
-        labels=tuple(x for x, _ in _TINY_LABELS),
-        categories=tuple(c for _, c in _TINY_LABELS),
-        source="synthetic-truth",
-        positive=positive,
-        uncertain=np.zeros_like(positive),
-        negated=np.zeros_like(positive),
-    )
-    return write_store(path, patch_chunks=[patches], index=index, labels=labels, overwrite=True)
+    studies, split_of = _plan(config, rng)
+    (root / "Images_png").mkdir(parents=True, exist_ok=True)
+    info_rows, truth_rows, reports, bookmarks = [], [], [], []
+    phraser = _Phraser(np.random.default_rng(seed + 1))
+    for study in tqdm(studies, desc="lesion-synth", unit="study", disable=not progress):
+        painter = _Painter(study, np.random.default_rng(rng.integers(2**32)), config.noise_hu)
+        folder = root / "Images_png" / study.folder
+        folder.mkdir(exist_ok=True)
+        base = study.key_slices[0]
+        for k in range(study.first, study.last + 1):
+            hu = painter.paint((k - base) * study.interval)
+            pixels = np.clip(np.rint(hu) + HU_OFFSET, 0, 65535).astype(np.uint16)
+            sitk.WriteImage(sitk.GetImageFromArray(pixels), str(folder / f"{k:03d}.png"))
+        sentences = []
+        for b, (lesion, key) in enumerate(zip(study.lesions, study.key_slices, strict=True)):
+            row = len(info_rows)
+            info_rows.append(_dl_info_row(study, lesion, key, split_of[study.patient], rng))
+            truth_rows.append(_truth_row(row, lesion))
+            sentences.append(phraser.sentence(lesion))
+            bookmarks.append((f"{study.patient:06d}_{study.study:02d}", b, str(row)))
+        reports.append((f"{study.patient:06d}_{study.study:02d}", phraser.report(sentences)))
+    _write_csv(root / "DL_info.csv", _DL_COLUMNS, info_rows)
+    _write_csv(root / "truth.csv", _TRUTH_COLUMNS, truth_rows)
+    _write_csv(root / "reports.csv", ("id", "text"), reports)
+    _write_csv(root / "bookmarks.csv", ("id", "bookmark", "lesion_id"), bookmarks)
+    logger.info("wrote %d lesions of %d studies to %s", len(info_rows), len(studies), root)
+    return root
+
+
+_DL_COLUMNS = (
+    "File_name",
+    "Patient_index",
+    "Study_index",
+    "Series_ID",
+    "Key_slice_index",
+    "Measurement_coordinates",
+    "Bounding_boxes",
+    "Lesion_diameters_Pixel_",
+    "Normalized_lesion_location",
+    "Coarse_lesion_type",
+    "Possibly_noisy",
+    "Slice_range",
+    "Spacing_mm_px_",
+    "Image_size",
+    "DICOM_windows",
+    "Patient_gender",
+    "Patient_age",
+    "Train_Val_Test",
+)
+_TRUTH_COLUMNS = (
+    "lesion_id",
+    "labels",
+    "organ",
+    "diameter_mm",
+    "hu",
+    "shape",
+    "cystic",
+    "calcified",
+)
+_COARSE = {"bone": 1, "liver": 4, "lung": 5, "kidney": 6, "spleen": 2, "lymph node": 3}
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.6g}" for v in values)
+
+
+def _dl_info_row(study: _Study, lesion: SynthLesion, key: int, split: str, rng: np.random.Generator) -> list:
+    n, s = study.size, study.spacing
+    cx, cy = lesion.center_mm[0] / s + n / 2 - 0.5, lesion.center_mm[1] / s + n / 2 - 0.5
+    r = lesion.diameter_mm / 2 / s
+    long, short = lesion.diameter_mm / s, lesion.diameter_mm / s * rng.uniform(0.8, 1.0)
+    box = (cx - r - 1, cy - r - 1, cx + r + 1, cy + r + 1)
+    measure = (cx - long / 2, cy, cx + long / 2, cy, cx, cy - short / 2, cx, cy + short / 2)
+    return [
+        f"{study.folder}_{key:03d}.png",
+        study.patient,
+        study.study,
+        1,
+        key,
+        _fmt(measure),
+        _fmt(box),
+        _fmt((long, short)),
+        _fmt((cx / n, cy / n, 0.5)),
+        _COARSE[lesion.organ],
+        0,
+        _fmt((study.first, study.last)),
+        _fmt((s, s, study.interval)),
+        _fmt((n, n)),
+        "-175, 275",
+        "MF"[study.patient % 2],
+        float(30 + study.patient % 50),
+        SPLITS[split],
+    ]
+
+
+def _truth_row(row: int, lesion: SynthLesion) -> list:
+    return [
+        row,
+        ";".join(lesion.labels),
+        lesion.organ,
+        f"{lesion.diameter_mm:.2f}",
+        f"{lesion.hu:.1f}",
+        lesion.shape,
+        int(lesion.cystic),
+        int(lesion.calcified),
+    ]
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+class _Phraser:
+    """Turns a lesion's labels into a report sentence, with variety and realistic omissions."""
+
+    ORGAN_WORDS: ClassVar[dict] = {
+        "liver": ["liver", "hepatic", "hepatic"],
+        "lung": ["lung", "pulmonary", "pulmonary"],
+        "kidney": ["kidney", "renal", "renal"],
+        "spleen": ["spleen", "splenic"],
+        "lymph node": ["lymph node", "node"],
+        "bone": ["bone", "osseous"],
+    }
+    TYPE_WORDS: ClassVar[dict] = {
+        "nodule": ["nodule", "nodule", "nodular lesion"],
+        "mass": ["mass", "mass"],
+        "cyst": ["cyst", "cystic lesion"],
+        "lymphadenopathy": ["lymphadenopathy", "adenopathy"],
+        "lytic": ["lytic lesion", "osteolytic lesion"],
+        "sclerotic": ["sclerotic lesion", "osteosclerotic lesion"],
+    }
+    ATTRIBUTE_WORDS: ClassVar[dict] = {
+        "hypoattenuation": ["hypodense", "low density", "hypoattenuating"],
+        "hyperattenuation": ["hyperdense", "hyperenhancing", "high density"],
+        "lobular": ["lobulated", "lobular"],
+        "spiculated": ["spiculated"],
+        "calcified": ["calcified"],
+        "large": ["large"],
+        "tiny": ["tiny"],
+    }
+    NEGATABLE: ClassVar[dict] = {
+        "calcified": "calcification",
+        "spiculated": "spiculation",
+        "lymphadenopathy": "lymphadenopathy",
+    }
+    HEDGES: ClassVar[list[str]] = ["possible", "likely", "probable", "suspicious for"]
+    FILLER: ClassVar[list[str]] = [
+        "No pleural effusion.",
+        "No ascites.",
+        "Stable postoperative changes.",
+        "No free air.",
+        "The remaining organs are unremarkable.",
+    ]
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def pick(self, words: Sequence[str]) -> str:
+        return str(words[int(self.rng.integers(len(words)))])
+
+    def sentence(self, lesion: SynthLesion) -> str:
+        labels = set(lesion.labels)
+        attributes = [a for a in self.ATTRIBUTE_WORDS if a in labels and self.rng.random() > 0.25]
+        adjectives = [self.pick(self.ATTRIBUTE_WORDS[a]) for a in attributes]
+        organ = self.pick(self.ORGAN_WORDS[lesion.organ])
+        kind = next((t for t in self.TYPE_WORDS if t in labels), None)
+        noun = self.pick(self.TYPE_WORDS[kind]) if kind else "lesion"
+        if lesion.organ == "lymph node":
+            noun = f"{self.pick(['enlarged', 'prominent'])} lymph node" if self.rng.random() < 0.5 else noun
+            organ = "" if "lymph node" in noun else organ
+        hedge = ""
+        if kind and self.rng.random() < 0.15:
+            hedge = self.pick(self.HEDGES) + " "
+        phrase = " ".join(x for x in [*adjectives, organ] if x)
+        size = f" measuring {lesion.diameter_mm:.0f} mm" if self.rng.random() < 0.6 else ""
+        text = f"{hedge}{phrase} {noun}".strip()
+        absent = [w for label, w in self.NEGATABLE.items() if label not in labels]
+        tail = f", without {self.pick(absent)}" if absent and self.rng.random() < 0.2 else ""
+        return f"{text[0].upper()}{text[1:]} BOOKMARK{size}{tail}."
+
+    def report(self, sentences: Sequence[str]) -> str:
+        extra = [self.pick(self.FILLER) for _ in range(int(self.rng.integers(0, 3)))]
+        return "FINDINGS: " + " ".join([*sentences, *extra])
+
+
+def make_store(path: str | os.PathLike[str], *, n: int = 24, seed: int = 0, image_size: int = 128) -> Path:
+    """A tiny patch store from a tiny synthetic DeepLesion (for other modules' tests; ~1 s).
+
+    Labels are the synthetic truth, expanded with the shipped ontology's ancestors, over the labels
+    that occur; ``n`` is approximate (whole studies are generated until there are ≥ ``n`` lesions,
+    then the store keeps the first ``n``).
+    """
+    import tempfile
+
+    from .prepare import prepare_store, truth_labels
+
+    with tempfile.TemporaryDirectory() as tmp:
+        patients = max(3, math.ceil(n / 2.5))
+        config = SynthConfig(
+            patients=patients,
+            studies_per_patient=(1, 1),
+            image_size=image_size,
+            slice_intervals_mm=(1.0, 2.0, 5.0),
+        )
+        root = generate(Path(tmp) / "synth", config, seed=seed)
+        return prepare_store(
+            root / "DL_info.csv",
+            path,
+            labels=truth_labels(root / "truth.csv"),
+            limit=n,
+            overwrite=True,
+        )
+
+
+@click.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--patients", default=30, show_default=True, help="Number of patients.")
+@click.option("--image-size", default=256, show_default=True, help="Slice size in pixels (DeepLesion: 512).")
+@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same dataset).")
+def main(out: Path, patients: int, image_size: int, seed: int) -> None:
+    """Write a synthetic DeepLesion (DL_info.csv, Images_png, reports.csv, truth.csv) to OUT."""
+    logging.basicConfig(level=logging.WARNING)
+    generate(out, SynthConfig(patients=patients, image_size=image_size), seed=seed, progress=True)
+    click.echo(f"wrote {out}", err=True)
+
+
+if __name__ == "__main__":
+    main()

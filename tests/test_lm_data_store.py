@@ -27,7 +27,7 @@ def test_open_round_trip(store_path: Path) -> None:
     assert store.meta["units"] == "HU" and store.meta["pad_hu"] == -1024
     assert store.meta["slice_offsets_mm"] == [-2.0, 0.0, 2.0]
     assert set(INDEX_COLUMNS) <= set(store.index.columns)
-    assert store.index["lesion_id"][0] == "0" and store.index["patient_id"][0] == "000000"
+    assert store.index["lesion_id"][0] == "0" and store.index["patient_id"][0] == "000001"
     k = len(store.labels)
     for m in (store.positive, store.uncertain, store.negated):
         assert m.shape == (12, k) and m.dtype == np.uint8

@@ -92,9 +92,7 @@ def _read_rows(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
         raise DataError(f"{path}: not a readable CSV ({exc})") from exc
     missing = [c for c in required if c not in header]
     if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
-        )
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}")
     return rows
 
 
@@ -106,9 +104,7 @@ class _Cells:
 
     def _fail(self, column: str, expected: str) -> DataError:
         value = self.row.get(column)
-        return DataError(
-            f"{self.path}, line {self.line}, column {column}: expected {expected}, found {value!r}"
-        )
+        return DataError(f"{self.path}, line {self.line}, column {column}: expected {expected}, found {value!r}")
 
     def get(self, column: str, convert: Callable[[str], Any], expected: str) -> Any:
         try:

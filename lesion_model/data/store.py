@@ -160,20 +160,14 @@ def _read_meta(path: Path) -> dict[str, Any]:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise DataError(f"{path}: expected format {STORE_FORMAT!r}, found {found!r}")
     if meta.get("version") != STORE_VERSION:
-        raise DataError(
-            f"{path}: unsupported version {meta.get('version')!r} (expected {STORE_VERSION})"
-        )
-    missing = [
-        k for k in ("count", "patch_shape", "dtype", "labels", "categories") if k not in meta
-    ]
+        raise DataError(f"{path}: unsupported version {meta.get('version')!r} (expected {STORE_VERSION})")
+    missing = [k for k in ("count", "patch_shape", "dtype", "labels", "categories") if k not in meta]
     if missing:
         raise DataError(f"{path}: missing key(s) {', '.join(missing)}")
     if meta["dtype"] not in _DTYPES:
         raise DataError(f"{path}: dtype {meta['dtype']!r} is not one of {', '.join(_DTYPES)}")
     if len(meta["labels"]) != len(meta["categories"]):
-        raise DataError(
-            f"{path}: {len(meta['labels'])} labels but {len(meta['categories'])} categories"
-        )
+        raise DataError(f"{path}: {len(meta['labels'])} labels but {len(meta['categories'])} categories")
     return meta
 
 
@@ -195,9 +189,7 @@ def _read_patches(path: Path, meta: Mapping[str, Any]) -> np.ndarray:
 
 def _read_index(path: Path, n: int) -> pd.DataFrame:
     try:
-        index = pd.read_csv(
-            path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False, na_values=[]
-        )
+        index = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False, na_values=[])
     except FileNotFoundError:
         raise DataError(f"{path}: missing") from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -213,9 +205,7 @@ def _read_index(path: Path, n: int) -> pd.DataFrame:
     return index
 
 
-def _read_labels(
-    path: Path, meta: Mapping[str, Any], n: int
-) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+def _read_labels(path: Path, meta: Mapping[str, Any], n: int) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -231,10 +221,7 @@ def _read_labels(
         raise DataError(f"{path}: its labels differ from those in meta.json")
     for name, matrix in arrays.items():
         if matrix.shape != (n, len(labels)) or matrix.dtype != np.uint8:
-            raise DataError(
-                f"{path}: {name} is {matrix.dtype}{list(matrix.shape)}, "
-                f"expected uint8{[n, len(labels)]}"
-            )
+            raise DataError(f"{path}: {name} is {matrix.dtype}{list(matrix.shape)}, expected uint8{[n, len(labels)]}")
     return labels, arrays
 
 
@@ -265,9 +252,7 @@ def write_store(
         raise ValueError(f"index lacks column(s) {', '.join(missing)}")
     for name, matrix in labels.matrices().items():
         if matrix.shape != (n, len(labels.labels)):
-            raise ValueError(
-                f"labels.{name} has shape {matrix.shape}, expected {(n, len(labels.labels))}"
-            )
+            raise ValueError(f"labels.{name} has shape {matrix.shape}, expected {(n, len(labels.labels))}")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:

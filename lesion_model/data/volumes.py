@@ -56,14 +56,11 @@ def read_png_hu(path: Path) -> np.ndarray:
     try:
         image = reader.Execute()
     except RuntimeError as exc:
-        raise DataError(
-            f"{path}: not a readable PNG slice ({str(exc).strip().splitlines()[-1]})"
-        ) from exc
+        raise DataError(f"{path}: not a readable PNG slice ({str(exc).strip().splitlines()[-1]})") from exc
     pixels = sitk.GetArrayViewFromImage(image)
     if pixels.ndim != 2 or pixels.dtype != np.uint16:
         raise DataError(
-            f"{path}: expected a 16-bit grey PNG (HU + {HU_OFFSET}), found {pixels.dtype} "
-            f"of shape {pixels.shape}"
+            f"{path}: expected a 16-bit grey PNG (HU + {HU_OFFSET}), found {pixels.dtype} of shape {pixels.shape}"
         )
     return pixels.astype(np.float32) - HU_OFFSET
 
@@ -86,7 +83,7 @@ class PngSeries:
     key_slice: int
     replicate_key_only: bool = False
     replicated: bool = field(default=False, init=False)
-    _cache: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # decoded slices
 
     def path(self, k: int) -> Path:
         return self.folder / f"{k:03d}.png"
@@ -97,12 +94,12 @@ class PngSeries:
         if self.replicate_key_only and k != self.key_slice:
             self.replicated = True
             k = self.key_slice
-        if k not in self._cache:
+        if k not in self.cache:
             path = self.path(k)
             if not path.is_file():
                 raise DataError(f"{path}: slice file is missing{self._describe_gap()}")
-            self._cache[k] = read_png_hu(path)
-        return self._cache[k]
+            self.cache[k] = read_png_hu(path)
+        return self.cache[k]
 
     def _describe_gap(self) -> str:
         try:
@@ -158,9 +155,7 @@ def read_volume(path: Path) -> ArrayVolume:
         else:
             image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        raise DataError(
-            f"{path}: not a readable image ({str(exc).strip().splitlines()[-1]})"
-        ) from exc
+        raise DataError(f"{path}: not a readable image ({str(exc).strip().splitlines()[-1]})") from exc
     hu = sitk.GetArrayFromImage(image).astype(np.float32)
     spacing = image.GetSpacing()
     if hu.ndim == 2:

@@ -1,0 +1,379 @@
+"""``lesion-prepare``: CT lesions → a patch store (see :mod:`lesion_model.data.store`).
+
+The work is cut into chunks of lesions; each chunk is computed by a worker process and saved in
+``<OUT>.work/`` as it completes, so an interrupted run resumes where it stopped (the work folder
+remembers the options and is discarded when they change). When all chunks are there, the store is
+assembled in a temporary folder and renamed into place; the work folder is then removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from .data.labels import (
+    LabelTable,
+    read_bookmark_map,
+    read_lesanet_labels,
+    read_radminer_jsonl,
+    read_truth,
+    store_labels,
+)
+from .data.preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
+from .data.records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
+from .data.store import PATCH_SHAPE, write_store
+from .data.volumes import PngSeries, Volume, read_volume
+from .errors import DataError, LesionModelError
+
+__all__ = ["PrepareOptions", "check_patient_splits", "main", "prepare_store", "truth_labels"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How patches are cut and stored (recorded in the work folder and in ``meta.json``)."""
+
+    dtype: str = "int16"
+    window: tuple[float, float] = DEFAULT_WINDOW
+    replicate_key_only: bool = False
+    on_error: str = "raise"  # raise | skip
+
+
+def truth_labels(path: Path) -> LabelTable:
+    """lesion-synth's truth, expanded to ancestors with the shipped ontology."""
+    from radminer.ontology import load_ontology
+
+    return read_truth(path, load_ontology().expand)
+
+
+def check_patient_splits(records: Sequence[LesionRecord]) -> None:
+    """Refuse patients whose lesions fall in several splits (listing them)."""
+    seen: dict[str, set[str]] = {}
+    for record in records:
+        seen.setdefault(record.patient_id, set()).add(record.split)
+    shared = sorted(p for p, splits in seen.items() if len(splits) > 1)
+    if shared:
+        listed = ", ".join(f"{p} ({'/'.join(sorted(seen[p]))})" for p in shared[:20])
+        more = f" and {len(shared) - 20} more" if len(shared) > 20 else ""
+        raise DataError(f"{len(shared)} patient(s) are in several splits: {listed}{more}")
+
+
+class _SeriesCache:
+    """The volume of the current series; its decoded slices are shared by its lesions."""
+
+    def __init__(self, options: PrepareOptions) -> None:
+        self.options = options
+        self.image: Path | None = None
+        self.slices: dict[int, np.ndarray] = {}
+        self.array: Volume | None = None
+
+    def volume(self, record: LesionRecord) -> Volume:
+        if record.image != self.image:
+            self.image, self.slices, self.array = record.image, {}, None
+        if record.kind == "deeplesion":
+            return PngSeries(
+                record.image,
+                record.spacing_xy,  # type: ignore[arg-type]
+                record.slice_interval,  # type: ignore[arg-type]
+                record.first,  # type: ignore[arg-type]
+                record.last,  # type: ignore[arg-type]
+                record.key_slice,
+                replicate_key_only=self.options.replicate_key_only,
+                cache=self.slices,
+            )
+        if self.array is None:
+            self.array = read_volume(record.image)
+        return self.array
+
+
+def _work_chunk(records: Sequence[LesionRecord], options: PrepareOptions, path: Path) -> Path:
+    """Cut the patches of ``records`` into ``path`` (an .npz), atomically."""
+    out_dtype = np.int16 if options.dtype == "int16" else np.uint8
+    patches = np.zeros((len(records), *PATCH_SHAPE), dtype=out_dtype)
+    boxes = np.zeros((len(records), 4), dtype=np.float32)
+    flags = np.zeros(len(records), dtype=np.uint8)
+    ok = np.zeros(len(records), dtype=bool)
+    errors: list[str] = []
+    series = _SeriesCache(options)
+    for i, record in enumerate(records):
+        try:
+            volume = series.volume(record)
+            patch = extract_patch(volume, record.key_slice, record.box)
+        except DataError as exc:
+            if options.on_error == "raise":
+                raise
+            errors.append(f"{record.lesion_id}\t{exc}")
+            continue
+        if options.dtype == "int16":
+            patches[i] = np.clip(np.rint(patch.hu), -32768, 32767)
+        else:
+            patches[i] = to_uint8(patch.hu, options.window)
+        boxes[i], flags[i], ok[i] = patch.box, patch.replicated, True
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, patches=patches, boxes=boxes, replicated=flags, ok=ok, errors=np.asarray(errors, dtype=str))
+    os.replace(tmp, path)
+    return path
+
+
+def _fingerprint(source: Path, records: Sequence[LesionRecord], options: PrepareOptions, chunk: int) -> str:
+    text = json.dumps([str(source.resolve()), [r.lesion_id for r in records], asdict(options), chunk])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _run_chunks(
+    records: Sequence[LesionRecord], work: Path, options: PrepareOptions, chunk: int, jobs: int, progress: bool
+) -> list[Path]:
+    from tqdm import tqdm
+
+    spans = [(i, records[i : i + chunk]) for i in range(0, len(records), chunk)]
+    paths = [work / f"chunk_{i // chunk:05d}.npz" for i, _ in spans]
+    todo = [(span, p) for (_, span), p in zip(spans, paths, strict=True) if not p.is_file()]
+    done = len(records) - sum(len(span) for span, _ in todo)
+    if done:
+        logger.info("resuming: %d of %d lesions already done in %s", done, len(records), work)
+    with tqdm(total=len(records), initial=done, unit="lesion", desc="lesion-prepare", disable=not progress) as bar:
+        if jobs <= 1:
+            for span, path in todo:
+                _work_chunk(span, options, path)
+                bar.update(len(span))
+        else:
+            with ProcessPoolExecutor(jobs) as pool:
+                futures = {pool.submit(_work_chunk, span, options, path): len(span) for span, path in todo}
+                for future in as_completed(futures):
+                    future.result()
+                    bar.update(futures[future])
+    return paths
+
+
+def _load_records(source: Path, split_file: Path | None) -> list[LesionRecord]:
+    if source.suffix.lower() != ".csv":
+        raise DataError(f"{source}: expected DL_info.csv or a manifest .csv")
+    with source.open(encoding="utf-8") as handle:
+        header = handle.readline()
+    if "Key_slice_index" in header:
+        splits = read_lesanet_split(split_file) if split_file else None
+        return read_dl_info(source, splits=splits)
+    return read_manifest(source)
+
+
+def _select_labels(table: LabelTable, label_set: str) -> tuple[list[str], list[str], str]:
+    from radminer.labelspace import select_labels
+    from radminer.ontology import load_ontology
+
+    graph = load_ontology()
+    if table.labels is not None:
+        labels, name = list(table.labels), "lesanet171" if len(table.labels) == 171 else "source"
+    elif label_set == "observed":
+        present = set().union(*(s.positive for s in table.by_lesion.values())) if table.by_lesion else set()
+        labels, name = [x for x in graph.labels if x in present], "observed"
+    else:
+        labels, name = list(select_labels(graph, label_set).labels), label_set
+    categories = [graph.category(x) if x in graph else "unknown" for x in labels]
+    return labels, [c or "unknown" for c in categories], name
+
+
+def prepare_store(
+    source: Path,
+    out: Path,
+    *,
+    labels: LabelTable,
+    label_set: str = "lesanet171",
+    split_file: Path | None = None,
+    options: PrepareOptions = PrepareOptions(),
+    jobs: int = 1,
+    chunk: int = 64,
+    limit: int | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Build the patch store of ``source`` (DL_info.csv or a manifest) at ``out``; see the module doc.
+
+    ``label_set`` is a radminer label-set spec (``lesanet171``, ``all``, ...) or ``observed`` (the
+    labels positive for some lesion); a source with its own label list (LesaNet's) keeps it.
+    """
+    source, out = Path(source), Path(out)
+    if out.exists() and not overwrite:
+        raise DataError(f"{out}: already exists (pass --overwrite to replace it)")
+    records = _load_records(source, split_file)[:limit]
+    if not records:
+        raise DataError(f"{source}: no lesions to prepare")
+    check_patient_splits(records)
+    work = out.with_name(f"{out.name}.work")
+    stamp = _fingerprint(source, records, options, chunk)
+    if (work / "fingerprint").is_file() and (work / "fingerprint").read_text() != stamp:
+        logger.warning("%s was made with other inputs or options: starting over", work)
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "fingerprint").write_text(stamp)
+    paths = _run_chunks(records, work, options, chunk, jobs, progress)
+    kept, boxes, flags, errors = [], [], [], []
+    for path in paths:
+        with np.load(path) as part:
+            kept.append(part["ok"])
+            boxes.append(part["boxes"])
+            flags.append(part["replicated"])
+            errors.extend(str(e) for e in part["errors"])
+    ok = np.concatenate(kept)
+    rows = [r for r, good in zip(records, ok, strict=True) if good]
+    index = _index_table(rows, np.concatenate(boxes)[ok], np.concatenate(flags)[ok], source)
+    names, categories, name = _select_labels(labels, label_set)
+    matrices = store_labels(labels, index["lesion_id"].tolist(), names, categories, name=name)
+    index["has_labels"] = [int(x in labels.by_lesion) for x in index["lesion_id"]]
+
+    def chunks() -> Iterator[np.ndarray]:
+        for path in paths:
+            with np.load(path) as part:
+                yield part["patches"][part["ok"]]
+
+    meta = {
+        "window": list(options.window) if options.dtype == "uint8" else None,
+        "replicate_key_only": options.replicate_key_only,
+        "source_table": str(source),
+        "skipped": len(errors),
+    }
+    write_store(
+        out,
+        patch_chunks=chunks(),
+        index=index,
+        labels=matrices,
+        dtype=options.dtype,
+        extra_meta=meta,
+        overwrite=overwrite,
+    )
+    if errors:
+        report = out / "skipped.tsv"
+        report.write_text("lesion_id\terror\n" + "\n".join(errors) + "\n", encoding="utf-8")
+        logger.warning("skipped %d lesion(s); see %s", len(errors), report)
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _index_table(records: Sequence[LesionRecord], boxes: np.ndarray, flags: np.ndarray, source: Path) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "lesion_id": [r.lesion_id for r in records],
+            "patient_id": [r.patient_id for r in records],
+            "study_id": [r.study_id for r in records],
+            "split": [r.split for r in records],
+            "x1": boxes[:, 0].astype(float) if len(boxes) else [],
+            "y1": boxes[:, 1].astype(float) if len(boxes) else [],
+            "x2": boxes[:, 2].astype(float) if len(boxes) else [],
+            "y2": boxes[:, 3].astype(float) if len(boxes) else [],
+            "source": [
+                str(r.image / f"{r.key_slice:03d}.png") if r.kind == "deeplesion" else str(r.image) for r in records
+            ],
+            "key_slice": [r.key_slice for r in records],
+            "noisy": [int(r.noisy) for r in records],
+            "replicated": flags.astype(int),
+            "coarse_type": [r.coarse_type for r in records],
+            "row": [r.row for r in records],
+        }
+    )
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Store folder to write."
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="radminer JSONL, LesaNet's text_mined_labels JSON, or lesion-synth's truth.csv.",
+)
+@click.option(
+    "--bookmarks",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV id,bookmark,lesion_id mapping JSONL bookmarks to lesions (lesion-synth's bookmarks.csv).",
+)
+@click.option(
+    "--label-set",
+    default="lesanet171",
+    show_default=True,
+    help="radminer label set (lesanet171, all, num_detected>=N, a file) or 'observed'.",
+)
+@click.option(
+    "--split-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Take splits from LesaNet's JSON (lesion index = 0-based DL_info row) instead of Train_Val_Test.",
+)
+@click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--on-error",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="A missing or corrupt slice stops the run, or skips the lesion (listed in skipped.tsv).",
+)
+@click.option("--replicate-key-only", is_flag=True, help="Key-slice-only series: use the key slice for all 3 channels.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["int16", "uint8"]),
+    default="int16",
+    show_default=True,
+    help="int16 HU, or uint8 windowed by --window.",
+)
+@click.option("--window", nargs=2, type=float, default=DEFAULT_WINDOW, show_default=True, help="HU window for uint8.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing store.")
+def main(
+    source: Path,
+    out: Path,
+    labels_path: Path | None,
+    bookmarks: Path | None,
+    label_set: str,
+    split_file: Path | None,
+    jobs: int,
+    on_error: str,
+    replicate_key_only: bool,
+    dtype: str,
+    window: tuple[float, float],
+    overwrite: bool,
+) -> None:
+    """Cut 3-slice 120 mm patches of the lesions of SOURCE (DL_info.csv or a manifest) into a store."""
+    logging.basicConfig(level=logging.WARNING, format="lesion-prepare: %(message)s")
+    try:
+        table = _read_label_source(labels_path, bookmarks)
+        options = PrepareOptions(dtype, tuple(window), replicate_key_only, on_error)  # type: ignore[arg-type]
+        path = prepare_store(
+            source,
+            out,
+            labels=table,
+            label_set=label_set,
+            split_file=split_file,
+            options=options,
+            jobs=jobs,
+            overwrite=overwrite,
+            progress=True,
+        )
+    except LesionModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {path}", err=True)
+
+
+def _read_label_source(path: Path | None, bookmarks: Path | None) -> LabelTable:
+    if path is None:
+        return LabelTable("none", {})
+    if path.suffix == ".jsonl":
+        return read_radminer_jsonl(path, read_bookmark_map(bookmarks) if bookmarks else None)
+    if path.suffix == ".json":
+        return read_lesanet_labels(path)
+    if path.suffix == ".csv":
+        return truth_labels(path)
+    raise DataError(f"{path}: expected radminer .jsonl, LesaNet .json or truth .csv labels")
+
+
+if __name__ == "__main__":
+    main()
