@@ -118,7 +118,8 @@ class Curation:
         for t in terms:
             extra = add.get(t.name)
             if extra:
-                t = t._replace(**{f: tuple(dict.fromkeys((*getattr(t, f), *values))) for f, values in extra.items()})
+                merged = {f: tuple(dict.fromkeys((*getattr(t, f), *values))) for f, values in extra.items()}
+                t = t._replace(**merged)  # type: ignore[arg-type]
             out.append(t)
         return out, skipped
 

@@ -28,9 +28,8 @@ def atomic_output(path: Path | None, *, binary: bool = False, encoding: str = "u
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(
-            fd, "wb" if binary else "w", **({} if binary else {"encoding": encoding, "newline": ""})
-        ) as handle:
+        handle: IO[Any] = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding=encoding, newline="")
+        with handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:

@@ -101,7 +101,11 @@ def _scan(path: Path) -> list[str]:
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.EntityDeclHandler = entity_decl
     parser.StartElementHandler = start
-    parser.ExternalEntityRefHandler = lambda *args: refuse("external entity reference is not accepted")
+    def external_ref(context: str, base: str | None, system_id: str | None, public_id: str | None) -> int:
+        refuse(f"external entity reference {system_id!r} is not accepted")
+        return 0
+
+    parser.ExternalEntityRefHandler = external_ref
     try:
         with path.open("rb") as handle:
             parser.ParseFile(handle)
