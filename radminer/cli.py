@@ -182,3 +182,130 @@ def export(path: str | None, fmt: str, output: str | None) -> None:
             import networkx as nx
 
             nx.write_graphml(graph.to_networkx(), handle)
+
+
+# --- extract ---------------------------------------------------------------------------
+
+
+def _import_spacy_without_torch() -> None:
+    """Import spaCy with torch hidden: thinc imports torch when it is installed (over a
+    second), and extraction never uses it. torch itself stays importable afterwards."""
+    if "torch" in sys.modules or "spacy" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        import spacy  # noqa: F401
+    finally:
+        del sys.modules["torch"]
+
+
+_EXTRACT_HELP = """Mine lesion labels from the reports of INPUT.csv.
+
+One output row per bookmark of a report, or per report when its text holds no bookmark;
+a report with an empty text gives one row with empty labels. Rows come in input order
+(duplicate ids are kept as they are). Several --text-column are joined with a blank line
+(empty cells left out); mention offsets refer to the joined text.
+
+\b
+Formats (--format, or the suffix of -o: .jsonl .csv .parquet .npz; default jsonl):
+  jsonl    one JSON object per row: id, bookmark, sentence, labels, uncertain,
+           negated, mentions (the contract of DESIGN.md); stdout without -o
+  csv      id, bookmark, sentence, labels, uncertain, negated (lists joined by |)
+  parquet  the JSONL columns (needs the 'parquet' extra: pyarrow)
+  npz      ids, bookmarks (-1: none), labels (the --label-set), uint8 matrices
+           positive, uncertain, negated [rows, labels]
+
+Output files appear only complete. --on-error skip writes unreadable rows to
+OUT.errors.jsonl (stderr without -o) and goes on.
+
+\b
+Exit status: 0 success (rows may have been skipped with --on-error skip);
+1 error (bad input, unreadable row, broken ontology); 2 usage error;
+130 interrupted (Ctrl-C): no output file is left behind.
+"""
+
+
+@main.command(help=_EXTRACT_HELP, short_help="Mine lesion labels from a reports CSV.")
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: JSONL on stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "npz"]), help="Output format.")
+@click.option(
+    "--text-column", "text_columns", multiple=True, default=("text",), show_default=True,
+    help="Column holding report text; repeat to join several.",
+)
+@click.option("--id-column", default="id", show_default=True, help="Column holding the report id.")
+@_ONTOLOGY
+@click.option("--label-set", default="all", show_default=True, help="Label set name or file (one label a line).")
+@click.option("--bookmark", metavar="REGEX", help="Regex of the lesion bookmark token (default: BOOKMARK).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+    help="On an unreadable row: stop with an error, or skip it and log it.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@fail_cleanly
+def extract(
+    input_path: str,
+    output: str | None,
+    fmt: str | None,
+    text_columns: tuple[str, ...],
+    id_column: str,
+    path: str | None,
+    label_set: str,
+    bookmark: str | None,
+    jobs: int,
+    on_error: str,
+    progress: bool | None,
+) -> None:
+    from contextlib import ExitStack
+
+    from tqdm import tqdm
+
+    from .io import atomic_output
+    from .reader import CsvReports, RowError
+    from .runner import extract_texts
+    from .writers import BINARY_FORMATS, format_for, make_writer
+
+    out = Path(output) if output else None
+    fmt = fmt or (format_for(out) if out else None) or "jsonl"
+    if out is None and fmt in BINARY_FORMATS:
+        raise click.UsageError(f"--format {fmt} writes a binary file: give it a path with -o")
+    errors_path = out.with_name(f"{out.stem}.errors.jsonl") if out and on_error == "skip" else None
+
+    _import_spacy_without_torch()
+    from .extractor import Extractor
+
+    options = {} if bookmark is None else {"bookmark": bookmark}
+    extractor = Extractor(path, label_set=label_set, **options)
+    skipped = 0
+    with ExitStack() as stack:
+        handle = stack.enter_context(atomic_output(out, binary=fmt in BINARY_FORMATS))
+        errors = stack.enter_context(atomic_output(errors_path)) if errors_path else None
+
+        def log_error(error: RowError) -> None:
+            nonlocal skipped
+            skipped += 1
+            if errors is None:
+                click.echo(f"radminer: skipped {error}", err=True)
+            else:
+                errors.write(json.dumps(error.to_dict(), ensure_ascii=False) + "\n")
+
+        reports = stack.enter_context(
+            CsvReports(
+                input_path,
+                text_columns=text_columns,
+                id_column=id_column,
+                on_error=log_error if on_error == "skip" else None,
+            )
+        )
+        writer = make_writer(fmt, handle, space=extractor.label_space)
+        results = extract_texts(((r.id, r.text) for r in reports), extractor=extractor, jobs=jobs)
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = stack.enter_context(tqdm(disable=not show, unit=" reports", file=sys.stderr, mininterval=0.5))
+        for report_id, rows in results:
+            writer.write(report_id, rows)
+            bar.update()
+        writer.close()
+    if skipped:
+        where = f", listed in {errors_path}" if errors_path else ""
+        click.echo(f"radminer: skipped {skipped} unreadable row(s){where}", err=True)

@@ -1,0 +1,225 @@
+"""``radminer extract``: formats, --jobs, bad input, atomic output, Ctrl-C; extract_dataframe."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from radminer.cli import main
+from radminer.labelspace import LabelSpace
+from radminer.mentions import LesionLabels
+
+REPORTS = (
+    "id,text,impression\n"
+    '1,"Hepatic mass BOOKMARK. Liver nodule.",Stable.\n'
+    "2,,\n"
+    '3,"Right lung nodule, 5 × 3 mm.",No effusion.\n'
+    '3,"Duplicate id, liver.",\n'
+)
+
+
+class StandIn:
+    """Stand-in for radminer.Extractor until it lands: words that are labels are positive."""
+
+    def __init__(self, ontology: object = None, *, label_set: str = "all", bookmark: str = "BOOKMARK") -> None:
+        self.label_space = LabelSpace(["liver", "lung", "mass", "nodule"], name=label_set)
+
+    def pipe(self, texts: Iterable[str], *, batch_size: int = 64) -> Iterator[list[LesionLabels]]:
+        for text in texts:
+            words = {w.strip(".,").lower() for w in text.split()}
+            yield [LesionLabels(None, text, tuple(sorted(words & set(self.label_space))))] if text else []
+
+
+@pytest.fixture(autouse=True)
+def extractor(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("radminer.extractor")
+    module.Extractor = StandIn  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "radminer.extractor", module)
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    path = tmp_path / "reports.csv"
+    path.write_text(REPORTS, encoding="utf-8")
+    return path
+
+
+def run(*args: object) -> Result:
+    return CliRunner().invoke(main, ["extract", *map(str, args)], catch_exceptions=False)
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_jsonl_with_only_the_contract_arguments(reports: Path, tmp_path: Path) -> None:
+    out = tmp_path / "labels.jsonl"
+    result = run(reports, "-o", out)
+    assert result.exit_code == 0, result.output
+    rows = records(out)
+    assert [r["id"] for r in rows] == ["1", "2", "3", "3"]  # input order, duplicate ids kept
+    assert [list(r) for r in rows] == [["id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions"]] * 4
+    assert "liver" in rows[0]["labels"] or "liver" in rows[0]["uncertain"]
+    assert rows[1] == {
+        "id": "2",
+        "bookmark": None,
+        "sentence": "",
+        "labels": [],
+        "uncertain": [],
+        "negated": [],
+        "mentions": [],
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.jsonl", "reports.csv"]
+
+
+def test_jsonl_on_stdout_without_output(reports: Path, tmp_path: Path) -> None:
+    result = run(reports)
+    assert result.exit_code == 0
+    out = tmp_path / "labels.jsonl"
+    run(reports, "-o", out)
+    assert result.stdout == out.read_text(encoding="utf-8")
+
+
+def test_text_columns_are_joined(reports: Path) -> None:
+    result = run(reports, "--text-column", "text", "--text-column", "impression")
+    sentences = "".join(json.loads(line)["sentence"] for line in result.stdout.splitlines())
+    assert "Stable." in sentences and "No effusion." in sentences
+
+
+@pytest.mark.parametrize(("suffix", "fmt"), [("csv", "csv"), ("parquet", "parquet"), ("npz", "npz"), ("out", "jsonl")])
+def test_format_from_suffix(reports: Path, tmp_path: Path, suffix: str, fmt: str) -> None:
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    out = tmp_path / f"labels.{suffix}"
+    assert run(reports, "-o", out).exit_code == 0
+    explicit = tmp_path / f"explicit.{suffix}"
+    assert run(reports, "-o", explicit, "--format", fmt).exit_code == 0
+    assert out.read_bytes() == explicit.read_bytes() or fmt == "parquet"
+
+
+def test_npz_holds_the_label_set(reports: Path, tmp_path: Path) -> None:
+    out = tmp_path / "labels.npz"
+    assert run(reports, "-o", out).exit_code == 0
+    data = np.load(out)
+    k = len(data["labels"])
+    assert data["positive"].shape == (4, k) and data["positive"].dtype == np.uint8
+    assert data["ids"].tolist() == ["1", "2", "3", "3"]
+    assert data["positive"][1].sum() == 0 and data["positive"][0].sum() > 0
+
+
+def test_binary_format_needs_an_output_file(reports: Path) -> None:
+    result = CliRunner().invoke(main, ["extract", str(reports), "--format", "npz"])
+    assert result.exit_code == 2
+    assert "--format npz writes a binary file: give it a path with -o" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "npz"])
+def test_jobs_give_identical_output(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "many.csv"
+    lines = [f'{i},"Report {i}: liver mass, lung nodule {i % 7}."' if i % 5 else f"{i}," for i in range(600)]
+    path.write_text("id,text\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
+    assert run(path, "-o", one, "--jobs", 1).exit_code == 0
+    assert run(path, "-o", two, "--jobs", 2).exit_code == 0
+    assert one.read_bytes() == two.read_bytes()
+    if fmt == "jsonl":
+        assert [r["id"] for r in records(two)] == [str(i) for i in range(600)]
+
+
+def test_missing_column_lists_columns_present(reports: Path, tmp_path: Path) -> None:
+    result = run(reports, "-o", tmp_path / "x.jsonl", "--text-column", "findings")
+    assert result.exit_code == 1
+    assert f"radminer: error: {reports} has no column 'findings' (columns present: 'id', 'text', 'impression')" in (
+        result.stderr
+    )
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+BAD = 'id,text\n1,Liver mass.\n2,"bad "quote\n3,"unclosed\n'
+
+
+def test_unreadable_row_fails_naming_file_line_column_and_leaves_no_output(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(BAD, encoding="utf-8")
+    out = tmp_path / "labels.jsonl"
+    out.write_text("previous\n", encoding="utf-8")
+    result = run(path, "-o", out)
+    assert result.exit_code == 1
+    assert f"radminer: error: {path}: line 3, column 9 (field 'text'): expected ','" in result.stderr
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "labels.jsonl"]
+
+
+def test_on_error_skip_logs_rows_and_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(BAD.encode() + b"4,caf\xe9\n")
+    out = tmp_path / "labels.jsonl"
+    result = run(path, "-o", out, "--on-error", "skip")
+    assert result.exit_code == 0
+    assert [r["id"] for r in records(out)] == ["1"]
+    errors = records(tmp_path / "labels.errors.jsonl")
+    assert [(e["line"], e["column"], e["field"]) for e in errors] == [(3, 9, "text"), (4, 3, "text")]
+    assert errors[0]["raw"] == '2,"bad "quote\n' and "never closed" in errors[1]["error"]
+    assert "skipped 2 unreadable row(s), listed in" in result.stderr
+
+
+def test_on_error_skip_to_stderr_without_output(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"id,text\n1,ok\n2,caf\xe9\n")
+    result = run(path, "--on-error", "skip")
+    assert result.exit_code == 0
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == ["1"]
+    assert "line 3, column 6 (field 'text'): invalid UTF-8 byte 0xe9" in result.stderr
+
+
+def test_a_1mb_text(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text('id,text\n1,"' + "Liver mass. " * 90_000 + '"\n', encoding="utf-8")
+    result = run(path)
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) >= 1
+
+
+def test_ctrl_c_leaves_no_partial_output(reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from radminer import writers
+
+    def interrupt(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writers.JsonlWriter, "write", interrupt)
+    out = tmp_path / "labels.jsonl"
+    result = run(reports, "-o", out, "--on-error", "skip")
+    assert result.exit_code == 130
+    assert "radminer: interrupted" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports.csv"]
+
+
+def test_progress_bar_on_stderr_when_forced(reports: Path) -> None:
+    result = run(reports, "--progress")
+    assert "reports" in result.stderr and result.stdout.count("\n") == 4
+    assert run(reports, "--no-progress").stderr == ""
+
+
+def test_help_documents_exit_codes() -> None:
+    result = run("--help")
+    assert "Exit status: 0 success" in result.output and "130 interrupted" in result.output
+
+
+def test_extract_dataframe(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    import radminer
+
+    df = pd.DataFrame({"uid": [7, 8], "findings": ["Liver mass.", None], "impression": ["Lung nodule.", float("nan")]})
+    out = radminer.extract_dataframe(df, text_columns=["findings", "impression"], id_column="uid")
+    assert list(out.columns) == ["id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions"]
+    assert out["id"].tolist() == [7, 8]
+    assert out["labels"][1] == [] and "Lung nodule." in out["sentence"][0]
+    with pytest.raises(radminer.InputError, match="the DataFrame has no column 'text'"):
+        radminer.extract_dataframe(df, id_column=None)
