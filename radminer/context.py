@@ -1,0 +1,512 @@
+"""Context of mentions: negation, uncertainty, relevance to the bookmarked lesion, exclusive labels.
+
+ConText-style (Harkema et al. 2009) on character offsets, so the stage does not depend on how
+the text was tokenized or how mentions were matched. Triggers are data
+(``radminer/data/context_rules.json``, see ``docs/context.md``), compiled once into one
+case-insensitive, whole-word, longest-match regular expression.
+
+Interface for the Extractor (all offsets are character offsets into ``text``)::
+
+    rules = ContextRules.default()                          # once; read-only, picklable
+    ctx = assign_context(text, [(m.start, m.end) for m in mentions],
+                         rules=rules, sentences=[(s.start_char, s.end_char) for s in doc.sents])
+    mentions = [dataclasses.replace(m, **c._asdict()) for m, c in zip(mentions, ctx)]
+    # bookmark mode, on the mentions of the bookmarked sentence (bookmark: its char offset):
+    mentions = mark_irrelevant(text, mentions, graph, bookmark=offset, rules=rules)
+    mentions = resolve_exclusive(mentions, graph, bookmark=offset)
+    labels, uncertain, negated = aggregate(mentions, graph)
+
+``apply_context(doc, spans)`` does the first two lines for a spaCy ``Doc`` and its ``Span``\\ s.
+
+Rules, in brief: a forward trigger ("no", "possible") covers the targets after it, a backward
+trigger ("is not seen", "cannot be excluded") those before it; a scope ends at the sentence end,
+at the next trigger of any kind (terminators "but", "however", "which", ";" and pseudo-triggers
+such as "no change in" exist only to end scopes), or when more than ``window`` words separate
+the trigger, or the previous target in scope, from the next target (so enumerations chain: "No
+consolidation, effusion, or pneumothorax" negates all three). A target in several scopes takes
+the nearest trigger (negation first on a tie).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .errors import RadminerError
+from .mentions import Mention
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span
+
+    from .graph import LabelGraph
+
+__all__ = [
+    "Context",
+    "ContextRules",
+    "ContextRulesError",
+    "aggregate",
+    "apply_context",
+    "assign_context",
+    "mark_irrelevant",
+    "resolve_exclusive",
+    "split_sentences",
+]
+
+logger = logging.getLogger(__name__)
+
+RULES_FORMAT = "radminer-context-rules/1"
+#: Trigger kinds: the two that set a status, and the two that only end scopes.
+STATUS_KINDS = ("negated", "uncertain")
+SCOPE_KINDS = ("pseudo", "terminate")
+#: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia").
+DIRECTIONS = ("forward", "backward", "adjacent")
+#: Category of the labels that name a lesion (heads of clauses in :func:`mark_irrelevant`).
+HEAD_CATEGORY = "type"
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+class ContextRulesError(RadminerError):
+    """A context rules file is malformed (unknown keys, a phrase listed under two kinds, ...)."""
+
+
+class Context(NamedTuple):
+    """Status of one target and the trigger that set it (``None`` fields when positive).
+
+    Field names are those of :class:`~radminer.mentions.Mention`, so
+    ``dataclasses.replace(mention, **context._asdict())`` applies it.
+    """
+
+    status: str = "positive"
+    trigger: str | None = None
+    trigger_start: int | None = None
+    trigger_end: int | None = None
+
+
+POSITIVE = Context()
+
+
+class _Trigger(NamedTuple):
+    start: int
+    end: int
+    kind: str
+    forward: bool
+    backward: bool
+    adjacent: bool
+
+
+def _expand_phrase(phrase: str) -> list[tuple[str, ...]]:
+    """``"no new|other? evidence of"`` → every word sequence it stands for."""
+    slots: list[list[str | None]] = []
+    for word in phrase.split():
+        optional = word.endswith("?") and len(word) > 1
+        body = word[:-1] if optional else word
+        choices: list[str | None] = [w for w in body.split("|") if w] or [body]
+        if optional:
+            choices.append(None)
+        slots.append(choices)
+    return [tuple(w for w in combo if w is not None) for combo in itertools.product(*slots) if any(combo)]
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _phrase_regex(phrases: Iterable[tuple[str, ...]], flags: int = 0) -> re.Pattern[str]:
+    """One regex over lower-case word sequences, built as a character trie (fast, longest first).
+
+    Whole words only: a phrase starting (ending) with a word character needs a non-word
+    character before (after) it; words are separated by blanks, or optional blanks next to
+    punctuation.
+    """
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        key = words[0].lower()
+        for previous, word in itertools.pairwise(words):
+            key += (" " if _is_word(previous[-1]) and _is_word(word[0]) else "\0") + word.lower()
+        node = trie
+        for char in key:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any], last: str) -> str:
+        branches = [
+            (r"\s+" if char == " " else r"\s*" if char == "\0" else re.escape(char)) + emit(child, char)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if "" in node:
+            branches.append(r"(?!\w)" if _is_word(last) else "")
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    parts = []
+    words = {c: n for c, n in trie.items() if _is_word(c)}
+    if words:
+        parts.append(r"(?<!\w)" + emit(words, ""))
+    punctuation = {c: n for c, n in trie.items() if not _is_word(c)}
+    if punctuation:
+        parts.append(emit(punctuation, ""))
+    return re.compile("|".join(parts) or "(?!)", flags)
+
+
+def _compact(text: str) -> str:
+    return "".join(text.lower().split())
+
+
+def _written(words: Sequence[str]) -> str:
+    """Words joined as usually written: a blank between two words, none next to punctuation."""
+    out = words[0].lower()
+    for previous, word in itertools.pairwise(words):
+        out += (" " if _is_word(previous[-1]) and _is_word(word[0]) else "") + word.lower()
+    return out
+
+
+class ContextRules:
+    """Compiled trigger lists; build once (:meth:`default`, :meth:`from_file`) and reuse.
+
+    ``triggers``: phrase → (kind, directions), kind in negated | uncertain | pseudo | terminate.
+    ``window``: the most words between a trigger (or the previous target in its scope) and a
+    target. ``lesion_heads`` and ``clause_boundaries`` serve :func:`mark_irrelevant`.
+    """
+
+    def __init__(
+        self,
+        triggers: dict[str, tuple[str, frozenset[str]]],
+        *,
+        window: int = 8,
+        lesion_heads: Sequence[str] = (),
+        clause_boundaries: Sequence[str] = (),
+        source: str = "<rules>",
+    ) -> None:
+        if window < 1:
+            raise ContextRulesError(f"{source}: window must be a positive number of words, found {window}")
+        self.source = source
+        self.window = window
+        self.triggers = dict(triggers)
+        self._meaning: dict[str, tuple[str, bool, bool, bool]] = {}  # blank-free phrase → meaning
+        self._exact: dict[str, tuple[str, bool, bool, bool]] = {}  # phrase as usually written → meaning
+        expanded: list[tuple[str, ...]] = []
+        for phrase, (kind, directions) in self.triggers.items():
+            for words in _expand_phrase(phrase):
+                key = _compact("".join(words))
+                meaning = (kind, *(d in directions for d in DIRECTIONS))
+                if self._meaning.get(key, meaning) != meaning:
+                    raise ContextRulesError(f"{source}: {' '.join(words)!r} is given two meanings")
+                self._meaning[key] = meaning
+                self._exact[_written(words)] = meaning
+                expanded.append(words)
+        self._pattern = _phrase_regex(expanded)
+        self._pattern_ignorecase = re.compile(self._pattern.pattern, re.IGNORECASE)
+        self.lesion_heads = tuple(lesion_heads)
+        self.clause_boundaries = tuple(clause_boundaries)
+        self._heads = _phrase_regex((w for p in lesion_heads for w in _expand_phrase(p)), re.IGNORECASE)
+        self._boundaries = _phrase_regex((w for p in clause_boundaries for w in _expand_phrase(p)), re.IGNORECASE)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
+        """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
+        known = {"format", "about", "window", "lesion_heads", "clause_boundaries", *STATUS_KINDS, *SCOPE_KINDS}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ContextRulesError(
+                f"{source}: unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(known))}"
+            )
+        if data.get("format", RULES_FORMAT) != RULES_FORMAT:
+            raise ContextRulesError(f"{source}: expected format {RULES_FORMAT!r}, found {data['format']!r}")
+        entries: dict[str, tuple[str, set[str]]] = {}
+
+        def add(phrase: str, kind: str, direction: str) -> None:
+            if not isinstance(phrase, str) or not phrase.strip():
+                raise ContextRulesError(f"{source}: {kind}: expected a non-empty phrase, found {phrase!r}")
+            old_kind, directions = entries.setdefault(phrase, (kind, set()))
+            if old_kind != kind:
+                raise ContextRulesError(f"{source}: {phrase!r} is listed as {old_kind} and as {kind}")
+            directions.add(direction)
+
+        for kind in STATUS_KINDS:
+            section = data.get(kind, {})
+            bad = sorted(set(section) - set(DIRECTIONS))
+            if bad:
+                raise ContextRulesError(
+                    f"{source}: {kind}: unknown direction(s) {', '.join(bad)}; allowed: {', '.join(DIRECTIONS)}"
+                )
+            for direction in DIRECTIONS:
+                for phrase in section.get(direction, ()):
+                    add(phrase, kind, direction)
+        for kind in SCOPE_KINDS:
+            for phrase in data.get(kind, ()):
+                add(phrase, kind, "forward")
+        return cls(
+            {p: (k, frozenset(d)) for p, (k, d) in entries.items()},
+            window=int(data.get("window", 8)),
+            lesion_heads=data.get("lesion_heads", ()),
+            clause_boundaries=data.get("clause_boundaries", ()),
+            source=source,
+        )
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ContextRules:
+        """Rules from a JSON file in the format of the shipped one."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ContextRulesError(f"{path}: cannot read context rules: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ContextRulesError(f"{path}: expected a JSON object, found {type(data).__name__}")
+        return cls.from_dict(data, source=str(path))
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def default() -> ContextRules:
+        """The shipped radiology rules (read once per process)."""
+        text = resources.files("radminer").joinpath("data/context_rules.json").read_text(encoding="utf-8")
+        rules = ContextRules.from_dict(json.loads(text), source="radminer/data/context_rules.json")
+        logger.debug("context rules: %d phrases, window %d", len(rules.triggers), rules.window)
+        return rules
+
+    def __repr__(self) -> str:
+        return f"<ContextRules {self.source!r}: {len(self.triggers)} phrases, window {self.window}>"
+
+    def find_triggers(self, text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
+        """``(start, end, kind)`` of every trigger in ``text[start:end]``, left to right."""
+        folded = self._fold(text)
+        return [(t.start, t.end, t.kind) for t in self._triggers(folded, start, len(text) if end is None else end)]
+
+    def _fold(self, text: str) -> tuple[str, re.Pattern[str]]:
+        """``text`` lower-cased with the matching pattern (case-insensitive where lowering moves offsets)."""
+        lower = text.lower()
+        return (lower, self._pattern) if len(lower) == len(text) else (text, self._pattern_ignorecase)
+
+    def _triggers(self, folded: tuple[str, re.Pattern[str]], start: int, end: int) -> list[_Trigger]:
+        text, pattern = folded
+        out = []
+        for match in pattern.finditer(text, start, end):
+            written = match.group()
+            out.append(
+                _Trigger(match.start(), match.end(), *(self._exact.get(written) or self._meaning[_compact(written)]))
+            )
+        return out
+
+
+def _words(text: str, start: int, end: int) -> int:
+    return len(_WORD.findall(text, start, end)) if end > start else 0
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Fallback sentence bounds: after ``.``/``!``/``?`` followed by blanks, or at blank lines."""
+    bounds, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def assign_context(
+    text: str,
+    targets: Sequence[tuple[int, int]],
+    *,
+    rules: ContextRules | None = None,
+    sentences: Sequence[tuple[int, int]] | None = None,
+) -> list[Context]:
+    """The :class:`Context` of each target ``(start_char, end_char)`` of ``text``, in order.
+
+    ``sentences``: sorted ``(start_char, end_char)`` bounds (the analyzer's); default
+    :func:`split_sentences`. Only the stretch from the first to the last sentence holding a
+    target is scanned for triggers; a trigger that overlaps a target is ignored.
+    """
+    out = [POSITIVE] * len(targets)
+    if not targets:
+        return out
+    rules = rules or ContextRules.default()
+    sentences = split_sentences(text) if sentences is None else sentences
+    sentence_starts = [s for s, _ in sentences]
+    order = sorted(range(len(targets)), key=targets.__getitem__)
+    spans = [targets[i] for i in order]
+    first = sentences[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)][0]
+    last = max(sentences[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)][1], max(e for _, e in spans))
+    triggers = rules._triggers(rules._fold(text), first, last)
+    if not any(t.kind in STATUS_KINDS for t in triggers):
+        return out
+    starts = [s for s, _ in spans]
+    window = rules.window
+    best: dict[int, tuple[int, int, _Trigger]] = {}  # position in spans → (distance, tie-break, trigger)
+    for n, trigger in enumerate(triggers):
+        if trigger.kind not in STATUS_KINDS:
+            continue
+        j = bisect_right(starts, trigger.start)  # spans[j:] start after the trigger's start
+        if (j < len(spans) and spans[j][0] < trigger.end) or (j > 0 and spans[j - 1][1] > trigger.start):
+            continue
+        k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
+        after = min(triggers[n + 1].start, sentences[k][1]) if n + 1 < len(triggers) else sentences[k][1]
+        before = max(triggers[n - 1].end, sentences[k][0]) if n > 0 else sentences[k][0]
+        for forward in (True, False):
+            if trigger.forward if forward else trigger.backward:
+                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
+            elif trigger.adjacent:
+                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
+            else:
+                continue
+            rank = STATUS_KINDS.index(trigger.kind)
+            for p, distance in reach:
+                if p not in best or (distance, rank) < best[p][:2]:
+                    best[p] = (distance, rank, trigger)
+    for p, (_, _, trigger) in best.items():
+        out[order[p]] = Context(trigger.kind, text[trigger.start : trigger.end], trigger.start, trigger.end)
+    return out
+
+
+def _reach(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    j: int,
+    trigger: _Trigger,
+    forward: bool,
+    limit: int,
+    window: int,
+    *,
+    chain: bool,
+) -> list[tuple[int, int]]:
+    """``(position, distance)`` of the sorted ``spans`` in one direction of ``trigger``'s scope.
+
+    ``spans[j:]`` start after the trigger. The scope stops at ``limit``, or at a gap of more
+    than ``window`` words from the trigger or the previous target; ``chain=False`` keeps only
+    the nearest target (and those overlapping it).
+    """
+    out: list[tuple[int, int]] = []
+    anchor = trigger.end if forward else trigger.start
+    for p in range(j, len(spans)) if forward else range(j - 1, -1, -1):
+        start, end = spans[p]
+        if forward:
+            beyond, gap = end > limit, (anchor, start)
+        else:
+            beyond, gap = start < limit, (end, anchor)
+        if beyond or (gap[1] > gap[0] and ((out and not chain) or _words(text, *gap) > window)):
+            break
+        out.append((p, start - trigger.end if forward else trigger.start - end))
+        anchor = max(anchor, end) if forward else min(anchor, start)
+    return out
+
+
+def apply_context(doc: Doc, spans: Iterable[Span], *, rules: ContextRules | None = None) -> list[Context]:
+    """:func:`assign_context` for spaCy ``spans`` of ``doc`` (sentences from ``doc.sents`` when set)."""
+    bounds = [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else None
+    return assign_context(doc.text, [(s.start_char, s.end_char) for s in spans], rules=rules, sentences=bounds)
+
+
+def mark_irrelevant(
+    text: str,
+    mentions: Sequence[Mention],
+    graph: LabelGraph,
+    *,
+    bookmark: int,
+    rules: ContextRules | None = None,
+) -> list[Mention]:
+    """Mentions of ``text`` (one bookmarked sentence) with those about another lesion ``irrelevant``.
+
+    Lesion heads are mentions whose label has category ``type`` plus the rules' head nouns
+    ("lesion", "node", ...). Between two consecutive heads, the last clause boundary ("and",
+    ",", ";", "as well as", ...) cuts the sentence into clauses; heads with no boundary between
+    them ("cystic mass lesion") share one clause. Mentions outside the clause that holds
+    ``bookmark`` (a character offset) become ``irrelevant``. Fewer than two clauses: unchanged.
+    """
+    rules = rules or ContextRules.default()
+    if not mentions:
+        return []
+    lo = min(bookmark, *(m.start for m in mentions))
+    hi = max(bookmark + 1, *(m.end for m in mentions))
+    heads = sorted(
+        [(m.start, m.end) for m in mentions if m.label in graph and graph.category(m.label) == HEAD_CATEGORY]
+        + [match.span() for match in rules._heads.finditer(text, lo, hi)]
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in heads:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    if len(merged) < 2:
+        return list(mentions)
+    boundaries = [match.start() for match in rules._boundaries.finditer(text, lo, hi)]
+    cuts = []
+    for (_, left_end), (right_start, _) in itertools.pairwise(merged):
+        between = [b for b in boundaries if left_end <= b < right_start]
+        if between:
+            cuts.append(between[-1])
+    if not cuts:
+        return list(mentions)
+    clause = bisect_right(cuts, bookmark)
+    return [
+        m if bisect_right(cuts, m.start) == clause else dataclasses.replace(m, **Context("irrelevant")._asdict())
+        for m in mentions
+    ]
+
+
+def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
+    """Positive mentions of one lesion whose labels (with ancestors) are exclusive are resolved.
+
+    With ``bookmark`` (a character offset), mentions are taken nearest first and one that
+    conflicts with a kept, nearer mention becomes ``uncertain`` (its trigger is that mention);
+    conflicting mentions at the same distance both become uncertain. Without a bookmark
+    every conflicting positive mention becomes uncertain. Call it per lesion (bookmark mode):
+    a whole report may describe several lesions.
+    """
+    positive = [i for i, m in enumerate(mentions) if m.status == "positive" and m.label in graph]
+    expanded = {i: graph.expand([mentions[i].label]) for i in positive}
+    excluded = {i: frozenset().union(*(graph.exclusive(a) for a in expanded[i])) for i in positive}
+
+    def conflict(i: int, j: int) -> bool:
+        return bool(excluded[i] & expanded[j])
+
+    if not any(conflict(i, j) for i, j in itertools.combinations(positive, 2)):
+        return list(mentions)
+
+    def distance(i: int) -> int:
+        m = mentions[i]
+        return 0 if bookmark is None else max(m.start - bookmark, bookmark - m.end, 0)
+
+    loser: dict[int, int] = {}  # demoted mention → the mention it conflicts with
+    kept: list[int] = []
+    for _, group in itertools.groupby(sorted(positive, key=distance), key=distance):
+        members = list(group)
+        for i in members:
+            rival = next((j for j in kept if conflict(i, j)), None)
+            if rival is None:
+                rival = next((j for j in members if j != i and conflict(i, j)), None)
+            if rival is not None:
+                loser[i] = rival
+        kept.extend(i for i in members if i not in loser)
+    out = list(mentions)
+    for i, rival in loser.items():
+        r = mentions[rival]
+        out[i] = dataclasses.replace(out[i], **Context("uncertain", r.text, r.start, r.end)._asdict())
+    return out
+
+
+def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str, ...], ...]:
+    """``(labels, uncertain, negated)`` of one row, each sorted.
+
+    ``labels``: labels of positive mentions with all ancestors. ``uncertain``: labels of
+    uncertain mentions with ancestors, minus ``labels``. ``negated``: labels of negated mentions
+    minus both (not expanded: "no lung nodule" does not negate "lung"). ``irrelevant`` mentions
+    count nowhere.
+    """
+    by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
+    for m in mentions:
+        if m.status in by_status and m.label in graph:
+            by_status[m.status].add(m.label)
+    labels = graph.expand(by_status["positive"])
+    uncertain = graph.expand(by_status["uncertain"]) - labels
+    negated = by_status["negated"] - labels - uncertain
+    return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))

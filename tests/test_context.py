@@ -1,0 +1,322 @@
+"""Context: negation and uncertainty on single sentences, rules files, relevance, exclusive labels."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+
+from radminer import RadminerError, load_ontology
+from radminer.context import (
+    Context,
+    ContextRules,
+    ContextRulesError,
+    aggregate,
+    apply_context,
+    assign_context,
+    mark_irrelevant,
+    resolve_exclusive,
+    split_sentences,
+)
+from radminer.mentions import Mention
+
+GRAPH = load_ontology()
+RULES = ContextRules.default()
+_TARGET = re.compile(r"\[([^\]]+)\]")
+
+
+def parse(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """``"No [effusion]."`` → the text without brackets and the offsets of each bracketed target."""
+    text, targets, shift = marked, [], 0
+    for match in _TARGET.finditer(marked):
+        start = match.start() - shift
+        targets.append((start, start + len(match.group(1))))
+        shift += 2
+    text = _TARGET.sub(r"\1", marked)
+    return text, targets
+
+
+def statuses(marked: str) -> list[str]:
+    text, targets = parse(marked)
+    return [c.status for c in assign_context(text, targets, rules=RULES)]
+
+
+NEG, UNC, POS = "negated", "uncertain", "positive"
+
+CASES = [
+    # plain negation, forward
+    ("No [pneumothorax].", [NEG]),
+    ("NO [PNEUMOTHORAX].", [NEG]),
+    ("There is no evidence of [pneumothorax].", [NEG]),
+    ("No radiographic evidence of [pneumonia].", [NEG]),
+    ("Lungs are clear without [infiltrate].", [NEG]),
+    ("Negative for [pneumonia].", [NEG]),
+    ("The lungs are free of focal [consolidation].", [NEG]),
+    ("Absence of pleural [effusion].", [NEG]),
+    ("Resolved right lower lobe [pneumonia].", [NEG]),
+    ("Interval resolution of the left pleural [effusion].", [NEG]),
+    ("There are no XXXX of a pleural [effusion].", [NEG]),
+    ("Heart size is not [enlarged].", [NEG]),
+    ("No new [nodules].", [NEG]),
+    ("Without evidence of [mass] or [adenopathy].", [NEG, NEG]),
+    ("Neither [effusion] nor [pneumothorax].", [NEG, NEG]),
+    ("No focal airspace [opacity] to suggest [pneumonia].", [NEG, NEG]),
+    # enumerations: every item is negated
+    ("No focal [consolidation], pleural [effusion], or [pneumothorax].", [NEG, NEG, NEG]),
+    ("No displaced rib [fractures], [pneumothorax], or pleural [effusion] identified.", [NEG, NEG, NEG]),
+    (
+        "No focal airspace [consolidation], large pleural [effusion], [pneumothorax], or radiographic signs "
+        "of pulmonary [edema].",
+        [NEG, NEG, NEG, NEG],
+    ),
+    # negation, backward
+    ("The [effusion] has resolved.", [NEG]),
+    ("The [nodule] is no longer seen.", [NEG]),
+    ("The previously seen [nodule] is no longer present.", [NEG]),
+    ("[Pneumothorax] is not seen.", [NEG]),
+    ("Pleural [effusion], [pneumothorax] and [consolidation] are not identified.", [NEG, NEG, NEG]),
+    ("[Pneumothorax]: none.", [NEG]),
+    # uncertainty
+    ("Possible small right [effusion].", [UNC]),
+    ("[Pneumonia] cannot be excluded.", [UNC]),
+    ("[Pneumothorax] is not excluded.", [UNC]),
+    ("Cannot exclude [pneumonia].", [UNC]),
+    ("Findings may represent [atelectasis].", [UNC]),
+    ("Suspicious for [malignancy].", [UNC]),
+    ("Differential includes [lymphoma] and [sarcoidosis].", [UNC, UNC]),
+    ("Probable [granuloma].", [UNC]),
+    ("Borderline [cardiomegaly].", [UNC]),
+    ("Questionable [nodule] in the right lung.", [UNC]),
+    ("[Atelectasis] versus [pneumonia].", [UNC, UNC]),
+    ("Streaky [opacities], [scarring] versus [atelectasis].", [POS, UNC, UNC]),
+    ("[Opacities], likely [atelectasis].", [POS, UNC]),
+    ("[Nodule], which may represent a [granuloma].", [POS, UNC]),
+    ("XXXX [scarring] in the left apex, although difficult to exclude a cavitary [lesion].", [POS, UNC]),
+    # pseudo-triggers: no negation
+    ("No change in the [nodule].", [POS]),
+    ("No increase in size of the [nodule].", [POS]),
+    ("No significant interval change in the right lower lobe [opacity].", [POS]),
+    ("There is not only an [effusion] but also [consolidation].", [POS, POS]),
+    ("Gram negative [pneumonia].", [POS]),
+    # terminators and sentence ends
+    ("No [pneumothorax], but there is a small [effusion].", [NEG, POS]),
+    ("No [pneumothorax]; small left [effusion].", [NEG, POS]),
+    ("There is no [pneumothorax], however a small [effusion] persists.", [NEG, POS]),
+    ("There is no [pneumothorax] and there is a large [effusion].", [NEG, POS]),
+    ("No acute disease. Calcified [granuloma].", [POS]),
+    ("The heart is not enlarged. Left lower lobe [opacity].", [POS]),
+    ("The [effusion] is unchanged and no [pneumothorax] is seen.", [POS, NEG]),
+    ("Stable [cardiomegaly] without [edema].", [POS, NEG]),
+    ("Findings consistent with [pneumonia].", [POS]),
+    ("Stable [nodule].", [POS]),
+    # window: a long gap ends the scope
+    ("No acute findings in this patient who has a long known history of [emphysema].", [POS]),
+    # words that contain a trigger are not triggers
+    ("Nonspecific [nodule]. Notable [effusion]. Innocent [granuloma].", [POS, POS, POS]),
+]
+
+
+@pytest.mark.parametrize(("marked", "expected"), CASES, ids=[c[0][:60] for c in CASES])
+def test_single_sentence(marked: str, expected: list[str]) -> None:
+    assert statuses(marked) == expected
+
+
+def test_trigger_text_and_offsets() -> None:
+    text, targets = parse("Lungs clear. There is no evidence of [pneumothorax].")
+    [context] = assign_context(text, targets, rules=RULES)
+    assert context == Context("negated", "no evidence of", 22, 36)
+    assert text[context.trigger_start : context.trigger_end] == context.trigger
+
+
+def test_nearest_trigger_wins() -> None:
+    assert statuses("Possible [nodule] is not seen.") == [NEG]
+    assert statuses("No evidence of possible [nodule].") == [UNC]
+
+
+def test_targets_in_any_order_and_overlapping() -> None:
+    text = "No right lower lobe pneumonia."
+    lobe, pneumonia = (3, 19), (20, 29)
+    contexts = assign_context(text, [pneumonia, (3, 29), lobe], rules=RULES)
+    assert [c.status for c in contexts] == [NEG, NEG, NEG]
+
+
+def test_no_targets_and_no_triggers() -> None:
+    assert assign_context("No pneumothorax.", [], rules=RULES) == []
+    assert assign_context("Small nodule.", [(6, 12)], rules=RULES) == [Context()]
+
+
+def test_trigger_inside_a_target_is_ignored() -> None:
+    vocabulary = ContextRules.from_dict({"negated": {"forward": ["free"]}})
+    assert [c.status for c in assign_context("free air in the abdomen", [(0, 8)], rules=vocabulary)] == [POS]
+
+
+def test_given_sentences_bound_the_scope() -> None:
+    text = "No acute disease and nodule"
+    assert [c.status for c in assign_context(text, [(21, 27)], rules=RULES)] == [NEG]
+    assert [c.status for c in assign_context(text, [(21, 27)], rules=RULES, sentences=[(0, 16), (17, 27)])] == [POS]
+
+
+def test_case_folding_that_moves_offsets() -> None:
+    text = "İİ no effusion"
+    [context] = assign_context(text, [(6, 14)], rules=RULES)
+    assert context.status == NEG and text[context.trigger_start : context.trigger_end] == "no"
+
+
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("One. Two!  Three?", [(0, 4), (5, 9), (11, 17)]),
+        ("A\n\nB", [(0, 1), (3, 4)]),
+        ("", [(0, 0)]),
+    ],
+)
+def test_split_sentences(text: str, bounds: list[tuple[int, int]]) -> None:
+    assert split_sentences(text) == bounds
+
+
+def test_apply_context_on_spacy_doc() -> None:
+    spacy = pytest.importorskip("spacy")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    doc = nlp("No pleural effusion. Small nodule, possibly a granuloma.")
+    spans = [doc[2:3], doc[5:6], doc[9:10]]
+    assert [c.status for c in apply_context(doc, spans)] == [NEG, POS, UNC]
+    bare = spacy.blank("en")("No effusion.")
+    assert [c.status for c in apply_context(bare, [bare[1:2]])] == [NEG]
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+
+def test_default_rules_are_cached_and_picklable() -> None:
+    assert ContextRules.default() is RULES
+    copy = pickle.loads(pickle.dumps(RULES))
+    assert copy.find_triggers("no evidence of effusion") == [(0, 14, "negated")]
+
+
+def test_find_triggers_longest_match_and_kinds() -> None:
+    text = "No change in the nodule; no longer seen, cannot be excluded"
+    assert [(text[a:b], kind) for a, b, kind in RULES.find_triggers(text)] == [
+        ("No change", "pseudo"),
+        (";", "terminate"),
+        ("no longer seen", "negated"),
+        ("cannot be excluded", "uncertain"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"negated": {"forward": ["no"]}, "bogus": []}, "unknown key"),
+        ({"negated": {"sideways": ["no"]}}, "unknown direction"),
+        ({"negated": {"forward": ["no"]}, "uncertain": {"forward": ["no"]}}, "listed as negated and as uncertain"),
+        ({"negated": {"forward": [""]}}, "non-empty phrase"),
+        ({"window": 0}, "window"),
+        ({"format": "other/2"}, "expected format"),
+        ({"negated": {"forward": ["no|none"]}, "pseudo": ["none"]}, "two meanings"),
+    ],
+)
+def test_malformed_rules(data: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ContextRulesError, match=message):
+        ContextRules.from_dict(data)
+
+
+def test_rules_file_errors_derive_from_radminer_error(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(RadminerError, match="expected a JSON object"):
+        ContextRules.from_file(path)
+    with pytest.raises(ContextRulesError, match="cannot read"):
+        ContextRules.from_file(tmp_path / "missing.json")
+
+
+def test_phrase_syntax_alternatives_and_optional_words(tmp_path: Path) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text('{"negated": {"forward": ["no new|other? evidence of|for"]}}', encoding="utf-8")
+    rules = ContextRules.from_file(path)
+    for phrase in ("no evidence of", "no new evidence for", "No other  evidence\nof"):
+        assert rules.find_triggers(phrase) == [(0, len(phrase), "negated")]
+    assert rules.find_triggers("no evidence") == []
+
+
+# -- relevance, exclusive labels, aggregation --------------------------------------------------
+
+
+def mentions_of(text: str, *pairs: tuple[str, str], status: str = POS) -> list[Mention]:
+    """One mention per ``(label, surface)``, at the surface's first occurrence."""
+    out = []
+    for label, surface in pairs:
+        start = text.index(surface)
+        out.append(Mention(label, surface, start, start + len(surface), status))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "relevant"),
+    [
+        ("new 1 cm liver lesion BOOKMARK and a stable renal cyst", {"liver"}),
+        ("new 1 cm liver lesion and a stable renal cyst BOOKMARK", {"kidney", "cyst"}),
+        ("liver lesion BOOKMARK, hypodense, and a renal cyst", {"liver", "hypoattenuation"}),
+        ("hypodense and enhancing liver lesion BOOKMARK", {"liver", "hypoattenuation"}),
+    ],
+)
+def test_relevance_to_the_bookmarked_lesion(text: str, relevant: set[str]) -> None:
+    pairs = [("liver", "liver lesion"), ("kidney", "renal"), ("cyst", "cyst"), ("hypoattenuation", "hypodense")]
+    mentions = mentions_of(text, *[(label, s) for label, s in pairs if s in text])
+    marked = mark_irrelevant(text, mentions, GRAPH, bookmark=text.index("BOOKMARK"), rules=RULES)
+    assert {m.label for m in marked if m.status == POS} == relevant
+    assert {m.label for m in marked if m.status == "irrelevant"} == {m.label for m in mentions} - relevant
+
+
+def test_heads_without_a_boundary_share_one_clause() -> None:
+    text = "cystic mass BOOKMARK in the liver"
+    mentions = mentions_of(text, ("cyst", "cystic"), ("mass", "mass"), ("liver", "liver"))
+    assert mark_irrelevant(text, mentions, GRAPH, bookmark=12) == mentions
+
+
+def test_relevance_overrides_negation() -> None:
+    text = "liver mass BOOKMARK and no renal cyst"
+    mentions = mentions_of(text, ("liver mass", "liver mass"), ("cyst", "cyst"))
+    mentions[1] = Mention("cyst", "cyst", 33, 37, NEG, "no", 24, 26)
+    marked = mark_irrelevant(text, mentions, GRAPH, bookmark=11)
+    assert marked[1] == Mention("cyst", "cyst", 33, 37, "irrelevant")
+
+
+def test_exclusive_labels_nearest_to_bookmark_wins() -> None:
+    text = "left lung nodule BOOKMARK, previously right upper lobe"
+    mentions = mentions_of(
+        text, ("lung nodule", "lung nodule"), ("left lung", "left lung"), ("right upper lobe", "right upper lobe")
+    )
+    resolved = resolve_exclusive(mentions, GRAPH, bookmark=text.index("BOOKMARK"))
+    assert [m.status for m in resolved] == [POS, POS, UNC]
+    assert (resolved[2].trigger, resolved[2].trigger_start) == ("left lung", 0)
+
+
+def test_exclusive_labels_without_bookmark_or_tied_become_uncertain() -> None:
+    text = "left lung or right lung"
+    mentions = mentions_of(text, ("left lung", "left lung"), ("right lung", "right lung"))
+    assert [m.status for m in resolve_exclusive(mentions, GRAPH)] == [UNC, UNC]
+    assert [m.status for m in resolve_exclusive(mentions, GRAPH, bookmark=11)] == [UNC, UNC]
+
+
+def test_exclusive_ignores_compatible_and_non_positive_mentions() -> None:
+    text = "right lung nodule, no left lung"
+    mentions = mentions_of(text, ("right lung", "right lung"), ("lung nodule", "lung nodule"))
+    mentions.append(Mention("left lung", "left lung", 22, 31, NEG))
+    assert resolve_exclusive(mentions, GRAPH, bookmark=0) == mentions
+
+
+def test_aggregate() -> None:
+    mentions = [
+        Mention("lung nodule", "pulmonary nodule", 0, 16),
+        Mention("granuloma", "granuloma", 20, 29, UNC),
+        Mention("nodule", "nodule", 30, 36, NEG),
+        Mention("pleural effusion", "effusion", 40, 48, NEG),
+        Mention("liver", "liver", 50, 55, "irrelevant"),
+    ]
+    labels, uncertain, negated = aggregate(mentions, GRAPH)
+    assert labels == ("chest", "lung", "lung nodule", "nodule")
+    assert uncertain == ("granuloma",)
+    assert negated == ("pleural effusion",)
