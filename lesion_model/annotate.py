@@ -1,0 +1,266 @@
+"""Annotation: ``lesion-annotate`` predicts the top-k labels of one lesion and draws a Fig. 3-style PNG.
+
+Inputs (read with :mod:`lesion_model.data`, preprocessed exactly as the patch store is):
+
+* a DeepLesion 16-bit PNG slice ``Images_png/<series>/<slice>.png`` with its ``DL_info.csv``
+  (``--dl-info``: spacing, slice interval and range; the box too when ``--bbox`` is left out);
+  ``--replicate-key-only`` uses the key slice for all 3 channels when the neighbours are absent;
+* a NIfTI file, a DICOM file or a folder holding one DICOM series, with ``--slice`` (0-based z)
+  and ``--bbox`` in pixels of that slice.
+
+Output: ``label  score  category`` lines (top-k, best first) or JSON with ``--json``; ``--out``
+writes the figure (the patch, the box, the top-k labels with scores; with ``--truth``, true
+positives green, false positives red and missed true labels blue).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import torch
+
+from .data.preprocess import extract_patch
+from .data.records import read_dl_info
+from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
+from .errors import DataError
+from .train import LoadedModel, cli_errors, load_checkpoint, resolve_device, setup_cli_logging, window_patches
+
+__all__ = ["Lesion", "Prediction", "annotate", "main", "plot_annotation", "read_lesion"]
+
+logger = logging.getLogger(__name__)
+
+#: Display window of the figure (DeepLesion's usual soft-tissue window, HU).
+DISPLAY_WINDOW = (-175.0, 275.0)
+_COLOURS = {"TP": "#1a9641", "FP": "#d7191c", "FN": "#2b83ba", None: "black"}
+
+
+@dataclass(frozen=True)
+class Lesion:
+    """A lesion located in a volume: slice ``key_slice``, ``box`` (x1, y1, x2, y2) in its pixels."""
+
+    volume: Volume
+    key_slice: int
+    box: tuple[float, float, float, float]
+    source: str
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One label's score; ``status`` is TP/FP/FN when truth was given, else None."""
+
+    label: str
+    score: float
+    category: str
+    status: str | None = None
+
+
+def _parse_box(text: str) -> tuple[float, float, float, float]:
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    try:
+        x1, y1, x2, y2 = (float(p) for p in parts)
+    except ValueError:
+        raise DataError(f"--bbox: expected x1,y1,x2,y2 (4 numbers), found {text!r}") from None
+    if not (x2 > x1 and y2 > y1):
+        raise DataError(f"--bbox: expected x1 < x2 and y1 < y2, found {text!r}")
+    return x1, y1, x2, y2
+
+
+def _deeplesion_lesion(
+    png: Path,
+    dl_info: Path,
+    key_slice: int | None,
+    box: tuple[float, float, float, float] | None,
+    replicate_key_only: bool,
+) -> Lesion:
+    """The DL_info row of a DeepLesion PNG slice (``<series>/<slice>.png``) and its series."""
+    folder = png.parent
+    key = int(png.stem) if key_slice is None else key_slice
+    rows = [
+        r for r in read_dl_info(dl_info, images=folder.parent) if r.image.name == folder.name and r.key_slice == key
+    ]
+    if not rows:
+        raise DataError(f"{dl_info}: no row for series {folder.name}, key slice {key} (file {png})")
+    if box is None:
+        if len(rows) > 1:
+            boxes = "; ".join(",".join(f"{v:g}" for v in r.box) for r in rows)
+            raise DataError(f"{dl_info}: {len(rows)} lesions on {png}: pick one with --bbox ({boxes})")
+        box = rows[0].box
+    row = rows[0]
+    assert row.spacing_xy is not None and row.slice_interval is not None
+    assert row.first is not None and row.last is not None
+    series = PngSeries(
+        folder=folder,
+        spacing_xy=row.spacing_xy,
+        slice_interval=row.slice_interval,
+        first=row.first,
+        last=row.last,
+        key_slice=key,
+        replicate_key_only=replicate_key_only,
+    )
+    return Lesion(series, key, box, f"{png} (DL_info row {row.row})")
+
+
+def read_lesion(
+    image: str | Path,
+    *,
+    key_slice: int | None = None,
+    box: tuple[float, float, float, float] | None = None,
+    dl_info: str | Path | None = None,
+    replicate_key_only: bool = False,
+) -> Lesion:
+    """Locate a lesion in a DeepLesion PNG slice (with ``dl_info``) or a NIfTI/DICOM volume."""
+    path = Path(image)
+    if path.suffix.lower() == ".png":
+        if dl_info is None:
+            raise DataError(f"{path}: a DeepLesion PNG slice needs its DL_info.csv row (--dl-info)")
+        return _deeplesion_lesion(path, Path(dl_info), key_slice, box, replicate_key_only)
+    if key_slice is None or box is None:
+        raise DataError(f"{path}: a NIfTI/DICOM image needs --slice and --bbox")
+    volume: ArrayVolume = read_volume(path)
+    if not volume.first <= key_slice <= volume.last:
+        raise DataError(f"{path}: --slice {key_slice} is outside 0..{volume.last} (shape {volume.hu.shape})")
+    return Lesion(volume, key_slice, box, str(path))
+
+
+def annotate(
+    loaded: LoadedModel,
+    hu: np.ndarray,
+    box: Sequence[float],
+    *,
+    top: int = 5,
+    truth: Sequence[str] = (),
+    device: torch.device | str = "cpu",
+) -> tuple[list[Prediction], np.ndarray]:
+    """Top-``top`` predictions for a patch (hu: float32[3, S, S] HU; box in patch pixels).
+
+    Returns the predictions (best first; with ``truth``, the missed true labels follow as FN)
+    and all K scores.
+    """
+    unknown = sorted(set(truth) - set(loaded.labels))
+    if unknown:
+        raise DataError(f"--truth: {unknown} are not labels of this model")
+    x = window_patches(torch.from_numpy(np.asarray(hu, dtype=np.float32))[None], loaded.window)
+    boxes = torch.tensor([list(box)], dtype=torch.float32)
+    loaded.model.eval()
+    with torch.inference_mode():
+        scores = torch.sigmoid(loaded.model(x.to(device), boxes.to(device)).float())[0].cpu().numpy()
+    order = np.argsort(-scores, kind="stable")[:top]
+    truth_set = set(truth)
+
+    def prediction(i: int, status: str | None) -> Prediction:
+        return Prediction(loaded.labels[i], float(scores[i]), loaded.categories[i], status)
+
+    predictions = [prediction(i, ("TP" if loaded.labels[i] in truth_set else "FP") if truth else None) for i in order]
+    shown = {loaded.labels[i] for i in order}
+    missed = [i for i in np.argsort(-scores, kind="stable") if loaded.labels[i] in truth_set - shown]
+    return predictions + [prediction(i, "FN") for i in missed], scores
+
+
+def plot_annotation(
+    path: str | Path,
+    hu: np.ndarray,
+    box: Sequence[float],
+    predictions: Sequence[Prediction],
+    *,
+    title: str = "",
+) -> None:
+    """Fig. 3-style PNG: the patch's middle slice with the box, and the labels with scores."""
+    from .evaluate import _pyplot
+
+    plt = _pyplot()
+    lo, hi = DISPLAY_WINDOW
+    image = np.clip((hu[len(hu) // 2] - lo) / (hi - lo), 0, 1)
+    fig, (ax, text) = plt.subplots(1, 2, figsize=(7, 3.6), dpi=110, gridspec_kw={"width_ratios": [1, 1]})
+    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+    x1, y1, x2, y2 = box
+    ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor="#ffcc00", linewidth=1.5))
+    ax.set_axis_off()
+    text.set_axis_off()
+    y = 0.95
+    for p in predictions:
+        mark = f" [{p.status}]" if p.status else ""
+        text.text(0, y, f"{p.label}: {p.score:.3f}{mark}", color=_COLOURS[p.status], fontsize=10, va="top")
+        y -= 0.085
+    if any(p.status for p in predictions):
+        text.text(0, 0.02, "green: TP   red: FP   blue: missed (FN)", fontsize=7, color="grey")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _split_labels(values: Sequence[str]) -> list[str]:
+    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--checkpoint", required=True, type=click.Path(exists=True), help="checkpoint.pt or its run folder.")
+@click.option("--image", required=True, type=click.Path(exists=True), help="DeepLesion PNG slice, NIfTI or DICOM.")
+@click.option("--slice", "key_slice", type=int, help="Key slice (0-based z; PNG: default from the file name).")
+@click.option("--bbox", help="x1,y1,x2,y2 in slice pixels (PNG: default from DL_info).")
+@click.option("--dl-info", type=click.Path(exists=True, dir_okay=False), help="DL_info.csv for a PNG slice.")
+@click.option("--replicate-key-only", is_flag=True, help="Use the key slice for all 3 channels.")
+@click.option("--top", type=int, default=5, show_default=True)
+@click.option("--truth", multiple=True, help="True labels (comma-separated or repeated).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the figure (PNG) here.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("-v", "--verbose", is_flag=True)
+@cli_errors("lesion-annotate")
+def main(
+    checkpoint: str,
+    image: str,
+    key_slice: int | None,
+    bbox: str | None,
+    dl_info: str | None,
+    replicate_key_only: bool,
+    top: int,
+    truth: tuple[str, ...],
+    as_json: bool,
+    out: str | None,
+    device: str,
+    verbose: bool,
+) -> None:
+    """Predict the top-k labels of one lesion; optionally draw a Fig. 3-style figure."""
+    setup_cli_logging(verbose)
+    dev = resolve_device(device)
+    loaded = load_checkpoint(checkpoint, device=dev)
+    lesion = read_lesion(
+        image,
+        key_slice=key_slice,
+        box=None if bbox is None else _parse_box(bbox),
+        dl_info=dl_info,
+        replicate_key_only=replicate_key_only,
+    )
+    patch = extract_patch(lesion.volume, lesion.key_slice, lesion.box)
+    truth_labels = _split_labels(truth)
+    predictions, _ = annotate(loaded, patch.hu, patch.box, top=top, truth=truth_labels, device=dev)
+    if out is not None:
+        title = f"{Path(image).parent.name}/{Path(image).name}, slice {lesion.key_slice}" + (
+            " (key slice replicated)" if patch.replicated else ""
+        )
+        plot_annotation(out, patch.hu, patch.box, predictions, title=title)
+    if as_json:
+        record: dict[str, Any] = {
+            "image": str(image),
+            "source": lesion.source,
+            "slice": lesion.key_slice,
+            "bbox": list(lesion.box),
+            "patch_box": list(patch.box),
+            "replicated": patch.replicated,
+            "predictions": [asdict(p) for p in predictions],
+            "figure": out,
+        }
+        click.echo(json.dumps(record))
+    else:
+        for p in predictions:
+            click.echo(f"{p.label}\t{p.score:.4f}\t{p.category}" + (f"\t{p.status}" if p.status else ""))
