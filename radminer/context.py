@@ -10,7 +10,7 @@ Interface for the Extractor (all offsets are character offsets into ``text``)::
     rules = ContextRules.default()                          # once; read-only, picklable
     ctx = assign_context(text, [(m.start, m.end) for m in mentions],
                          rules=rules, sentences=[(s.start_char, s.end_char) for s in doc.sents])
-    mentions = [dataclasses.replace(m, **c._asdict()) for m, c in zip(mentions, ctx)]
+    mentions = [with_context(m, c) for m, c in zip(mentions, ctx)]
     # bookmark mode, on the mentions of the bookmarked sentence (bookmark: its char offset):
     mentions = mark_irrelevant(text, mentions, graph, bookmark=offset, rules=rules)
     mentions = resolve_exclusive(mentions, graph, bookmark=offset)
@@ -29,7 +29,6 @@ the nearest trigger (negation first on a tie).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import logging
@@ -59,6 +58,7 @@ __all__ = [
     "mark_irrelevant",
     "resolve_exclusive",
     "split_sentences",
+    "with_context",
 ]
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class Context(NamedTuple):
     """Status of one target and the trigger that set it (``None`` fields when positive).
 
     Field names are those of :class:`~radminer.mentions.Mention`, so
-    ``dataclasses.replace(mention, **context._asdict())`` applies it.
+    :func:`with_context` applies it to a mention.
     """
 
     status: str = "positive"
@@ -94,6 +94,13 @@ class Context(NamedTuple):
 
 
 POSITIVE = Context()
+
+
+def with_context(mention: Mention, context: Context) -> Mention:
+    """``mention`` with the status and trigger of ``context`` (itself when nothing changes)."""
+    if context is POSITIVE and mention.status == "positive" and mention.trigger is None:
+        return mention
+    return Mention(mention.label, mention.text, mention.start, mention.end, *context)
 
 
 class _Trigger(NamedTuple):
@@ -447,10 +454,7 @@ def mark_irrelevant(
     if not cuts:
         return list(mentions)
     clause = bisect_right(cuts, bookmark)
-    return [
-        m if bisect_right(cuts, m.start) == clause else dataclasses.replace(m, **Context("irrelevant")._asdict())
-        for m in mentions
-    ]
+    return [m if bisect_right(cuts, m.start) == clause else with_context(m, Context("irrelevant")) for m in mentions]
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
@@ -490,7 +494,7 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     out = list(mentions)
     for i, rival in loser.items():
         r = mentions[rival]
-        out[i] = dataclasses.replace(out[i], **Context("uncertain", r.text, r.start, r.end)._asdict())
+        out[i] = with_context(out[i], Context("uncertain", r.text, r.start, r.end))
     return out
 
 
