@@ -22,13 +22,15 @@ from .terms import Term
 
 if TYPE_CHECKING:
     from .dataframe import extract_dataframe
+    from .extractor import Extractor
 
 __version__ = "0.1.0"
 
 #: Names imported on first use (they pull pandas or spaCy): name → module.
-_LAZY = {"extract_dataframe": ".dataframe"}
+_LAZY = {"extract_dataframe": ".dataframe", "Extractor": ".extractor"}
 
 __all__ = [
+    "Extractor",
     "InputError",
     "LabelGraph",
     "LabelSpace",

@@ -1,0 +1,361 @@
+"""Analysis: tokens, sentences and lemmas of radiology text with a blank spaCy pipeline.
+
+:class:`Analyzer` tokenizes with ``spacy.blank("en")`` plus radiology abbreviations
+("approx.", "Fig."), splits sentences with fast rules (terminators, list numbers,
+section headers such as ``FINDINGS:``, blank lines, bullets) and gives every token a
+*match key*: the lemma of its lowercase form, or ``None`` for tokens that matching skips
+(whitespace, a hyphen inside a word, "the", bookmarks). Ontology synonyms go through the
+same :meth:`Analyzer.phrase_keys`, so text and lexicon always agree ("ground-glass" and
+"ground glass" both give ``("ground", "glass")``).
+
+Lemmas come from spaCy's lookup table (spacy-lookups-data) or NLTK's WordNet, both
+corrected by a curated exceptions table (``radminer/data/lemmas.csv``: "masses" → "mass",
+"left" stays "left") and, for words neither knows, plural rules ("hypodensities" →
+"hypodensity"). Lemmas are cached per lowercase form. spaCy is imported on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, RadminerError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.lookups import Table
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+__all__ = [
+    "ABBREVIATIONS",
+    "LEMMATIZERS",
+    "Analysis",
+    "Analyzer",
+    "make_lemmatizer",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Lemmatizer backends accepted by :class:`Analyzer`.
+LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
+
+#: Abbreviations whose period does not end a sentence (kept as one token; any case).
+ABBREVIATIONS: tuple[str, ...] = (
+    "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "ca.", "incl.",
+    "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
+    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.",
+)  # fmt: skip
+
+_LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
+
+# token kinds (bit flags), computed once per distinct token text
+_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET = (
+    1 << i for i in range(11)
+)
+_TERMINATORS = frozenset({".", "!", "?", "...", "…"})
+_CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
+_HYPHENS = frozenset({"-", "–", "‐"})
+_BULLETS = frozenset({"-", "*", "•", "–"})
+_SKIP_WORDS = frozenset({"the"})
+_REDACTED = re.compile(r"X{2,}")
+_NOT_START = 2**64 - 1  # SENT_START -1 as spaCy's uint64 arrays hold it
+
+
+@dataclass
+class Analysis:
+    """One analyzed text.
+
+    ``keys[i]``: match key of token ``i`` (``None``: skipped by matching); ``sent_starts``:
+    token index of each sentence start, ascending (``[0]`` for any non-empty text);
+    ``bookmarks``: token index of the first token of each bookmark, in text order;
+    ``text``: the text (``doc.text``, which spaCy rebuilds on each access).
+    """
+
+    doc: Doc
+    text: str
+    keys: list[str | None]
+    sent_starts: list[int]
+    bookmarks: list[int]
+
+    def sentence_of(self, token: int) -> tuple[int, int]:
+        """``(start, end)`` token range of the sentence holding ``token``."""
+        from bisect import bisect_right
+
+        k = bisect_right(self.sent_starts, token) - 1
+        end = self.sent_starts[k + 1] if k + 1 < len(self.sent_starts) else len(self.doc)
+        return self.sent_starts[k], end
+
+
+def _read_exceptions() -> dict[str, str]:
+    with _LEMMAS_CSV.open(encoding="utf-8", newline="") as handle:
+        return {row["form"].lower(): row["lemma"].lower() for row in csv.DictReader(handle)}
+
+
+def _plural_rule(word: str) -> str:
+    """Lemma of a word no table knows: common English and medical plural endings."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("oses", "ases", "eses")) and len(word) > 5:
+        return word[:-2] + "is"
+    if word.endswith("ae") and len(word) > 4:
+        return word[:-1]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "as", "os", "ys")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=1)
+def _spacy_lookup() -> Table:
+    from spacy.lookups import load_lookups
+
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
+def _spacy_lemmatizer() -> Callable[[str], str]:
+    table = _spacy_lookup()
+    return lambda word: table.get(word) or _plural_rule(word)
+
+
+def _wordnet_lemmatizer() -> Callable[[str], str]:
+    import nltk
+
+    try:
+        nltk.data.find("corpora/wordnet")
+    except LookupError:
+        raise RadminerError(
+            "lemmatizer 'wordnet' needs NLTK's WordNet data, which is not installed; install it with "
+            "`python -m nltk.downloader wordnet` (or use lemmatizer='spacy')"
+        ) from None
+    from nltk.stem import WordNetLemmatizer
+
+    wordnet = WordNetLemmatizer()
+
+    def lemma(word: str) -> str:
+        noun = wordnet.lemmatize(word, "n")
+        return noun if noun != word else wordnet.lemmatize(word, "v")
+
+    return lemma
+
+
+def make_lemmatizer(name: str = "spacy") -> Callable[[str], str]:
+    """A function lowercase word → lemma: backend ``name`` corrected by the exceptions table."""
+    backends = {"spacy": _spacy_lemmatizer, "wordnet": _wordnet_lemmatizer}
+    if name not in backends:
+        raise InputError(f"unknown lemmatizer {name!r}; expected one of {', '.join(LEMMATIZERS)}")
+    backend = backends[name]()
+    exceptions = _read_exceptions()
+
+    def lemma(word: str) -> str:
+        found = exceptions.get(word)
+        return found if found is not None else backend(word)
+
+    return lemma
+
+
+def _kind(text: str) -> int:
+    """Bit flags of one token text."""
+    if text.isspace():
+        return _SPACE | (_NEWLINE if "\n" in text else 0) | (_BLANK if text.count("\n") > 1 else 0)
+    kind = 0
+    if text in _TERMINATORS:
+        kind |= _TERM
+    elif text in _CLOSERS:
+        kind |= _CLOSE
+    elif text == ":":
+        kind |= _COLON
+    if text in _HYPHENS:
+        kind |= _HYPHEN
+    if text in _BULLETS:
+        kind |= _BULLET
+    if text.isdigit() and len(text) <= 2:
+        kind |= _NUMBER
+    if any(c.isalnum() for c in text):
+        kind |= _WORD
+        if text.isalpha() and text.isupper() and len(text) > 1 and not _REDACTED.fullmatch(text):
+            kind |= _UPPER
+    return kind
+
+
+class Analyzer:
+    """Tokenizer, sentence splitter and lemmatizer of radminer (see the module docstring).
+
+    ``bookmark``: a regular expression marking lesions (``None``: no bookmarks).
+    ``lemmatizer``: one of :data:`LEMMATIZERS`. ``vocab``: a spaCy ``Vocab`` to share with
+    another pipeline (its docs can then be annotated).
+    """
+
+    def __init__(
+        self, *, bookmark: str | None = "BOOKMARK", lemmatizer: str = "spacy", vocab: Vocab | None = None
+    ) -> None:
+        import spacy
+
+        try:
+            self.bookmark = re.compile(bookmark) if bookmark else None
+        except re.error as exc:
+            raise InputError(f"bookmark: invalid regular expression {bookmark!r} ({exc})") from None
+        if self.bookmark is not None and self.bookmark.search("") is not None:
+            raise InputError(f"bookmark: the regular expression {bookmark!r} matches the empty string")
+        self.lemmatizer_name = lemmatizer
+        self.lemma = make_lemmatizer(lemmatizer)
+        self.nlp: Language = spacy.blank("en") if vocab is None else spacy.blank("en", vocab=vocab)
+        for abbreviation in dict.fromkeys(ABBREVIATIONS):
+            for form in {abbreviation, abbreviation.capitalize(), abbreviation.upper()}:
+                self.nlp.tokenizer.add_special_case(form, [{"ORTH": form}])
+        self._strings = self.nlp.vocab.strings
+        # ORTH hash → (key, kind, lemma hash); filled lazily
+        self._tokens: dict[int, tuple[str | None, int, int]] = {}
+
+    # -- lexicon side -------------------------------------------------------------------
+    def phrase_keys(self, text: str) -> tuple[str, ...]:
+        """Match keys of a term or synonym (skipped tokens left out)."""
+        analysis = self.analyze(text, bookmarks=False)
+        return tuple(k for k in analysis.keys if k is not None)
+
+    # -- text side ------------------------------------------------------------------------
+    def analyze(self, text: str, *, bookmarks: bool = True) -> Analysis:
+        """Tokenize ``text`` and analyze it."""
+        if not isinstance(text, str):
+            raise InputError(f"expected the text as str, found {type(text).__name__}")
+        return self.annotate(self.nlp.tokenizer(text), bookmarks=bookmarks, text=text)
+
+    def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Analysis]:
+        """:meth:`analyze` over a stream of texts (``batch_size``: texts tokenized at once)."""
+        batch: list[str] = []
+        for text in itertools.chain(texts, [None]):
+            if text is not None:
+                if not isinstance(text, str):
+                    raise InputError(f"expected each text as str, found {type(text).__name__}")
+                batch.append(text)
+                if len(batch) < batch_size:
+                    continue
+            for item, doc in zip(batch, self.nlp.tokenizer.pipe(batch, batch_size=batch_size), strict=True):
+                yield self.annotate(doc, text=item)
+            batch = []
+
+    def _token(self, orth: int) -> tuple[str | None, int, int]:
+        text = self._strings[orth]
+        kind = _kind(text)
+        key: str | None = None
+        lemma_hash = orth
+        if not kind & _SPACE:
+            lower = text.lower()
+            key = self.lemma(lower) if kind & _WORD else lower
+            lemma_hash = self._strings.add(key)
+            if key in _SKIP_WORDS:
+                key = None
+        entry = (key, kind, lemma_hash)
+        self._tokens[orth] = entry
+        return entry
+
+    def annotate(
+        self, doc: Doc, *, bookmarks: bool = True, overwrite: bool = True, text: str | None = None
+    ) -> Analysis:
+        """Analyze a tokenized ``doc``: set its lemmas and sentences.
+
+        With ``overwrite=False`` lemmas and sentences the doc already holds (from another
+        pipeline) are kept. ``text``: ``doc.text`` when the caller has it.
+        """
+        import numpy
+        from spacy.attrs import LEMMA, ORTH, SENT_START, SPACY
+
+        n = len(doc)
+        text = doc.text if text is None else text
+        if n == 0:
+            return Analysis(doc, text, [], [], [])
+        orths = doc.to_array(ORTH).tolist()
+        spaces = doc.to_array(SPACY).tolist()
+        table = self._tokens
+        entries = [table.get(o) or self._token(o) for o in orths]
+        keys = [e[0] for e in entries]
+        kinds = [e[1] for e in entries]
+        for i in range(1, n - 1):
+            if kinds[i] & _HYPHEN and not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
+                keys[i] = None  # "ground-glass" reads as "ground glass"
+        marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
+        marked = {i for first, last in marks for i in range(first, last)}
+        for i in marked:
+            keys[i] = None
+        attrs, columns = [], []
+        if overwrite or not doc.has_annotation("LEMMA"):
+            attrs.append(LEMMA)
+            columns.append([e[2] for e in entries])
+        if overwrite or not doc.has_annotation("SENT_START"):
+            starts = _sentence_starts(kinds, marked)
+            flags = [_NOT_START] * n
+            for s in starts:
+                flags[s] = 1
+            attrs.append(SENT_START)
+            columns.append(flags)
+        else:
+            starts = [s.start for s in doc.sents]
+        if attrs:
+            doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)
+        return Analysis(doc, text, keys, starts, [first for first, _ in marks])
+
+    def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
+        """Token ranges of the bookmarks of ``doc``."""
+        assert self.bookmark is not None
+        out = []
+        for match in self.bookmark.finditer(text):
+            span = doc.char_span(match.start(), match.end(), alignment_mode="expand")
+            if span is not None and len(span):
+                out.append((span.start, span.end))
+        return out
+
+
+def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
+    """Token indices that start a sentence; ``bookmarks``: indices of bookmark tokens."""
+    n = len(kinds)
+    starts = [0]
+    pending = False
+    for i in range(n):
+        kind = kinds[i]
+        if pending and not kind & (_SPACE | _CLOSE | _TERM):
+            if i in bookmarks and _only_bookmark_follows(kinds, i, bookmarks):
+                pending = False  # "nodule. BOOKMARK." belongs to the nodule
+            else:
+                if starts[-1] != i:
+                    starts.append(i)
+                pending = False
+        if kind & _TERM:
+            start = starts[-1]
+            if i > 0 and kinds[i - 1] & _NUMBER and (i - 1 == start or kinds[i - 2] & _NEWLINE):
+                continue  # "1." of a numbered list
+            pending = True
+        elif kind & _COLON:
+            first = i
+            while first > 0 and kinds[first - 1] & _UPPER and i - first < 4:
+                first -= 1
+            if first < i:  # "FINDINGS:" heads a section
+                if first > starts[-1]:
+                    starts.append(first)
+                pending = True
+        elif kind & _BLANK:
+            pending = True
+        elif kind & _NEWLINE and i + 1 < n:
+            nxt = kinds[i + 1]
+            list_item = nxt & _NUMBER and i + 2 < n and kinds[i + 2] & (_TERM | _CLOSE)
+            if list_item or nxt & _BULLET:
+                pending = True
+    return starts
+
+
+def _only_bookmark_follows(kinds: list[int], i: int, bookmarks: set[int]) -> bool:
+    """Whether tokens from ``i`` up to the next terminator are bookmarks and punctuation only."""
+    for j in range(i, len(kinds)):
+        kind = kinds[j]
+        if kind & _TERM or kind & _BLANK:
+            return True
+        if kind & _WORD and j not in bookmarks:
+            return False
+    return True

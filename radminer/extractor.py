@@ -1,0 +1,267 @@
+"""The :class:`Extractor`: report text → one :class:`~radminer.mentions.LesionLabels` per lesion.
+
+Stages (one module each): analysis (:mod:`radminer.analysis`) → matching
+(:mod:`radminer.matching`) → context (:mod:`radminer.context`: negated / uncertain /
+irrelevant) → compositions (:mod:`radminer.compose`) → aggregation and expansion to
+ancestors. A text with bookmarks gives one row per bookmark, mined from the sentence that
+holds it; a text without gives one row for the whole text.
+
+    >>> from radminer import Extractor
+    >>> extractor = Extractor()
+    >>> [row.labels for row in extractor("Low density left adrenal nodule BOOKMARK.")][0][:3]
+    ('abdomen', 'adrenal gland', 'hypoattenuation')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .analysis import Analysis, Analyzer
+from .compose import Composer
+from .errors import InputError
+from .graph import LabelGraph
+from .matching import Match, Matcher, select
+from .mentions import LesionLabels, Mention
+from .ontology import load_ontology
+
+if TYPE_CHECKING:
+    from spacy.vocab import Vocab
+
+__all__ = ["Extractor"]
+
+logger = logging.getLogger(__name__)
+
+#: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
+MAX_SENTENCE_CHARS = 2000
+_STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "irrelevant": 3}
+
+
+class Extractor:
+    """Mines the labels of an ontology from report texts.
+
+    ``ontology``: ``None`` (the shipped lesion ontology), a path (OWL or vocabulary CSV,
+    read with the shipped curation tables) or a :class:`LabelGraph`. ``label_set``: labels
+    kept in the output rows (``"all"``, a shipped set such as ``"lesanet171"``, a file or a
+    list; mentions are kept whatever their label). ``bookmark``: regular expression of the
+    lesion marks (``None``: none; every text is mined whole). ``lemmatizer``: ``"spacy"`` or
+    ``"wordnet"``. ``context``: ``True`` for radminer's negation / uncertainty / relevance
+    stage, ``False`` for every mention positive. ``compositions``: apply the curated
+    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a whole-text row.
+    ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
+
+    An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
+    it can be sent to worker processes.
+    """
+
+    def __init__(
+        self,
+        ontology: str | Path | LabelGraph | None = None,
+        *,
+        label_set: str | Sequence[str] | Path = "all",
+        bookmark: str | None = "BOOKMARK",
+        lemmatizer: str = "spacy",
+        context: bool = True,
+        compositions: bool = True,
+        max_sentence_chars: int = MAX_SENTENCE_CHARS,
+        vocab: Vocab | None = None,
+    ) -> None:
+        if isinstance(ontology, LabelGraph):
+            graph = ontology if label_set == "all" else ontology.with_label_set(label_set)
+        elif ontology is None or isinstance(ontology, (str, Path)):
+            graph = load_ontology(ontology, label_set=label_set)
+        else:
+            raise InputError(
+                f"ontology: expected None, a path or a LabelGraph, found {type(ontology).__name__}"
+            )
+        if not isinstance(max_sentence_chars, int) or max_sentence_chars < 1:
+            raise InputError(f"max_sentence_chars: expected a positive integer, found {max_sentence_chars!r}")
+        self._config: dict[str, Any] = {
+            "ontology": ontology if not isinstance(ontology, Path) else str(ontology),
+            "label_set": label_set if not isinstance(label_set, Path) else str(label_set),
+            "bookmark": bookmark,
+            "lemmatizer": lemmatizer,
+            "context": bool(context),
+            "compositions": bool(compositions),
+            "max_sentence_chars": max_sentence_chars,
+        }
+        self.graph = graph
+        self.analyzer = Analyzer(bookmark=bookmark, lemmatizer=lemmatizer, vocab=vocab)
+        self.matcher = Matcher(graph, self.analyzer)
+        self.composer = Composer(graph, self.analyzer, compositions=None if compositions else ())
+        self._context = _ContextStage(graph) if context else None
+        self._max_chars = max_sentence_chars
+        self._keep = frozenset(graph.label_space)
+        self._all_labels = len(self._keep) == len(graph)
+
+    # -- configuration and pickling ---------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this extractor (``ontology`` may be a LabelGraph)."""
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Extractor:
+        """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
+        allowed = {
+            "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions",
+            "max_sentence_chars",
+        }  # fmt: skip
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise InputError(f"unknown Extractor option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        options = dict(config)
+        return cls(options.pop("ontology", None), **options)
+
+    def __reduce__(self) -> tuple[Callable[..., Extractor], tuple[Any, ...]]:
+        config = self.config
+        graph = config["ontology"]
+        if isinstance(graph, LabelGraph):
+            terms = [graph.term(label) for label in graph.labels]
+            config["ontology"] = (terms, graph.source, graph.curation, graph.curation_skipped)
+        return (_rebuild, (config,))
+
+    def __repr__(self) -> str:
+        return f"<Extractor {self.graph.source!r}: {len(self.graph)} labels, bookmark={self._config['bookmark']!r}>"
+
+    # -- extraction -------------------------------------------------------------------------
+    def __call__(self, text: str) -> list[LesionLabels]:
+        """Rows of one text: one per bookmark, or one for the whole text."""
+        return self.rows(self.analyzer.analyze(text))
+
+    def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[list[LesionLabels]]:
+        """:meth:`__call__` over a stream of texts, in order."""
+        for analysis in self.analyzer.pipe(texts, batch_size=batch_size):
+            yield self.rows(analysis)
+
+    def rows(self, analysis: Analysis) -> list[LesionLabels]:
+        """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.analysis.Analyzer.annotate>`)."""
+        doc, text = analysis.doc, analysis.text
+        if not analysis.keys:
+            return [LesionLabels(bookmark=None, sentence="")]
+        matches = self.matcher.match(analysis.keys)
+        if not analysis.bookmarks:
+            sentence = text.strip()
+            if len(sentence) > self._max_chars:
+                sentence = sentence[: self._max_chars].rstrip() + "…"
+            return [self._row(analysis, matches, None, 0, len(doc), sentence)]
+        out = []
+        for index, token in enumerate(analysis.bookmarks):
+            lo, hi = analysis.sentence_of(token)
+            inside = [m for m in matches if lo <= m.start and m.end <= hi]
+            out.append(self._row(analysis, inside, index, lo, hi, doc[lo:hi].text.strip()))
+        return out
+
+    def _row(
+        self, analysis: Analysis, matches: list[Match], bookmark: int | None, lo: int, hi: int, sentence: str
+    ) -> LesionLabels:
+        if not matches:
+            return LesionLabels(bookmark=bookmark, sentence=sentence)
+        doc, text = analysis.doc, analysis.text
+        chosen = select(matches)
+        mentions = [_mention(doc, text, m) for m in chosen]
+        mark = None if bookmark is None else doc[analysis.bookmarks[bookmark]].idx
+        if self._context is not None:
+            mentions = self._context.assign(analysis, mentions, mark, lo, hi)
+        composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi)
+        if composed:
+            statuses = _inherit(matches, chosen, mentions)
+            for item in composed:
+                parts = [statuses[i] for i in item.components]
+                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0))
+                mention = _mention(doc, text, item.match)
+                if worst.status != "positive":
+                    mention = dataclasses.replace(
+                        mention,
+                        status=worst.status,
+                        trigger=worst.trigger,
+                        trigger_start=worst.trigger_start,
+                        trigger_end=worst.trigger_end,
+                    )
+                statuses.append(mention)
+                mentions.append(mention)
+            mentions.sort(key=lambda m: (m.start, -m.end, m.label))
+        if self._context is not None and mark is not None:
+            mentions = self._context.resolve(mentions, mark)
+        labels, uncertain, negated = _aggregate(mentions, self.graph)
+        if not self._all_labels:
+            keep = self._keep
+            labels, uncertain, negated = (
+                tuple(x for x in group if x in keep) for group in (labels, uncertain, negated)
+            )
+        return LesionLabels(bookmark, sentence, labels, uncertain, negated, tuple(mentions))
+
+
+def _rebuild(config: dict[str, Any]) -> Extractor:
+    ontology = config["ontology"]
+    if isinstance(ontology, tuple):
+        terms, source, curation, skipped = ontology
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # reported when the graph was first built
+            graph = LabelGraph(terms, source=source, curation=curation, curation_skipped=skipped)
+        config = {**config, "ontology": graph}
+    return Extractor.from_config(config)
+
+
+def _mention(doc: Any, text: str, match: Match) -> Mention:
+    start = doc[match.start].idx
+    last = doc[match.end - 1]
+    end = last.idx + len(last)
+    return Mention(match.label, text[start:end], start, end)
+
+
+def _inherit(matches: list[Match], chosen: list[Match], mentions: list[Mention]) -> list[Mention]:
+    """For each match, the mention of the chosen match that holds it (its status source)."""
+    by_match = dict(zip(chosen, mentions, strict=True))
+    out = []
+    for m in matches:
+        found = by_match.get(m)
+        if found is None:
+            found = next(mentions[k] for k, c in enumerate(chosen) if c.start <= m.start and m.end <= c.end)
+        out.append(found)
+    return out
+
+
+def _aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str, ...], ...]:
+    from .context import aggregate
+
+    return aggregate(mentions, graph)
+
+
+class _ContextStage:
+    """The adapter to :mod:`radminer.context` (statuses of the chosen mentions of one row)."""
+
+    def __init__(self, graph: LabelGraph) -> None:
+        from .context import ContextRules
+
+        self.graph = graph
+        self.rules = ContextRules.default()
+
+    def assign(
+        self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int
+    ) -> list[Mention]:
+        from .context import assign_context, mark_irrelevant
+
+        doc, text = analysis.doc, analysis.text
+        starts = [s for s in analysis.sent_starts if lo <= s < hi]
+        bounds = []
+        for k, s in enumerate(starts):
+            end = doc[starts[k + 1]].idx if k + 1 < len(starts) else (doc[hi - 1].idx + len(doc[hi - 1]))
+            bounds.append((doc[s].idx, end))
+        contexts = assign_context(text, [(m.start, m.end) for m in mentions], rules=self.rules, sentences=bounds)
+        mentions = [
+            m if c.status == "positive" else dataclasses.replace(m, **c._asdict())
+            for m, c in zip(mentions, contexts, strict=True)
+        ]
+        if mark is not None:
+            mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
+        return mentions
+
+    def resolve(self, mentions: list[Mention], mark: int) -> list[Mention]:
+        from .context import resolve_exclusive
+
+        return resolve_exclusive(mentions, self.graph, bookmark=mark)

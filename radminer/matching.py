@@ -1,0 +1,126 @@
+"""Matching: every name and synonym of every label, whole-word, on lemma match keys.
+
+:class:`Matcher` builds, once per ontology, a token trie over the match keys of each
+name and synonym (see :mod:`radminer.analysis`) plus spelling variants of prefixed words
+("paraaortic" = "para-aortic" = "para aortic", "noncalcified" = "non-calcified"). A text
+is then matched by walking the trie from each token: matches are whole tokens only, so
+"liver" never matches inside "deliver". :func:`select` keeps the longest matches: a match
+inside a longer one is dropped (its label comes back through expansion), while crossing
+matches ("anterior mediastinal" and "mediastinal lymph node" in "anterior mediastinal
+lymph node") are both kept, each being a whole-word match of its own label.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .analysis import Analyzer
+    from .graph import LabelGraph
+
+__all__ = ["PREFIXES", "Match", "Matcher", "select"]
+
+logger = logging.getLogger(__name__)
+
+#: Prefixes written joined, hyphenated or apart ("sub-capsular", "subcapsular", "sub capsular").
+PREFIXES: tuple[str, ...] = (
+    "para", "peri", "sub", "supra", "infra", "intra", "inter", "juxta", "retro", "pre",
+    "post", "non", "hypo", "hyper", "trans", "extra",
+)  # fmt: skip
+
+_LABEL = ""  # trie key under which a node stores its label (no match key is empty)
+
+
+class Match(NamedTuple):
+    """A label matched on tokens ``[start, end)`` of an analyzed text."""
+
+    start: int
+    end: int
+    label: str
+
+
+def _variants(phrase: str) -> set[str]:
+    """Spellings of ``phrase`` with each prefixed word joined and split."""
+    words = phrase.replace("-", " - ").split()
+    out = {phrase}
+    for i, word in enumerate(words):
+        for prefix in PREFIXES:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3 and word[len(prefix)].isalpha():
+                out.add(" ".join([*words[:i], prefix, word[len(prefix) :], *words[i + 1 :]]))
+        if word == "-" and 0 < i < len(words) - 1 and words[i - 1] in PREFIXES:
+            out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
+    return {" ".join(v.replace(" - ", "-").split()) for v in out}
+
+
+class Matcher:
+    """Finds the labels of ``graph`` in texts analyzed by ``analyzer``.
+
+    When two labels claim the same match keys (after lemmatization), a label's own name
+    wins over a synonym and a synonym over a generated variant; the loser is logged.
+    """
+
+    def __init__(self, graph: LabelGraph, analyzer: Analyzer) -> None:
+        self.graph = graph
+        self._trie: dict = {}
+        owners: dict[tuple[str, ...], tuple[int, str]] = {}
+        for phrase, label in graph.lexicon().items():
+            rank = 0 if phrase == label.casefold() else 1
+            for variant in _variants(phrase):
+                keys = analyzer.phrase_keys(variant)
+                if not keys:
+                    continue
+                priority = rank if variant == phrase else 2
+                held = owners.get(keys)
+                if held is None or priority < held[0]:
+                    owners[keys] = (priority, label)
+                if held is not None and held[1] != label:
+                    winner = owners[keys][1]
+                    logger.debug("%r matches %s, not %s", variant, winner, ({label, held[1]} - {winner}).pop())
+        for keys, (_, label) in owners.items():
+            node = self._trie
+            for key in keys:
+                node = node.setdefault(key, {})
+            node[_LABEL] = label
+        self.size = len(owners)
+
+    def __repr__(self) -> str:
+        return f"<Matcher {self.graph.source!r}: {self.size} phrases>"
+
+    def match(self, keys: Sequence[str | None], start: int = 0, end: int | None = None) -> list[Match]:
+        """Every match in tokens ``[start, end)`` of an analysis' ``keys`` (``None``: skipped)."""
+        end = len(keys) if end is None else end
+        trie = self._trie
+        out: list[Match] = []
+        for i in range(start, end):
+            node = trie.get(keys[i])  # type: ignore[arg-type]
+            if node is None:
+                continue
+            j = i + 1
+            while True:
+                label = node.get(_LABEL)
+                if label is not None:
+                    out.append(Match(i, j, label))
+                while j < end and keys[j] is None:
+                    j += 1
+                if j >= end:
+                    break
+                node = node.get(keys[j])
+                if node is None:
+                    break
+                j += 1
+        return out
+
+
+def select(matches: Sequence[Match]) -> list[Match]:
+    """Longest matches first; a match inside a kept one is dropped. Sorted by position."""
+    if all(a.end <= b.start for a, b in itertools.pairwise(matches)):
+        return list(matches)  # the common case: no overlap
+    kept: list[Match] = []
+    for m in sorted(matches, key=lambda m: (m.start - m.end, m.start)):
+        if not any(k.start <= m.start and m.end <= k.end for k in kept):
+            kept.append(m)
+    kept.sort()
+    return kept

@@ -1,0 +1,181 @@
+"""The Extractor API: rows, bookmarks, offsets, expansion, pickling, spaCy component."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from radminer import Extractor, InputError, LabelGraph, Term
+from radminer.mentions import LesionLabels
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(context=False)
+
+
+def test_import_radminer_is_free_of_spacy_and_torch() -> None:
+    code = "import sys, radminer; print(json.dumps([m in sys.modules for m in ('spacy', 'torch', 'thinc')]))"
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == [False, False, False]
+
+
+def test_extractor_is_exported_lazily() -> None:
+    import radminer
+
+    assert "Extractor" in radminer.__all__
+    assert radminer.Extractor is Extractor
+
+
+def test_whole_text_gives_one_row(extractor: Extractor) -> None:
+    text = "Low density left adrenal nodule."
+    (row,) = extractor(text)
+    assert row.bookmark is None
+    assert row.sentence == text
+    assert row.labels == (
+        "abdomen", "adrenal gland", "hypoattenuation", "left adrenal gland", "nodule",
+        "retroperitoneum", "upper abdomen",
+    )  # fmt: skip
+    for m in row.mentions:
+        assert text[m.start : m.end] == m.text
+
+
+def test_contract_example(extractor: Extractor) -> None:
+    text = "Low density left adrenal nodule BOOKMARK ..."
+    (row,) = extractor(text)
+    record = row.to_dict("17734")
+    assert list(record) == ["id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions"]
+    assert record["bookmark"] == 0
+    assert {"abdomen", "adrenal gland", "hypoattenuation", "left adrenal gland", "nodule", "retroperitoneum"} <= set(
+        record["labels"]
+    )
+    nodule = next(m for m in record["mentions"] if m["label"] == "nodule")
+    assert nodule == {"label": "nodule", "text": "nodule", "start": 25, "end": 31, "status": "positive"}
+
+
+def test_each_bookmark_gives_its_sentence(extractor: Extractor) -> None:
+    text = (
+        "FINDINGS: There is a 2.1 x 1.3 cm right renal cyst BOOKMARK (series 5, image 79). "
+        "The liver is normal. Right lower lobe nodule BOOKMARK. IMPRESSION: Stable."
+    )
+    first, second = extractor(text)
+    assert (first.bookmark, second.bookmark) == (0, 1)
+    assert first.sentence == "There is a 2.1 x 1.3 cm right renal cyst BOOKMARK (series 5, image 79)."
+    assert "right kidney" in first.labels and "kidney cyst" in first.labels
+    assert "liver" not in first.labels and "lung" not in first.labels
+    assert second.sentence == "Right lower lobe nodule BOOKMARK."
+    assert set(second.labels) == {"chest", "lung", "nodule", "right lower lobe", "right lung"}
+    start = text.index("Right lower lobe")
+    assert second.mentions[0].start == start and second.mentions[0].text == "Right lower lobe"
+
+
+def test_bookmark_after_the_period_belongs_to_the_sentence_before(extractor: Extractor) -> None:
+    (row,) = extractor("Liver is normal. Left adrenal nodule. BOOKMARK. Spleen normal.")
+    assert row.sentence == "Left adrenal nodule. BOOKMARK."
+
+
+def test_custom_bookmark_regex() -> None:
+    custom = Extractor(bookmark=r"<BM\d+>", context=False)
+    rows = custom("Liver cyst <BM1>. Lung nodule <BM2>.")
+    assert [r.bookmark for r in rows] == [0, 1]
+    assert "liver" in rows[0].labels and "lung" in rows[1].labels
+
+
+@pytest.mark.parametrize("bookmark", ["(", ".*"])
+def test_bad_bookmark_regex(bookmark: str) -> None:
+    with pytest.raises(InputError, match="bookmark"):
+        Extractor(bookmark=bookmark)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n"])
+def test_empty_text_gives_an_empty_row(extractor: Extractor, text: str) -> None:
+    (row,) = extractor(text)
+    assert row.labels == () and row.mentions == () and row.bookmark is None
+
+
+def test_non_text_is_an_input_error(extractor: Extractor) -> None:
+    with pytest.raises(InputError, match="str"):
+        extractor(None)  # type: ignore[arg-type]
+
+
+def test_long_text_sentence_is_capped(extractor: Extractor) -> None:
+    text = "Liver cyst. " * 100_000  # 1.2 MB
+    (row,) = extractor(text)
+    assert "cyst" in row.labels
+    assert len(row.sentence) <= 2001
+
+
+def test_pipe_equals_call(extractor: Extractor) -> None:
+    texts = ["Liver mass BOOKMARK.", "", "No pleural effusion.", "Right renal cyst."] * 3
+    assert list(extractor.pipe(texts, batch_size=2)) == [extractor(t) for t in texts]
+
+
+def test_pickle_round_trip(extractor: Extractor) -> None:
+    clone = pickle.loads(pickle.dumps(extractor))
+    text = "Right renal cyst BOOKMARK."
+    assert clone(text) == extractor(text)
+    assert clone.config == extractor.config
+
+
+def test_pickle_of_an_in_memory_graph() -> None:
+    graph = LabelGraph([Term("organ"), Term("kidney", synonyms=("renal",), parents=("organ",))])
+    custom = Extractor(graph, context=False)
+    clone = pickle.loads(pickle.dumps(custom))
+    assert clone("renal mass")[0].labels == ("kidney", "organ")
+
+
+def test_from_config_rejects_unknown_options() -> None:
+    with pytest.raises(InputError, match="unknown Extractor option"):
+        Extractor.from_config({"bookmarks": "X"})
+
+
+def test_label_set_filters_output_labels() -> None:
+    small = Extractor(label_set=["lung", "nodule"], context=False)
+    (row,) = small("Right lower lobe nodule.")
+    assert row.labels == ("lung", "nodule")
+
+
+def test_bad_ontology_argument() -> None:
+    with pytest.raises(InputError, match="ontology"):
+        Extractor(42)  # type: ignore[arg-type]
+
+
+def test_vocabulary_csv(tmp_path) -> None:
+    vocab = tmp_path / "symptoms.csv"
+    vocab.write_text("term,synonyms,parents,category\npain,painful|aches,,symptom\nfever,febrile,,symptom\n")
+    custom = Extractor(vocab, bookmark=None, context=False)
+    (row,) = custom("Febrile patient with aches.")
+    assert row.labels == ("fever", "pain")
+
+
+def test_context_statuses_aggregate() -> None:
+    with_context = Extractor()
+    (row,) = with_context("No pleural effusion. Possible liver metastases. Right renal cyst.")
+    assert "pleural effusion" in row.negated
+    assert "metastasis" in row.uncertain
+    assert "right kidney" in row.labels
+    assert "pleural effusion" not in row.labels
+
+
+def test_spacy_component() -> None:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("radminer", config={"bookmark": None, "context": False})
+    doc = nlp("Right renal cyst. Left adrenal nodule.")
+    assert [(s.text, s.label_) for s in doc.spans["radminer"]] == [
+        ("Right renal", "right kidney"),
+        ("renal cyst", "kidney cyst"),
+        ("Left adrenal", "left adrenal gland"),
+        ("nodule", "nodule"),
+    ]
+    (row,) = doc._.radminer
+    assert isinstance(row, LesionLabels) and "left adrenal gland" in row.labels
+    assert [t.lemma_ for t in doc][:3] == ["right", "renal", "cyst"]
+    assert len(list(doc.sents)) == 2
