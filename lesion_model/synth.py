@@ -326,6 +326,9 @@ def generate(
     (root / "Images_png").mkdir(parents=True, exist_ok=True)
     info_rows, truth_rows, reports, bookmarks = [], [], [], []
     phraser = _Phraser(np.random.default_rng(seed + 1))
+    writer = sitk.ImageFileWriter()
+    writer.SetUseCompression(True)
+    writer.SetCompressionLevel(1)  # fast to write and to decode
     for study in tqdm(studies, desc="lesion-synth", unit="study", disable=not progress):
         painter = _Painter(study, np.random.default_rng(rng.integers(2**32)), config.noise_hu)
         folder = root / "Images_png" / study.folder
@@ -334,7 +337,8 @@ def generate(
         for k in range(study.first, study.last + 1):
             hu = painter.paint((k - base) * study.interval)
             pixels = np.clip(np.rint(hu) + HU_OFFSET, 0, 65535).astype(np.uint16)
-            sitk.WriteImage(sitk.GetImageFromArray(pixels), str(folder / f"{k:03d}.png"))
+            writer.SetFileName(str(folder / f"{k:03d}.png"))
+            writer.Execute(sitk.GetImageFromArray(pixels))
         sentences = []
         for b, (lesion, key) in enumerate(zip(study.lesions, study.key_slices, strict=True)):
             row = len(info_rows)

@@ -99,8 +99,8 @@ def extract_patch(
     for offset in offsets_mm:
         weights, clamped = _z_weights(volume, key_slice, offset)
         replicated |= clamped
-        plane = sum(w * volume.slice(k) for k, w in weights)
-        channels.append(_resample(np.asarray(plane, dtype=np.float32), xs, ys, pad_hu))
+        # resampling is linear: crop and resample each slice, then blend the small results
+        channels.append(sum(w * _resample(volume.slice(k), xs, ys, pad_hu) for k, w in weights))
     half = size * spacing_mm / 2
     patch_box = (
         (x1 - cx) * sx / spacing_mm + half / spacing_mm,
