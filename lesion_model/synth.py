@@ -538,6 +538,7 @@ def make_store(path: str | os.PathLike[str], *, n: int = 24, seed: int = 0, imag
             root / "DL_info.csv",
             path,
             labels=truth_labels(root / "truth.csv"),
+            label_set="observed",
             limit=n,
             overwrite=True,
         )
