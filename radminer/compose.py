@@ -91,10 +91,11 @@ class Composer:
         start: int = 0,
         end: int | None = None,
     ) -> list[Composed]:
-        """Composed matches over ``matches`` (all matches of tokens ``[start, end)``).
+        """Composed matches over ``matches`` (all matches of tokens ``[start, end)``), each once.
 
         A component index ``i < len(matches)`` points into ``matches``; a larger one into the
-        result itself (``len(matches) + k``: its ``k``-th item).
+        result itself (``len(matches) + k``: its ``k``-th item). Quoted words have no index
+        (a rule of words only, such as ``'adenopathy'`` → lymphadenopathy, has none).
         """
         if not self.rules or not matches:
             return []
@@ -102,9 +103,10 @@ class Composer:
         words = self._find_words(keys, start, end)
         items: list[Match] = list(matches)
         out: list[Composed] = []
-        seen = set(items)
+        seen: set[Match] = set()
         fresh = range(len(items))
-        for _ in range(_ROUNDS):
+        for round_ in range(_ROUNDS):
+            first_round = round_ == 0
             by_label: dict[str, list[int]] = {}
             for i, m in enumerate(items):
                 by_label.setdefault(m.label, []).append(i)
@@ -120,13 +122,14 @@ class Composer:
                         break
                 else:
                     for combo in itertools.product(*candidates):
-                        if not any(c[2] in fresh for c in combo if c[2] is not None):
+                        indices = [c[2] for c in combo if c[2] is not None]
+                        if not (any(i in fresh for i in indices) if indices else first_round):
                             continue  # tried in an earlier round
                         if self._holds(sorted(combo), rule.adjacent, keys, sent_starts):
                             match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
                             if match not in seen:
                                 seen.add(match)
-                                added.append(Composed(match, tuple(c[2] for c in combo if c[2] is not None)))
+                                added.append(Composed(match, tuple(indices)))
             if not added:
                 break
             fresh = range(len(items), len(items) + len(added))

@@ -170,10 +170,13 @@ class Extractor:
         composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi)
         if composed:
             statuses = _inherit(matches, chosen, mentions)
+            kept = set(chosen)
             for item in composed:
-                parts = [statuses[i] for i in item.components]
-                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0))
+                parts = [statuses[i] for i in item.components] or [
+                    m for m in mentions if m.start < item.match.end and item.match.start < m.end
+                ]
                 mention = _mention(doc, text, item.match)
+                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
                     mention = dataclasses.replace(
                         mention,
@@ -183,7 +186,8 @@ class Extractor:
                         trigger_end=worst.trigger_end,
                     )
                 statuses.append(mention)
-                mentions.append(mention)
+                if item.match not in kept:
+                    mentions.append(mention)
             mentions.sort(key=lambda m: (m.start, -m.end, m.label))
         if self._context is not None and mark is not None:
             mentions = self._context.resolve(mentions, mark)
