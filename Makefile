@@ -30,6 +30,12 @@ test: $(VENV)/.stamp-dev
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; exit 1; fi; \
 	exit $$rc
 
+# CPU benchmarks (figures go to benchmarks/README.md); bench_train.py is for a GPU machine.
+bench: $(VENV)/.stamp-dev
+	$(PY) benchmarks/bench_ontology.py
+	$(PY) benchmarks/bench_extract.py
+	$(PY) benchmarks/bench_prepare.py
+
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy
 

@@ -1,0 +1,5 @@
+"""``python -m radminer`` runs the command line."""
+
+from radminer.cli import main
+
+main()
