@@ -4,7 +4,8 @@
 ("approx.", "Fig."), splits sentences with fast rules (terminators, list numbers,
 section headers such as ``FINDINGS:``, blank lines, bullets) and gives every token a
 *match key*: the lemma of its lowercase form, or ``None`` for tokens that matching skips
-(whitespace, a hyphen inside a word, "the", bookmarks). Ontology synonyms go through the
+(whitespace, a hyphen inside a word, "the"); bookmarks get :data:`BOOKMARK_KEY`, which
+matches nothing. Ontology synonyms go through the
 same :meth:`Analyzer.phrase_keys`, so text and lexicon always agree ("ground-glass" and
 "ground glass" both give ``("ground", "glass")``).
 
@@ -21,7 +22,7 @@ import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,11 +32,13 @@ from .errors import InputError, RadminerError
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.lookups import Table
+    from spacy.strings import StringStore
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
 __all__ = [
     "ABBREVIATIONS",
+    "BOOKMARK_KEY",
     "LEMMATIZERS",
     "Analysis",
     "Analyzer",
@@ -66,6 +69,8 @@ _HYPHENS = frozenset({"-", "–", "‐"})
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 _REDACTED = re.compile(r"X{2,}")
+#: Match key of bookmark tokens: it matches nothing and breaks matches and adjacency.
+BOOKMARK_KEY = " bookmark"
 _NOT_START = 2**64 - 1  # SENT_START -1 as spaCy's uint64 arrays hold it
 
 
@@ -84,6 +89,16 @@ class Analysis:
     keys: list[str | None]
     sent_starts: list[int]
     bookmarks: list[int]
+    _bounds: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
+
+    def chars(self, start: int, end: int) -> tuple[int, int]:
+        """Character offsets ``(start, end)`` of tokens ``[start, end)`` (``end > start``)."""
+        if self._bounds is None:
+            from spacy.attrs import IDX, LENGTH
+
+            self._bounds = (self.doc.to_array(IDX).tolist(), self.doc.to_array(LENGTH).tolist())
+        idx, length = self._bounds
+        return idx[start], idx[end - 1] + length[end - 1]
 
     def sentence_of(self, token: int) -> tuple[int, int]:
         """``(start, end)`` token range of the sentence holding ``token``."""
@@ -211,7 +226,6 @@ class Analyzer:
         for abbreviation in dict.fromkeys(ABBREVIATIONS):
             for form in {abbreviation, abbreviation.capitalize(), abbreviation.upper()}:
                 self.nlp.tokenizer.add_special_case(form, [{"ORTH": form}])
-        self._strings = self.nlp.vocab.strings
         # ORTH hash → (key, kind, lemma hash); filled lazily
         self._tokens: dict[int, tuple[str | None, int, int]] = {}
 
@@ -222,13 +236,13 @@ class Analyzer:
         return tuple(k for k in analysis.keys if k is not None)
 
     # -- text side ------------------------------------------------------------------------
-    def analyze(self, text: str, *, bookmarks: bool = True) -> Analysis:
-        """Tokenize ``text`` and analyze it."""
+    def analyze(self, text: str, *, bookmarks: bool = True, write_doc: bool = True) -> Analysis:
+        """Tokenize ``text`` and analyze it (see :meth:`annotate`)."""
         if not isinstance(text, str):
             raise InputError(f"expected the text as str, found {type(text).__name__}")
-        return self.annotate(self.nlp.tokenizer(text), bookmarks=bookmarks, text=text)
+        return self.annotate(self.nlp.tokenizer(text), bookmarks=bookmarks, text=text, write_doc=write_doc)
 
-    def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[Analysis]:
+    def pipe(self, texts: Iterable[str], *, batch_size: int = 256, write_doc: bool = True) -> Iterator[Analysis]:
         """:meth:`analyze` over a stream of texts (``batch_size``: texts tokenized at once)."""
         batch: list[str] = []
         for text in itertools.chain(texts, [None]):
@@ -239,18 +253,18 @@ class Analyzer:
                 if len(batch) < batch_size:
                     continue
             for item, doc in zip(batch, self.nlp.tokenizer.pipe(batch, batch_size=batch_size), strict=True):
-                yield self.annotate(doc, text=item)
+                yield self.annotate(doc, text=item, write_doc=write_doc)
             batch = []
 
-    def _token(self, orth: int) -> tuple[str | None, int, int]:
-        text = self._strings[orth]
+    def _token(self, orth: int, strings: StringStore) -> tuple[str | None, int, int]:
+        text = strings[orth]
         kind = _kind(text)
         key: str | None = None
         lemma_hash = orth
         if not kind & _SPACE:
             lower = text.lower()
             key = self.lemma(lower) if kind & _WORD else lower
-            lemma_hash = self._strings.add(key)
+            lemma_hash = strings.add(key)
             if key in _SKIP_WORDS:
                 key = None
         entry = (key, kind, lemma_hash)
@@ -258,48 +272,46 @@ class Analyzer:
         return entry
 
     def annotate(
-        self, doc: Doc, *, bookmarks: bool = True, overwrite: bool = True, text: str | None = None
+        self,
+        doc: Doc,
+        *,
+        text: str | None = None,
+        bookmarks: bool = True,
+        write_doc: bool = True,
+        overwrite: bool = True,
     ) -> Analysis:
-        """Analyze a tokenized ``doc``: set its lemmas and sentences.
+        """Analyze a tokenized ``doc``.
 
-        With ``overwrite=False`` lemmas and sentences the doc already holds (from another
-        pipeline) are kept. ``text``: ``doc.text`` when the caller has it.
+        ``write_doc``: also store lemmas and sentence starts in ``doc`` (costs about a third
+        of the analysis; the :class:`~radminer.Extractor` needs neither). ``overwrite=False``
+        keeps lemmas and sentences the doc already holds (from another pipeline).
+        ``text``: ``doc.text`` when the caller has it.
         """
-        import numpy
-        from spacy.attrs import LEMMA, ORTH, SENT_START, SPACY
+        from spacy.attrs import ORTH, SPACY
 
         n = len(doc)
         text = doc.text if text is None else text
         if n == 0:
             return Analysis(doc, text, [], [], [])
-        orths = doc.to_array(ORTH).tolist()
-        spaces = doc.to_array(SPACY).tolist()
         table = self._tokens
-        entries = [table.get(o) or self._token(o) for o in orths]
+        entries = [table.get(o) or self._token(o, doc.vocab.strings) for o in doc.to_array(ORTH).tolist()]
         keys = [e[0] for e in entries]
         kinds = [e[1] for e in entries]
-        for i in range(1, n - 1):
-            if kinds[i] & _HYPHEN and not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
-                keys[i] = None  # "ground-glass" reads as "ground glass"
+        if any(kind & _HYPHEN for kind in kinds):
+            spaces = doc.to_array(SPACY).tolist()
+            for i in range(1, n - 1):
+                if kinds[i] & _HYPHEN and not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
+                    keys[i] = None  # "ground-glass" reads as "ground glass"
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
-            keys[i] = None
-        attrs, columns = [], []
-        if overwrite or not doc.has_annotation("LEMMA"):
-            attrs.append(LEMMA)
-            columns.append([e[2] for e in entries])
-        if overwrite or not doc.has_annotation("SENT_START"):
-            starts = _sentence_starts(kinds, marked)
-            flags = [_NOT_START] * n
-            for s in starts:
-                flags[s] = 1
-            attrs.append(SENT_START)
-            columns.append(flags)
-        else:
+            keys[i] = BOOKMARK_KEY
+        if write_doc and not overwrite and doc.has_annotation("SENT_START"):
             starts = [s.start for s in doc.sents]
-        if attrs:
-            doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)
+        else:
+            starts = _sentence_starts(kinds, marked)
+        if write_doc:
+            _write(doc, [e[2] for e in entries], starts, overwrite=overwrite)
         return Analysis(doc, text, keys, starts, [first for first, _ in marks])
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
@@ -311,6 +323,25 @@ class Analyzer:
             if span is not None and len(span):
                 out.append((span.start, span.end))
         return out
+
+
+def _write(doc: Doc, lemmas: list[int], starts: list[int], *, overwrite: bool) -> None:
+    """Store lemma hashes and sentence starts in ``doc`` (keeping existing ones unless ``overwrite``)."""
+    import numpy
+    from spacy.attrs import LEMMA, SENT_START
+
+    attrs, columns = [], []
+    if overwrite or not doc.has_annotation("LEMMA"):
+        attrs.append(LEMMA)
+        columns.append(lemmas)
+    if overwrite or not doc.has_annotation("SENT_START"):
+        flags = [_NOT_START] * len(doc)
+        for s in starts:
+            flags[s] = 1
+        attrs.append(SENT_START)
+        columns.append(flags)
+    if attrs:
+        doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)
 
 
 def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:

@@ -5,8 +5,9 @@ into :class:`~radminer.curation.Composition` records with the ontology. A compon
 label (matched exactly, including matches inside a longer match, so "right renal cyst"
 still holds *renal*) or a quoted word matched on its lemma. Scope ``adjacent``: the
 components follow one another in any order, separated by at most :data:`MAX_GAP` words
-that are positional modifiers (:data:`GAP_WORDS`) or measurements ("right upper pole renal
-lesion", "left 2 cm adrenal nodule"). Scope ``sentence``: anywhere in one sentence. A
+that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
+("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
+node"). Scope ``sentence``: anywhere in one sentence. A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then
 "left" + hilum lymph node → left hilum lymph node).
 """
@@ -52,6 +53,8 @@ class _Rule(NamedTuple):
     label: str
     components: tuple[str | tuple[str, ...], ...]  # a label, or the match keys of a quoted word
     adjacent: bool
+    labels: frozenset[str]  # the label components
+    words: frozenset[tuple[str, ...]]  # the word components
 
 
 class Composer:
@@ -76,9 +79,17 @@ class Composer:
                 logger.debug("composition %s left out: %s not in the ontology", c.label, ", ".join(missing))
                 continue
             parts = tuple(analyzer.phrase_keys(p[1:-1]) if p.startswith("'") else p for p in c.components)
-            self.rules.append(_Rule(c.label, parts, c.scope == "adjacent"))
+            words = frozenset(p for p in parts if isinstance(p, tuple))
+            self.rules.append(_Rule(c.label, parts, c.scope == "adjacent", frozenset(c.labels), words))
         self._gap = frozenset(k for w in GAP_WORDS for k in analyzer.phrase_keys(w))
-        self._words = {p for r in self.rules for p in r.components if isinstance(p, tuple)}
+        self._words: dict[str, list[tuple[str, ...]]] = {}
+        for word in {w for r in self.rules for w in r.words}:
+            self._words.setdefault(word[0], []).append(word)
+        self._by_label: dict[str, list[int]] = {}  # label → rules that use it
+        for k, rule in enumerate(self.rules):
+            for label in rule.labels:
+                self._by_label.setdefault(label, []).append(k)
+        self._word_rules = [k for k, rule in enumerate(self.rules) if not rule.labels]
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -91,7 +102,9 @@ class Composer:
         start: int = 0,
         end: int | None = None,
     ) -> list[Composed]:
-        """Composed matches over ``matches`` (all matches of tokens ``[start, end)``), each once.
+        """Composed matches over ``matches`` (all matches of tokens ``[start, end)``).
+
+        A label is composed once per place: of overlapping candidates the first found wins.
 
         A component index ``i < len(matches)`` points into ``matches``; a larger one into the
         result itself (``len(matches) + k``: its ``k``-th item). Quoted words have no index
@@ -101,35 +114,39 @@ class Composer:
             return []
         end = len(keys) if end is None else end
         words = self._find_words(keys, start, end)
+        covered = {i for m in matches for i in range(m.start, m.end)}
         items: list[Match] = list(matches)
         out: list[Composed] = []
-        seen: set[Match] = set()
+        seen: dict[str, list[Match]] = {}  # label → composed matches
         fresh = range(len(items))
+        by_label: dict[str, list[int]] = {}
         for round_ in range(_ROUNDS):
-            first_round = round_ == 0
-            by_label: dict[str, list[int]] = {}
-            for i, m in enumerate(items):
-                by_label.setdefault(m.label, []).append(i)
+            for i in fresh:
+                by_label.setdefault(items[i].label, []).append(i)
+            triggered = {k for i in fresh for k in self._by_label.get(items[i].label, ())}
+            if not round_:
+                triggered.update(self._word_rules)
             added = []
-            for rule in self.rules:
-                candidates: list[list[tuple[int, int, int | None]]] = []
-                for part in rule.components:
-                    if isinstance(part, tuple):
-                        candidates.append([(s, e, None) for s, e in words.get(part, ())])
-                    else:
-                        candidates.append([(items[i].start, items[i].end, i) for i in by_label.get(part, ())])
-                    if not candidates[-1]:
-                        break
-                else:
-                    for combo in itertools.product(*candidates):
-                        indices = [c[2] for c in combo if c[2] is not None]
-                        if not (any(i in fresh for i in indices) if indices else first_round):
-                            continue  # tried in an earlier round
-                        if self._holds(sorted(combo), rule.adjacent, keys, sent_starts):
-                            match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
-                            if match not in seen:
-                                seen.add(match)
-                                added.append(Composed(match, tuple(indices)))
+            for k in sorted(triggered):
+                rule = self.rules[k]
+                if not (rule.labels <= by_label.keys() and rule.words <= words.keys()):
+                    continue
+                candidates = [
+                    [(s, e, None) for s, e in words[part]]
+                    if isinstance(part, tuple)
+                    else [(items[i].start, items[i].end, i) for i in by_label[part]]
+                    for part in rule.components
+                ]
+                for combo in itertools.product(*candidates):
+                    indices = tuple(c[2] for c in combo if c[2] is not None)
+                    if indices and not any(i in fresh for i in indices):
+                        continue  # tried in an earlier round
+                    if self._holds(sorted(combo), rule.adjacent, keys, sent_starts, covered):
+                        match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
+                        same = seen.setdefault(rule.label, [])
+                        if not any(m.start < match.end and match.start < m.end for m in same):
+                            same.append(match)
+                            added.append(Composed(match, indices))
             if not added:
                 break
             fresh = range(len(items), len(items) + len(added))
@@ -140,11 +157,9 @@ class Composer:
     def _find_words(self, keys: Sequence[str | None], start: int, end: int) -> dict[tuple[str, ...], list]:
         """Token ranges of the quoted words of the rules in ``[start, end)``."""
         found: dict[tuple[str, ...], list[tuple[int, int]]] = {}
-        for word in self._words:
-            first = word[0]
-            for i in range(start, end):
-                if keys[i] != first:
-                    continue
+        table = self._words
+        for i in [i for i in range(start, end) if keys[i] in table]:
+            for word in table[keys[i]]:  # type: ignore[index]
                 j, n = i + 1, 1
                 while n < len(word) and j < end:
                     if keys[j] is not None:
@@ -162,13 +177,17 @@ class Composer:
         adjacent: bool,
         keys: Sequence[str | None],
         sent_starts: Sequence[int],
+        covered: set[int],
     ) -> bool:
         for (_, left_end, _), (right_start, _, _) in itertools.pairwise(combo):
             if right_start < left_end:
                 return False  # overlapping components
             if adjacent:
-                gap = [k for k in keys[left_end:right_start] if k is not None]
-                if len(gap) > MAX_GAP or any(k not in self._gap and not k[0].isdigit() for k in gap):
+                gap = [i for i in range(left_end, right_start) if keys[i] is not None]
+                if len(gap) > MAX_GAP or not all(
+                    i in covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
+                    for i in gap
+                ):
                     return False
         if adjacent:
             return True

@@ -131,16 +131,16 @@ class Extractor:
     # -- extraction -------------------------------------------------------------------------
     def __call__(self, text: str) -> list[LesionLabels]:
         """Rows of one text: one per bookmark, or one for the whole text."""
-        return self.rows(self.analyzer.analyze(text))
+        return self.rows(self.analyzer.analyze(text, write_doc=False))
 
     def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[list[LesionLabels]]:
         """:meth:`__call__` over a stream of texts, in order."""
-        for analysis in self.analyzer.pipe(texts, batch_size=batch_size):
+        for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
             yield self.rows(analysis)
 
     def rows(self, analysis: Analysis) -> list[LesionLabels]:
         """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.analysis.Analyzer.annotate>`)."""
-        doc, text = analysis.doc, analysis.text
+        text = analysis.text
         if not analysis.keys:
             return [LesionLabels(bookmark=None, sentence="")]
         matches = self.matcher.match(analysis.keys)
@@ -148,12 +148,13 @@ class Extractor:
             sentence = text.strip()
             if len(sentence) > self._max_chars:
                 sentence = sentence[: self._max_chars].rstrip() + "…"
-            return [self._row(analysis, matches, None, 0, len(doc), sentence)]
+            return [self._row(analysis, matches, None, 0, len(analysis.keys), sentence)]
         out = []
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
             inside = [m for m in matches if lo <= m.start and m.end <= hi]
-            out.append(self._row(analysis, inside, index, lo, hi, doc[lo:hi].text.strip()))
+            start, end = analysis.chars(lo, hi)
+            out.append(self._row(analysis, inside, index, lo, hi, text[start:end].strip()))
         return out
 
     def _row(
@@ -161,10 +162,12 @@ class Extractor:
     ) -> LesionLabels:
         if not matches:
             return LesionLabels(bookmark=bookmark, sentence=sentence)
-        doc, text = analysis.doc, analysis.text
         chosen = select(matches)
-        mentions = [_mention(doc, text, m) for m in chosen]
-        mark = None if bookmark is None else doc[analysis.bookmarks[bookmark]].idx
+        mentions = [_mention(analysis, m) for m in chosen]
+        mark = None
+        if bookmark is not None:
+            token = analysis.bookmarks[bookmark]
+            mark = analysis.chars(token, token + 1)[0]
         if self._context is not None:
             mentions = self._context.assign(analysis, mentions, mark, lo, hi)
         composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi)
@@ -175,7 +178,7 @@ class Extractor:
                 parts = [statuses[i] for i in item.components] or [
                     m for m in mentions if m.start < item.match.end and item.match.start < m.end
                 ]
-                mention = _mention(doc, text, item.match)
+                mention = _mention(analysis, item.match)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
                     mention = dataclasses.replace(
@@ -211,11 +214,9 @@ def _rebuild(config: dict[str, Any]) -> Extractor:
     return Extractor.from_config(config)
 
 
-def _mention(doc: Any, text: str, match: Match) -> Mention:
-    start = doc[match.start].idx
-    last = doc[match.end - 1]
-    end = last.idx + len(last)
-    return Mention(match.label, text[start:end], start, end)
+def _mention(analysis: Analysis, match: Match) -> Mention:
+    start, end = analysis.chars(match.start, match.end)
+    return Mention(match.label, analysis.text[start:end], start, end)
 
 
 def _inherit(matches: list[Match], chosen: list[Match], mentions: list[Mention]) -> list[Mention]:
@@ -250,12 +251,10 @@ class _ContextStage:
     ) -> list[Mention]:
         from .context import assign_context, mark_irrelevant
 
-        doc, text = analysis.doc, analysis.text
+        text = analysis.text
         starts = [s for s in analysis.sent_starts if lo <= s < hi]
-        bounds = []
-        for k, s in enumerate(starts):
-            end = doc[starts[k + 1]].idx if k + 1 < len(starts) else (doc[hi - 1].idx + len(doc[hi - 1]))
-            bounds.append((doc[s].idx, end))
+        ends = [*starts[1:], hi]
+        bounds = [analysis.chars(s, e) for s, e in zip(starts, ends, strict=True)]
         contexts = assign_context(text, [(m.start, m.end) for m in mentions], rules=self.rules, sentences=bounds)
         mentions = [
             m if c.status == "positive" else dataclasses.replace(m, **c._asdict())

@@ -85,6 +85,7 @@ class Matcher:
                 node = node.setdefault(key, {})
             node[_LABEL] = label
         self.size = len(owners)
+        self._firsts = frozenset(self._trie)
 
     def __repr__(self) -> str:
         return f"<Matcher {self.graph.source!r}: {self.size} phrases>"
@@ -93,11 +94,10 @@ class Matcher:
         """Every match in tokens ``[start, end)`` of an analysis' ``keys`` (``None``: skipped)."""
         end = len(keys) if end is None else end
         trie = self._trie
+        firsts = self._firsts
         out: list[Match] = []
-        for i in range(start, end):
-            node = trie.get(keys[i])  # type: ignore[arg-type]
-            if node is None:
-                continue
+        for i in [i for i in range(start, end) if keys[i] in firsts]:
+            node = trie[keys[i]]
             j = i + 1
             while True:
                 label = node.get(_LABEL)

@@ -1,0 +1,138 @@
+"""Analysis: radiology tokenization, sentence splitting, lemmas, match keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from radminer import RadminerError
+from radminer.analysis import BOOKMARK_KEY, Analyzer, make_lemmatizer
+from radminer.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+LEMMAS = [
+    ("masses", "mass"), ("metastases", "metastasis"), ("nodes", "node"), ("vertebrae", "vertebra"),
+    ("diverticula", "diverticulum"), ("calcifications", "calcification"), ("opacities", "opacity"),
+    ("effusions", "effusion"), ("cysts", "cyst"), ("bullae", "bulla"), ("enlarged", "enlarge"),
+    ("enhancing", "enhance"), ("nodules", "nodule"), ("lesions", "lesion"), ("lobes", "lobe"),
+    ("ribs", "rib"), ("lungs", "lung"), ("kidneys", "kidney"), ("ovaries", "ovary"),
+    ("bronchi", "bronchus"), ("thrombi", "thrombus"), ("calculi", "calculus"), ("emboli", "embolus"),
+    ("foci", "focus"), ("hila", "hilum"), ("axillae", "axilla"), ("pleurae", "pleura"),
+    ("septa", "septum"), ("cortices", "cortex"), ("apices", "apex"), ("stenoses", "stenosis"),
+    ("atelectases", "atelectasis"), ("adenopathies", "adenopathy"), ("hypodensities", "hypodensity"),
+    ("hyperdensities", "hyperdensity"), ("hemangiomas", "hemangioma"), ("lymphomas", "lymphoma"),
+    ("granulomas", "granuloma"), ("abscesses", "abscess"), ("fissures", "fissure"),
+    ("densities", "density"), ("cavities", "cavity"), ("pneumothoraces", "pneumothorax"),
+    ("left", "left"), ("mets", "mets"), ("ground", "ground"), ("pancreas", "pancreas"),
+    ("ascites", "ascites"), ("thickened", "thicken"), ("dilated", "dilate"), ("calcified", "calcify"),
+    ("scarring", "scar"), ("loops", "loop"), ("sinuses", "sinus"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("word", "lemma"), LEMMAS)
+def test_medical_lemmas(analyzer: Analyzer, word: str, lemma: str) -> None:
+    assert analyzer.lemma(word) == lemma
+    assert analyzer.phrase_keys(word.upper()) == (lemma,)
+
+
+def test_at_least_40_lemma_cases() -> None:
+    assert len(LEMMAS) >= 40
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("ground-glass opacities", ("ground", "glass", "opacity")),
+        ("Ground glass opacity", ("ground", "glass", "opacity")),
+        ("wedge-shaped", ("wedge", "shape")),
+        ("nodule/mass", ("nodule", "/", "mass")),
+        ("1.3 x 1.3 cm", ("1.3", "x", "1.3", "cm")),
+        ("(series 5, image 79)", ("(", "series", "5", ",", "image", "79", ")")),
+        ("head of the pancreas", ("head", "of", "pancreas")),
+        ("approx. 2 cm", ("approx.", "2", "cm")),
+        ("x-XXXX", ("x", "xxxx")),
+        ("3 - 4 cm", ("3", "-", "4", "cm")),
+    ],
+)
+def test_match_keys(analyzer: Analyzer, text: str, keys: tuple[str, ...]) -> None:
+    assert analyzer.phrase_keys(text) == keys
+
+
+def sentences(analyzer: Analyzer, text: str) -> list[str]:
+    return [s.text.strip() for s in analyzer.analyze(text).doc.sents]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No effusion. Heart is normal.", ["No effusion.", "Heart is normal."]),
+        (
+            "1. Bullous emphysema. 2. Scarring in the left apex.",
+            ["1. Bullous emphysema.", "2. Scarring in the left apex."],
+        ),
+        ("Nodule of approx. 5 mm, e.g. Fig. 3 shows it.", ["Nodule of approx. 5 mm, e.g. Fig. 3 shows it."]),
+        (
+            "FINDINGS: Clear lungs. IMPRESSION: Normal chest.",
+            ["FINDINGS:", "Clear lungs.", "IMPRESSION:", "Normal chest."],
+        ),
+        ("Mass 1.3 x 1.3 cm (series 5, image 79). Stable.", ["Mass 1.3 x 1.3 cm (series 5, image 79).", "Stable."]),
+        ("Clear lungs\n\nNo effusion", ["Clear lungs", "No effusion"]),
+        ("Findings\n1. Clear lungs\n2. No effusion", ["Findings", "1. Clear lungs", "2. No effusion"]),
+        ("Normal chest x-XXXX. XXXX XXXX stable.", ["Normal chest x-XXXX.", "XXXX XXXX stable."]),
+        ("Left adrenal nodule. BOOKMARK. Liver normal.", ["Left adrenal nodule. BOOKMARK.", "Liver normal."]),
+        ("BOOKMARK is a liver cyst. Stable.", ["BOOKMARK is a liver cyst.", "Stable."]),
+        ("Is it a cyst? Yes!", ["Is it a cyst?", "Yes!"]),
+    ],
+)
+def test_sentences(analyzer: Analyzer, text: str, expected: list[str]) -> None:
+    assert sentences(analyzer, text) == expected
+
+
+def test_lemmas_and_sentences_written_to_the_doc(analyzer: Analyzer) -> None:
+    doc = analyzer.analyze("Multiple masses. Enlarged nodes.").doc
+    assert [t.lemma_ for t in doc] == ["multiple", "mass", ".", "enlarge", "node", "."]
+    assert doc.has_annotation("SENT_START")
+
+
+def test_bookmarks_are_found_and_skipped(analyzer: Analyzer) -> None:
+    analysis = analyzer.analyze("Liver cyst BOOKMARK and lung nodule BOOKMARK.")
+    assert analysis.bookmarks == [2, 6]
+    assert analysis.keys[2] == analysis.keys[6] == BOOKMARK_KEY
+
+
+def test_char_offsets(analyzer: Analyzer) -> None:
+    text = "  Right renal  cyst."
+    analysis = analyzer.analyze(text)
+    start, end = analysis.chars(1, 3)
+    assert text[start:end] == "Right renal"
+
+
+def test_unknown_lemmatizer() -> None:
+    with pytest.raises(InputError, match="spacy, wordnet"):
+        make_lemmatizer("porter")
+
+
+def test_wordnet_missing_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nltk
+
+    def missing(resource: str) -> None:
+        raise LookupError(resource)
+
+    monkeypatch.setattr(nltk.data, "find", missing)
+    with pytest.raises(RadminerError, match=r"nltk\.downloader wordnet"):
+        Analyzer(lemmatizer="wordnet")
+
+
+def test_wordnet_backend_when_installed() -> None:
+    import nltk
+
+    try:
+        nltk.data.find("corpora/wordnet")
+    except LookupError:
+        pytest.skip("NLTK WordNet data not installed")
+    wordnet = Analyzer(lemmatizer="wordnet")
+    assert wordnet.phrase_keys("masses metastases left") == ("mass", "metastasis", "left")

@@ -1,0 +1,98 @@
+"""Matching: whole words, lemmas, longest match, spelling variants."""
+
+from __future__ import annotations
+
+import pytest
+
+from radminer import LabelGraph, Term
+from radminer.analysis import Analyzer
+from radminer.matching import Match, Matcher, _variants, select
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+@pytest.fixture(scope="module")
+def matcher(analyzer: Analyzer) -> Matcher:
+    graph = LabelGraph(
+        [
+            Term("liver", synonyms=("hepatic",)),
+            Term("mass"),
+            Term("liver mass", synonyms=("hepatic mass",), parents=("liver", "mass")),
+            Term("lymph node", synonyms=("node", "nodal")),
+            Term("mediastinum", synonyms=("mediastinal",)),
+            Term("anterior mediastinum", synonyms=("anterior mediastinal",), parents=("mediastinum",)),
+            Term("mediastinum lymph node", synonyms=("mediastinal lymph node",), parents=("lymph node",)),
+            Term("ground-glass opacity"),
+            Term("paraaortic"),
+            Term("noncalcified"),
+            Term("calcified"),
+        ]
+    )
+    return Matcher(graph, analyzer)
+
+
+def found(matcher: Matcher, analyzer: Analyzer, text: str) -> list[tuple[str, str]]:
+    analysis = analyzer.analyze(text)
+    out = []
+    for m in select(matcher.match(analysis.keys)):
+        start, end = analysis.chars(m.start, m.end)
+        out.append((text[start:end], m.label))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("deliver the liver", [("liver", "liver")]),
+        ("Nodes", [("Nodes", "lymph node")]),
+        ("HEPATIC MASSES", [("HEPATIC MASSES", "liver mass")]),
+        ("masses", [("masses", "mass")]),
+        ("massive", []),
+        ("lymph nodes", [("lymph nodes", "lymph node")]),
+        ("nodes", [("nodes", "lymph node")]),
+        ("ground glass opacities", [("ground glass opacities", "ground-glass opacity")]),
+        ("ground-glass opacity", [("ground-glass opacity", "ground-glass opacity")]),
+        ("para-aortic", [("para-aortic", "paraaortic")]),
+        ("para aortic", [("para aortic", "paraaortic")]),
+        ("non-calcified", [("non-calcified", "noncalcified")]),
+        ("calcified", [("calcified", "calcified")]),
+        (
+            "anterior mediastinal lymph node",
+            [("anterior mediastinal", "anterior mediastinum"), ("mediastinal lymph node", "mediastinum lymph node")],
+        ),
+        ("the liver, the mass", [("liver", "liver"), ("mass", "mass")]),
+        ("liver BOOKMARK mass", [("liver", "liver"), ("mass", "mass")]),  # a bookmark breaks a match
+    ],
+)
+def test_matches(matcher: Matcher, analyzer: Analyzer, text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(matcher, analyzer, text) == expected
+
+
+def test_nested_matches_are_all_found_then_selected(matcher: Matcher, analyzer: Analyzer) -> None:
+    keys = analyzer.analyze("hepatic mass").keys
+    assert sorted(matcher.match(keys)) == [Match(0, 1, "liver"), Match(0, 2, "liver mass"), Match(1, 2, "mass")]
+    assert select(matcher.match(keys)) == [Match(0, 2, "liver mass")]
+
+
+def test_name_beats_synonym_on_equal_keys(analyzer: Analyzer) -> None:
+    graph = LabelGraph([Term("node"), Term("lymph node", synonyms=("nodes",))])
+    matcher = Matcher(graph, analyzer)
+    assert [m.label for m in matcher.match(analyzer.analyze("nodes").keys)] == ["node"]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "variant"),
+    [("paraaortic", "para aortic"), ("para-aortic", "paraaortic"), ("subcapsular", "sub capsular")],
+)
+def test_prefix_variants(phrase: str, variant: str) -> None:
+    assert variant in _variants(phrase)
+
+
+def test_shipped_matcher_size() -> None:
+    from radminer import Extractor
+
+    extractor = Extractor(context=False)
+    assert extractor.matcher.size > len(extractor.graph)
