@@ -31,7 +31,7 @@ from .data.preprocess import extract_patch
 from .data.records import read_dl_info
 from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
 from .errors import DataError
-from .train import LoadedModel, cli_errors, load_checkpoint, resolve_device, setup_cli_logging, window_patches
+from .train import InputTransform, LoadedModel, cli_errors, load_checkpoint, resolve_device, setup_cli_logging
 
 __all__ = ["Lesion", "Prediction", "annotate", "main", "plot_annotation", "read_lesion"]
 
@@ -147,8 +147,8 @@ def annotate(
     unknown = sorted(set(truth) - set(loaded.labels))
     if unknown:
         raise DataError(f"--truth: {unknown} are not labels of this model")
-    x = window_patches(torch.from_numpy(np.asarray(hu, dtype=np.float32))[None], loaded.window)
-    boxes = torch.tensor([list(box)], dtype=torch.float32)
+    transform = InputTransform(loaded.window, loaded.config.downsample)
+    x, boxes = transform(torch.from_numpy(np.asarray(hu, dtype=np.float32))[None], torch.tensor([list(box)]))
     loaded.model.eval()
     with torch.inference_mode():
         scores = torch.sigmoid(loaded.model(x.to(device), boxes.to(device)).float())[0].cpu().numpy()

@@ -33,6 +33,7 @@ from .metrics import (
     roc_curve,
 )
 from .train import (
+    InputTransform,
     LoadedModel,
     cli_errors,
     load_checkpoint,
@@ -115,10 +116,9 @@ def evaluate_checkpoint(
     store = PatchStore.open(data)
     _check_labels(loaded, store)
     options = {
-        "window": store_window(store, loaded.window),
+        "transform": InputTransform(store_window(store, loaded.window), loaded.config.downsample, dev.type == "cuda"),
         "batch_size": batch_size,
         "device": dev,
-        "channels_last": dev.type == "cuda",
     }
     labels = loaded.labels
     evaluated = load_split(store, split)

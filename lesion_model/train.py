@@ -34,6 +34,7 @@ from typing import Any, Literal, TypeVar
 import click
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -46,6 +47,7 @@ from .models import LesionClassifier, ModelConfig, build_model
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "InputTransform",
     "LoadedModel",
     "SplitData",
     "TrainConfig",
@@ -94,6 +96,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     channels_last: bool = True
+    downsample: int = 1
     compile: bool = False
     data_on_device: Literal["auto", "yes", "no"] = "auto"
     pretrained: str | None = None
@@ -164,17 +167,34 @@ def load_split(
     )
 
 
-def window_patches(patches: Tensor, window: tuple[float, float] | None, *, channels_last: bool = False) -> Tensor:
-    """Tensor[B, 3, H, W] int16 HU → float in [0, 1] (uint8 patches, ``window`` None: ÷ 255)."""
-    x = patches.float()
-    if window is None:
-        x = x / 255.0
-    else:
-        lo, hi = window
-        x = ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
+@dataclass(frozen=True)
+class InputTransform:
+    """Store patches → model input, on whatever device the patches are.
+
+    ``window`` maps HU linearly to [0, 1] (clamped); ``None`` means uint8 patches already
+    windowed (÷ 255). ``downsample`` average-pools by that factor (a fast-CPU option; the boxes
+    shrink alike). ``channels_last`` sets the memory format for CUDA.
+    """
+
+    window: tuple[float, float] | None
+    downsample: int = 1
+    channels_last: bool = False
+
+    def __call__(self, patches: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
+        """patches: Tensor[B, 3, H, W] int16/uint8/float; boxes: Tensor[B, 4] → the same, float."""
+        x = patches.float()
+        if self.window is None:
+            x = x / 255.0
+        else:
+            lo, hi = self.window
+            x = ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
+        boxes = boxes.float()
+        if self.downsample > 1:
+            x = F.avg_pool2d(x, self.downsample)
+            boxes = boxes / self.downsample
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, boxes
 
 
 def store_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, float] | None:
@@ -221,12 +241,11 @@ def train_one_epoch(
     optimizer: torch.optim.Optimizer,
     data: SplitData,
     *,
-    window: tuple[float, float] | None,
+    transform: InputTransform,
     batch_size: int,
     device: torch.device,
     generator: torch.Generator,
     amp: bool = True,
-    channels_last: bool = False,
     check_every: int = 20,
     progress: ProgressFn | None = None,
 ) -> float:
@@ -242,8 +261,9 @@ def train_one_epoch(
     total = torch.zeros((), device=device)
     steps = 0
     for steps, idx in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
-        x = window_patches(data.patches[idx].to(device, non_blocking=True), window, channels_last=channels_last)
-        boxes = data.boxes[idx].to(device, non_blocking=True)
+        x, boxes = transform(
+            data.patches[idx].to(device, non_blocking=True), data.boxes[idx].to(device, non_blocking=True)
+        )
         target = data.target[idx].to(device, non_blocking=True)
         mask = data.mask[idx].to(device, non_blocking=True)
         with _autocast(device, amp):
@@ -277,20 +297,19 @@ def predict(
     model: nn.Module,
     data: SplitData,
     *,
-    window: tuple[float, float] | None,
+    transform: InputTransform,
     batch_size: int,
     device: torch.device,
     amp: bool = True,
-    channels_last: bool = False,
 ) -> np.ndarray:
     """Sigmoid scores of every row of ``data``: float32 [N, K], in row order."""
     model.eval()
     order = torch.arange(len(data), device=data.patches.device)
     out = []
     for idx in _batches(len(data), batch_size, order, drop_last=False):
-        x = window_patches(data.patches[idx].to(device), window, channels_last=channels_last)
+        x, boxes = transform(data.patches[idx].to(device), data.boxes[idx].to(device))
         with _autocast(device, amp):
-            logits = model(x, data.boxes[idx].to(device))
+            logits = model(x, boxes)
         out.append(torch.sigmoid(logits.float()).cpu())
     k = int(data.target.shape[1])
     return torch.cat(out).numpy() if out else np.zeros((0, k), dtype=np.float32)
@@ -449,11 +468,10 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     _write_json(out / "config.json", config.to_dict())
     runner: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
     options = {
-        "window": window,
+        "transform": InputTransform(window, config.downsample, channels_last),
         "batch_size": config.batch_size,
         "device": device,
         "amp": config.amp,
-        "channels_last": channels_last,
     }
     check_every = 1 if device.type == "cpu" else 20
     logger.info(
@@ -541,13 +559,13 @@ def _progress_bar(enabled: bool, total: int, desc: str) -> Iterator[ProgressFn |
         bar.close()
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+_Command = TypeVar("_Command", bound=Callable[..., Any])
 
 
-def cli_errors(prog: str) -> Callable[[F], F]:
+def cli_errors(prog: str) -> Callable[[_Command], _Command]:
     """Turn lesion_model errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
 
-    def decorate(func: F) -> F:
+    def decorate(func: _Command) -> _Command:
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -624,6 +642,9 @@ def setup_cli_logging(verbose: bool) -> None:
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 …")
 @click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
 @click.option("--no-channels-last", is_flag=True, help="No channels_last on CUDA.")
+@click.option(
+    "--downsample", type=int, default=1, show_default=True, help="Average-pool patches by this factor (fast CPU runs)."
+)
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
 @click.option(
     "--data-on-device",

@@ -17,6 +17,7 @@ from lesion_model.errors import TrainingError  # noqa: E402
 from lesion_model.models import ModelConfig, build_model  # noqa: E402
 from lesion_model.synth import make_store  # noqa: E402
 from lesion_model.train import (  # noqa: E402
+    InputTransform,
     TrainConfig,
     epoch_generator,
     load_checkpoint,
@@ -94,7 +95,7 @@ def test_nan_loss_stops_with_a_clear_error(store: Path) -> None:
             criterion,
             optimizer,
             data,
-            window=(-1024.0, 3071.0),
+            transform=InputTransform((-1024.0, 3071.0)),
             batch_size=4,
             device=torch.device("cpu"),
             generator=epoch_generator(0, 0),
@@ -135,3 +136,15 @@ def test_cli_trains_and_reports_errors(store: Path, tmp_path: Path) -> None:
     bad = runner.invoke(main, ["--data", str(tmp_path / "missing"), "--out", str(out)])
     assert bad.exit_code == 1
     assert "lesion-train: error:" in bad.stderr and "missing" in bad.stderr
+
+
+def test_input_transform_window_and_downsample() -> None:
+    patches = torch.tensor([-2000, -1024, 1023, 5000], dtype=torch.int16).reshape(1, 1, 2, 2).repeat(1, 3, 2, 2)
+    boxes = torch.tensor([[0.0, 0.0, 4.0, 2.0]])
+    x, same = InputTransform((-1024.0, 3071.0))(patches, boxes)
+    assert x[0, 0, 0].tolist() == pytest.approx([0.0, 0.0, 0.0, 0.0]) and x[0, 0, 1, 1] == 1.0
+    assert x[0, 0, 1, 0] == pytest.approx(2047 / 4095) and torch.equal(same, boxes)
+    small, b2 = InputTransform((-1024.0, 3071.0), downsample=2)(patches, boxes)
+    assert small.shape == (1, 3, 2, 2) and b2.tolist() == [[0.0, 0.0, 2.0, 1.0]]
+    raw, _ = InputTransform(None)(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8), boxes)
+    assert torch.all(raw == 1.0)
