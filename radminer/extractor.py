@@ -14,7 +14,6 @@ holds it; a text without gives one row for the whole text.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -181,13 +180,10 @@ class Extractor:
                 mention = _mention(analysis, item.match)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
-                    mention = dataclasses.replace(
-                        mention,
-                        status=worst.status,
-                        trigger=worst.trigger,
-                        trigger_start=worst.trigger_start,
-                        trigger_end=worst.trigger_end,
-                    )
+                    mention = Mention(
+                        mention.label, mention.text, mention.start, mention.end,
+                        worst.status, worst.trigger, worst.trigger_start, worst.trigger_end,
+                    )  # fmt: skip
                 statuses.append(mention)
                 if item.match not in kept:
                     mentions.append(mention)
@@ -257,7 +253,7 @@ class _ContextStage:
         bounds = [analysis.chars(s, e) for s, e in zip(starts, ends, strict=True)]
         contexts = assign_context(text, [(m.start, m.end) for m in mentions], rules=self.rules, sentences=bounds)
         mentions = [
-            m if c.status == "positive" else dataclasses.replace(m, **c._asdict())
+            m if c.status == "positive" else Mention(m.label, m.text, m.start, m.end, *c)
             for m, c in zip(mentions, contexts, strict=True)
         ]
         if mark is not None:
