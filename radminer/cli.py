@@ -298,7 +298,7 @@ def extract(
                 on_error=log_error if on_error == "skip" else None,
             )
         )
-        writer = make_writer(fmt, handle, space=extractor.label_space)
+        writer = make_writer(fmt, handle, space=extractor.graph.label_space)
         results = extract_texts(((r.id, r.text) for r in reports), extractor=extractor, jobs=jobs)
         show = sys.stderr.isatty() if progress is None else progress
         bar = stack.enter_context(tqdm(disable=not show, unit=" reports", file=sys.stderr, mininterval=0.5))
