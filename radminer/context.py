@@ -183,7 +183,8 @@ class ContextRules:
 
     ``triggers``: phrase → (kind, directions), kind in negated | uncertain | pseudo | terminate.
     ``window``: the most words between a trigger (or the previous target in its scope) and a
-    target. ``lesion_heads`` and ``clause_boundaries`` serve :func:`mark_irrelevant`.
+    target. ``lesion_heads``, ``clause_boundaries`` and ``same_lesion_cues`` serve
+    :func:`mark_irrelevant`.
     """
 
     def __init__(
@@ -193,6 +194,7 @@ class ContextRules:
         window: int = 8,
         lesion_heads: Sequence[str] = (),
         clause_boundaries: Sequence[str] = (),
+        same_lesion_cues: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -217,12 +219,17 @@ class ContextRules:
         self.lesion_heads = tuple(lesion_heads)
         self.clause_boundaries = tuple(clause_boundaries)
         self._heads = _phrase_regex((w for p in lesion_heads for w in _expand_phrase(p)), re.IGNORECASE)
+        self.same_lesion_cues = tuple(same_lesion_cues)
         self._boundaries = _phrase_regex((w for p in clause_boundaries for w in _expand_phrase(p)), re.IGNORECASE)
+        self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
         """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
-        known = {"format", "about", "window", "lesion_heads", "clause_boundaries", *STATUS_KINDS, *SCOPE_KINDS}
+        known = {
+            "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues",
+            *STATUS_KINDS, *SCOPE_KINDS,
+        }  # fmt: skip
         unknown = sorted(set(data) - known)
         if unknown:
             raise ContextRulesError(
@@ -258,6 +265,7 @@ class ContextRules:
             window=int(data.get("window", 8)),
             lesion_heads=data.get("lesion_heads", ()),
             clause_boundaries=data.get("clause_boundaries", ()),
+            same_lesion_cues=data.get("same_lesion_cues", ()),
             source=source,
         )
 
@@ -424,9 +432,12 @@ def mark_irrelevant(
 
     Lesion heads are mentions whose label has category ``type`` plus the rules' head nouns
     ("lesion", "node", ...). Between two consecutive heads, the last clause boundary ("and",
-    ",", ";", "as well as", ...) cuts the sentence into clauses; heads with no boundary between
-    them ("cystic mass lesion") share one clause. Mentions outside the clause that holds
-    ``bookmark`` (a character offset) become ``irrelevant``. Fewer than two clauses: unchanged.
+    ",", ";", "as well as", ...) cuts the sentence into clauses, unless an interpretation cue
+    (an uncertainty trigger or a same-lesion cue such as "likely", "consistent with", "which")
+    follows it before the next head: "nodule BOOKMARK, likely adenoma" is one lesion. Heads
+    with no boundary between them ("cystic mass lesion") share one clause. Mentions outside
+    the clause that holds ``bookmark`` (a character offset) become ``irrelevant``. Fewer than
+    two clauses: unchanged.
     """
     rules = rules or ContextRules.default()
     if not mentions:
@@ -445,12 +456,18 @@ def mark_irrelevant(
             merged.append((start, end))
     if len(merged) < 2:
         return list(mentions)
-    boundaries = [match.start() for match in rules._boundaries.finditer(text, lo, hi)]
+    boundaries = [match.span() for match in rules._boundaries.finditer(text, lo, hi)]
+    folded = rules._fold(text)
     cuts = []
     for (_, left_end), (right_start, _) in itertools.pairwise(merged):
-        between = [b for b in boundaries if left_end <= b < right_start]
+        between = [b for b in boundaries if left_end <= b[0] < right_start]
         if between:
-            cuts.append(between[-1])
+            cut, after = between[-1]
+            same = rules._same_lesion.search(text, after, right_start) or any(
+                t.kind == "uncertain" for t in rules._triggers(folded, after, right_start)
+            )
+            if not same:
+                cuts.append(cut)
     if not cuts:
         return list(mentions)
     clause = bisect_right(cuts, bookmark)

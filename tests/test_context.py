@@ -90,6 +90,7 @@ CASES = [
     ("Borderline [cardiomegaly].", [UNC]),
     ("Questionable [nodule] in the right lung.", [UNC]),
     ("[Atelectasis] versus [pneumonia].", [UNC, UNC]),
+    ("Patient denies [chest pain].", [NEG]),
     ("Bilateral [effusions] and/or [atelectasis].", [UNC, UNC]),
     ("[Opacity] may be secondary to infection or developing [mass] lesion.", [POS, UNC]),
     ("[Opacity] which may be related to [atelectasis].", [POS, UNC]),
@@ -263,6 +264,8 @@ def mentions_of(text: str, *pairs: tuple[str, str], status: str = POS) -> list[M
         ("new 1 cm liver lesion and a stable renal cyst BOOKMARK", {"kidney", "cyst"}),
         ("liver lesion BOOKMARK, hypodense, and a renal cyst", {"liver", "hypoattenuation"}),
         ("hypodense and enhancing liver lesion BOOKMARK", {"liver", "hypoattenuation"}),
+        ("liver lesion BOOKMARK, likely a cyst", {"liver", "cyst"}),
+        ("liver lesion BOOKMARK, consistent with a cyst", {"liver", "cyst"}),
     ],
 )
 def test_relevance_to_the_bookmarked_lesion(text: str, relevant: set[str]) -> None:
