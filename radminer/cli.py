@@ -299,11 +299,12 @@ def extract(
             )
         )
         writer = make_writer(fmt, handle, space=extractor.graph.label_space)
-        results = extract_texts(((r.id, r.text) for r in reports), extractor=extractor, jobs=jobs)
+        items = ((r.id, r.text) for r in reports)
+        results = extract_texts(items, extractor=extractor, encode=writer.encoder, jobs=jobs)
         show = sys.stderr.isatty() if progress is None else progress
         bar = stack.enter_context(tqdm(disable=not show, unit=" reports", file=sys.stderr, mininterval=0.5))
-        for report_id, rows in results:
-            writer.write(report_id, rows)
+        for _, encoded in results:
+            writer.write_encoded(encoded)
             bar.update()
         writer.close()
     if skipped:

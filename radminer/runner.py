@@ -1,7 +1,7 @@
 """Run an extractor over a stream of reports, in this process or in worker processes.
 
 Reports go in chunks. With ``jobs > 1`` the chunks go to a pool of processes that each
-receive the extractor once (the pool's initializer; inherited through ``fork`` where
+receive the extractor and the encoder once (the pool's initializer; inherited through ``fork`` where
 the platform has it, pickled otherwise), and results come back in input order. At most
 ``2 * jobs`` chunks are in flight, so memory stays flat on any input.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .errors import InputError, RadminerError
 from .mentions import LesionLabels
@@ -23,6 +23,7 @@ from .mentions import LesionLabels
 __all__ = ["EMPTY_ROW", "TextExtractor", "extract_texts"]
 
 K = TypeVar("K")
+T = TypeVar("T")
 
 #: The row of a report that yields none (an empty text): every report gives at least one row.
 EMPTY_ROW = LesionLabels(bookmark=None, sentence="")
@@ -38,21 +39,26 @@ def extract_texts(
     items: Iterable[tuple[K, str]],
     *,
     extractor: TextExtractor,
+    encode: Callable[[K, list[LesionLabels]], T] | None = None,
     jobs: int = 1,
     chunk_size: int = 256,
-) -> Iterator[tuple[K, list[LesionLabels]]]:
-    """``(key, rows)`` for each ``(key, text)`` of ``items``, in input order.
+) -> Iterator[tuple[K, T]]:
+    """``(key, encode(key, rows))`` for each ``(key, text)`` of ``items``, in input order.
 
-    ``rows`` holds at least one row (:data:`EMPTY_ROW` for a text that yields none).
-    ``jobs``: number of worker processes (1: none). The output depends on neither
-    ``jobs`` nor ``chunk_size``. With ``jobs > 1`` the workers start when this is called.
+    ``rows`` holds at least one row (:data:`EMPTY_ROW` for a text that yields none);
+    without ``encode`` the rows themselves are given. ``jobs``: number of worker
+    processes (1: none), which also run ``encode`` (a picklable callable, such as a
+    :class:`radminer.writers.Encoder`), so that the results cost little to send back.
+    The output depends on neither ``jobs`` nor ``chunk_size``. With ``jobs > 1`` the
+    workers start when this is called.
     """
     if jobs < 1 or chunk_size < 1:
         raise InputError(f"jobs and chunk_size must be at least 1, got {jobs} and {chunk_size}")
     chunks = _chunks(items, chunk_size)
+    task = _Task(extractor, encode)
     if jobs == 1:
-        return (pair for chunk in chunks for pair in _extract_chunk(extractor, chunk))
-    return _in_pool(extractor, chunks, jobs=jobs)
+        return (pair for chunk in chunks for pair in zip((k for k, _ in chunk), task(chunk), strict=True))
+    return _in_pool(task, chunks, jobs=jobs)
 
 
 def _chunks(items: Iterable[tuple[K, str]], size: int) -> Iterator[list[tuple[K, str]]]:
@@ -61,31 +67,35 @@ def _chunks(items: Iterable[tuple[K, str]], size: int) -> Iterator[list[tuple[K,
         yield chunk
 
 
-def _extract(extractor: TextExtractor, texts: list[str]) -> list[list[LesionLabels]]:
-    return [rows or [EMPTY_ROW] for rows in extractor.pipe(texts, batch_size=len(texts))]
+class _Task:
+    """Extract, then encode, the reports of one chunk."""
+
+    def __init__(self, extractor: TextExtractor, encode: Callable[[Any, list[LesionLabels]], Any] | None) -> None:
+        self.extractor = extractor
+        self.encode = encode
+
+    def __call__(self, chunk: list[tuple[Any, str]]) -> list[Any]:
+        texts = [text for _, text in chunk]
+        rows = [found or [EMPTY_ROW] for found in self.extractor.pipe(texts, batch_size=len(texts))]
+        if self.encode is None:
+            return rows
+        encode = self.encode
+        return [encode(key, found) for (key, _), found in zip(chunk, rows, strict=True)]
 
 
-def _extract_chunk(extractor: TextExtractor, chunk: list[tuple[K, str]]) -> Iterator[tuple[K, list[LesionLabels]]]:
-    return zip((key for key, _ in chunk), _extract(extractor, [text for _, text in chunk]), strict=True)
-
-
-def _in_pool(
-    extractor: TextExtractor, chunks: Iterator[list[tuple[K, str]]], *, jobs: int
-) -> Iterator[tuple[K, list[LesionLabels]]]:
+def _in_pool(task: _Task, chunks: Iterator[list[tuple[K, str]]], *, jobs: int) -> Iterator[tuple[K, Any]]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(extractor,))
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(task,))
     pool.submit(int).result()  # start the workers now, before the caller starts threads
     return _collect(pool, chunks, jobs=jobs)
 
 
-def _collect(
-    pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[K, str]]], *, jobs: int
-) -> Iterator[tuple[K, list[LesionLabels]]]:
-    pending: deque[tuple[list[K], Future[list[list[LesionLabels]]]]] = deque()
+def _collect(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[K, str]]], *, jobs: int) -> Iterator[tuple[K, Any]]:
+    pending: deque[tuple[list[K], Future[list[Any]]]] = deque()
     try:
         for chunk in chunks:
-            pending.append(([key for key, _ in chunk], pool.submit(_work, [text for _, text in chunk])))
+            pending.append(([key for key, _ in chunk], pool.submit(_work, chunk)))
             if len(pending) >= 2 * jobs:
                 keys, future = pending.popleft()
                 yield from zip(keys, future.result(), strict=True)
@@ -98,16 +108,16 @@ def _collect(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-_worker_extractor: TextExtractor | None = None
+_worker_task: _Task | None = None
 
 
-def _init_worker(extractor: TextExtractor) -> None:
-    """Keep the extractor of this worker; Ctrl-C is the parent's to handle."""
-    global _worker_extractor
+def _init_worker(task: _Task) -> None:
+    """Keep the task (extractor and encoder) of this worker; Ctrl-C is the parent's to handle."""
+    global _worker_task
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_extractor = extractor
+    _worker_task = task
 
 
-def _work(texts: list[str]) -> list[list[LesionLabels]]:
-    assert _worker_extractor is not None, "worker used without _init_worker"
-    return _extract(_worker_extractor, texts)
+def _work(chunk: list[tuple[Any, str]]) -> list[Any]:
+    assert _worker_task is not None, "worker used without _init_worker"
+    return _worker_task(chunk)

@@ -1,7 +1,9 @@
 """Write extraction results: JSONL (DESIGN.md's contract), CSV, Parquet and NPZ label matrices.
 
 A writer receives, report by report, the id and the :class:`~radminer.mentions.LesionLabels`
-rows of that report; :meth:`Writer.close` finishes the file. Writers write to an open
+rows of that report; :meth:`Writer.close` finishes the file. Each writer has an
+:class:`Encoder` (picklable) that turns a report's rows into what the writer writes, so
+that worker processes can do that part (see :func:`radminer.runner.extract_texts`). Writers write to an open
 handle (text for JSONL/CSV, binary for Parquet/NPZ): pair them with
 :func:`radminer.io.atomic_output` so that only complete files appear.
 """
@@ -9,6 +11,7 @@ handle (text for JSONL/CSV, binary for Parquet/NPZ): pair them with
 from __future__ import annotations
 
 import csv
+import io
 import json
 from abc import ABC, abstractmethod
 from array import array
@@ -27,10 +30,16 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "RECORD_FIELDS",
+    "CsvEncoder",
     "CsvWriter",
-    "JsonlWriter",
+    "Encoded",
+    "Encoder",
+    "JsonlEncoder",
+    "NpzEncoder",
     "NpzWriter",
     "ParquetWriter",
+    "RecordsEncoder",
+    "TextWriter",
     "Writer",
     "format_for",
     "make_writer",
@@ -53,43 +62,70 @@ def format_for(path: str | Path) -> str | None:
     return _SUFFIXES.get(Path(path).suffix.lower())
 
 
+#: What an encoder makes of one report: its number of rows and the payload its writer takes.
+Encoded = tuple[int, Any]
+
+
+class Encoder:
+    """Turns the rows of one report into what its :class:`Writer` writes.
+
+    Encoders are small picklable objects, so that worker processes can encode (the costly
+    part) and the writing process only writes.
+    """
+
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+        raise NotImplementedError
+
+
 class Writer(ABC):
     """Writes the rows of each report in turn; :meth:`close` completes the output."""
 
-    def __init__(self, handle: IO[Any]) -> None:
+    def __init__(self, handle: IO[Any], encoder: Encoder) -> None:
         self.handle = handle
+        self.encoder = encoder
         self.rows = 0
 
-    @abstractmethod
     def write(self, report_id: str, rows: Sequence[LesionLabels]) -> None:
         """Write the rows of one report."""
+        self.write_encoded(self.encoder(report_id, rows))
+
+    def write_encoded(self, encoded: Encoded) -> None:
+        """Write what :attr:`encoder` made of one report."""
+        count, payload = encoded
+        self._write(payload)
+        self.rows += count
+
+    @abstractmethod
+    def _write(self, payload: Any) -> None: ...
 
     def close(self) -> None:
         """Complete the output (the handle itself stays open)."""
         self.handle.flush()
 
 
-class JsonlWriter(Writer):
+class TextWriter(Writer):
+    """Writes the text that its encoder makes."""
+
+    def _write(self, payload: str) -> None:
+        self.handle.write(payload)
+
+
+class JsonlEncoder(Encoder):
     """One JSON object per row, keys in the order of :data:`RECORD_FIELDS`, UTF-8 as is."""
 
     _encode = json.JSONEncoder(ensure_ascii=False).encode
 
-    def write(self, report_id: str, rows: Sequence[LesionLabels]) -> None:
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
         encode = self._encode
-        self.handle.write("".join(encode(row.to_dict(report_id)) + "\n" for row in rows))
-        self.rows += len(rows)
+        return len(rows), "".join([encode(row.to_dict(report_id)) + "\n" for row in rows])
 
 
-class CsvWriter(Writer):
+class CsvEncoder(Encoder):
     """One CSV row per lesion: :data:`CSV_COLUMNS`, labels joined by ``|``, no bookmark as empty."""
 
-    def __init__(self, handle: IO[str]) -> None:
-        super().__init__(handle)
-        self._csv = csv.writer(handle, lineterminator="\n")
-        self._csv.writerow(CSV_COLUMNS)
-
-    def write(self, report_id: str, rows: Sequence[LesionLabels]) -> None:
-        self._csv.writerows(
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(
             (
                 report_id,
                 "" if row.bookmark is None else row.bookmark,
@@ -100,7 +136,34 @@ class CsvWriter(Writer):
             )
             for row in rows
         )
-        self.rows += len(rows)
+        return len(rows), buffer.getvalue()
+
+
+class CsvWriter(TextWriter):
+    """CSV with a header of :data:`CSV_COLUMNS`."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        super().__init__(handle, CsvEncoder())
+        csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
+
+
+class RecordsEncoder(Encoder):
+    """The rows as tuples of the values of :data:`RECORD_FIELDS` (``mentions`` as dicts of all fields)."""
+
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+        records = [
+            (
+                report_id,
+                row.bookmark,
+                row.sentence,
+                row.labels,
+                row.uncertain,
+                row.negated,
+                [vars(m) for m in row.mentions],
+            )
+            for row in rows
+        ]
+        return len(rows), records
 
 
 class ParquetWriter(Writer):
@@ -111,7 +174,7 @@ class ParquetWriter(Writer):
     """
 
     def __init__(self, handle: IO[bytes], *, batch_rows: int = 65_536) -> None:
-        super().__init__(handle)
+        super().__init__(handle, RecordsEncoder())
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -144,30 +207,36 @@ class ParquetWriter(Writer):
         )
         self._file = pq.ParquetWriter(handle, self._schema)
         self._batch_rows = batch_rows
-        self._columns: dict[str, list[Any]] = {name: [] for name in RECORD_FIELDS}
+        self._records: list[tuple[Any, ...]] = []
 
-    def write(self, report_id: str, rows: Sequence[LesionLabels]) -> None:
-        columns = self._columns
-        for row in rows:
-            columns["id"].append(report_id)
-            columns["bookmark"].append(row.bookmark)
-            columns["sentence"].append(row.sentence)
-            columns["labels"].append(row.labels)
-            columns["uncertain"].append(row.uncertain)
-            columns["negated"].append(row.negated)
-            columns["mentions"].append([vars(m) for m in row.mentions])
-        self.rows += len(rows)
-        if len(columns["id"]) >= self._batch_rows:
+    def _write(self, payload: list[tuple[Any, ...]]) -> None:
+        self._records += payload
+        if len(self._records) >= self._batch_rows:
             self._flush()
 
     def _flush(self) -> None:
-        self._file.write_table(self._pa.Table.from_pydict(self._columns, schema=self._schema))
-        self._columns = {name: [] for name in RECORD_FIELDS}
+        values = zip(*self._records, strict=True) if self._records else [()] * len(RECORD_FIELDS)
+        columns = {name: list(column) for name, column in zip(RECORD_FIELDS, values, strict=True)}
+        self._file.write_table(self._pa.Table.from_pydict(columns, schema=self._schema))
+        self._records = []
 
     def close(self) -> None:
-        if self._columns["id"] or not self.rows:
+        if self._records or not self.rows:
             self._flush()
         self._file.close()
+
+
+class NpzEncoder(Encoder):
+    """Ids, bookmarks (-1: none) and the uint8 rows ``positive``, ``uncertain``, ``negated`` of ``space``."""
+
+    def __init__(self, space: LabelSpace) -> None:
+        self.space = space
+
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+        vector = self.space.vector
+        matrices = [b"".join([vector(getattr(row, field)).tobytes() for row in rows]) for field in _LIST_FIELDS]
+        bookmarks = [-1 if row.bookmark is None else row.bookmark for row in rows]
+        return len(rows), (report_id, bookmarks, matrices)
 
 
 class NpzWriter(Writer):
@@ -179,38 +248,38 @@ class NpzWriter(Writer):
     """
 
     def __init__(self, handle: IO[bytes], *, space: LabelSpace) -> None:
-        super().__init__(handle)
+        super().__init__(handle, NpzEncoder(space))
         self.space = space
         self._ids: list[str] = []
         self._bookmarks = array("i")
-        self._matrices = {"positive": bytearray(), "uncertain": bytearray(), "negated": bytearray()}
+        self._matrices = [bytearray(), bytearray(), bytearray()]
 
-    def write(self, report_id: str, rows: Sequence[LesionLabels]) -> None:
-        vector = self.space.vector
-        positive, uncertain, negated = self._matrices.values()
-        for row in rows:
-            self._ids.append(report_id)
-            self._bookmarks.append(-1 if row.bookmark is None else row.bookmark)
-            positive += vector(row.labels).tobytes()
-            uncertain += vector(row.uncertain).tobytes()
-            negated += vector(row.negated).tobytes()
-        self.rows += len(rows)
+    def _write(self, payload: tuple[str, list[int], list[bytes]]) -> None:
+        report_id, bookmarks, matrices = payload
+        self._ids += [report_id] * len(bookmarks)
+        self._bookmarks.extend(bookmarks)
+        for matrix, data in zip(self._matrices, matrices, strict=True):
+            matrix += data
 
     def close(self) -> None:
         shape = (self.rows, len(self.space))
+        matrices = {
+            name: np.frombuffer(data, dtype=np.uint8).reshape(shape)
+            for name, data in zip(("positive", "uncertain", "negated"), self._matrices, strict=True)
+        }
         np.savez_compressed(
             self.handle,
             ids=np.array(self._ids, dtype=str),
             bookmarks=np.frombuffer(self._bookmarks, dtype=np.intc).astype(np.int32),
             labels=np.array(self.space.labels, dtype=str),
-            **{name: np.frombuffer(data, dtype=np.uint8).reshape(shape) for name, data in self._matrices.items()},
+            **matrices,
         )
 
 
 def make_writer(fmt: str, handle: IO[Any], *, space: LabelSpace | None = None) -> Writer:
     """A writer of format ``fmt`` (one of :data:`FORMATS`) on ``handle``; NPZ needs ``space``."""
     if fmt == "jsonl":
-        return JsonlWriter(handle)
+        return TextWriter(handle, JsonlEncoder())
     if fmt == "csv":
         return CsvWriter(handle)
     if fmt == "parquet":

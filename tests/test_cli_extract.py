@@ -166,15 +166,18 @@ def test_a_1mb_text(tmp_path: Path) -> None:
     assert rows[0]["mentions"][-1]["end"] == len(text) - 1  # "mass", the offset into the 1 MB text
 
 
-def test_ctrl_c_leaves_no_partial_output(reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_ctrl_c_leaves_no_partial_output(
+    reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
     from radminer import writers
 
     def interrupt(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(writers.JsonlWriter, "write", interrupt)
+    monkeypatch.setattr(writers.TextWriter, "write_encoded", interrupt)
     out = tmp_path / "labels.jsonl"
-    result = run(reports, "-o", out, "--on-error", "skip")
+    result = run(reports, "-o", out, "--on-error", "skip", "--jobs", jobs)
     assert result.exit_code == 130
     assert "radminer: interrupted" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports.csv"]

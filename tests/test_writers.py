@@ -137,6 +137,21 @@ def test_runner_keeps_input_order_whatever_the_jobs(jobs: int, chunk_size: int) 
     assert out[0][1] == [EMPTY_ROW] and out[1][1][0].labels == ("common", "word1")
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "npz"])
+def test_encoding_in_workers_gives_the_same_file(fmt: str) -> None:
+    texts = [(f"r{i}", f"liver mass nodule{i % 3}" if i % 4 else "") for i in range(50)]
+    outputs = []
+    for jobs in (1, 2):
+        handle: io.BytesIO | io.StringIO = io.BytesIO() if fmt == "npz" else io.StringIO()
+        writer = make_writer(fmt, handle, space=SPACE)
+        for _, encoded in extract_texts(texts, extractor=Words(), encode=writer.encoder, jobs=jobs, chunk_size=7):
+            writer.write_encoded(encoded)
+        writer.close()
+        assert writer.rows == 50
+        outputs.append(handle.getvalue())
+    assert outputs[0] == outputs[1]
+
+
 def test_runner_rejects_bad_jobs() -> None:
     with pytest.raises(InputError, match="must be at least 1, got 0"):
         extract_texts([], extractor=Words(), jobs=0)
