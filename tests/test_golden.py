@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
+from conftest import REPO, shared_data_dir
 
 from radminer import Extractor
 from radminer.reader import join_texts
 from radminer.writers import JsonlEncoder
-
-from conftest import REPO, shared_data_dir
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 REGENERATE = os.environ.get("RADMINER_REGENERATE_GOLDEN") == "1"

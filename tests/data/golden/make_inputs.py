@@ -175,7 +175,7 @@ HAND = [
     "Liver mass — stable; lung nodule – new.",
     "Left/right kidney cysts.",
     "Kidney cyst (left).",
-    "\"Liver mass\" per report.",
+    '"Liver mass" per report.',
     "Liver’s mass.",
     "Lésion hépatique.",
     "Lung nodule 😀 BOOKMARK.",
