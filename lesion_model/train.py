@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from functools import wraps
 from pathlib import Path
@@ -34,12 +33,12 @@ from typing import Any, Literal, TypeVar
 import click
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 from tqdm.auto import tqdm
 
 from .data.preprocess import DEFAULT_WINDOW
 from .data.store import PatchStore
+from .engine import InputTransform, ProgressFn, SplitData, epoch_generator, predict, resolve_device, train_one_epoch
 from .errors import LesionModelError, TrainingError
 from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
 from .metrics import label_metrics, mean_auc
@@ -65,7 +64,6 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = "lesion_model.checkpoint"
 LossName = Literal["bce", "weighted", "weighted_bootstrap"]
-ProgressFn = Callable[[int, float], None]
 # Fields that may differ between a run and its resumption (they do not change the result).
 _RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress"}
 
@@ -125,25 +123,6 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True)
-class SplitData:
-    """One split as tensors on one device.
-
-    ``patches``: Tensor[N, 3, H, W] int16 HU (or uint8 already windowed); ``boxes``: Tensor[N, 4]
-    float (x1, y1, x2, y2 in patch pixels); ``target``/``mask``: Tensor[N, K] float;
-    ``rows``: the store rows, int64[N].
-    """
-
-    patches: Tensor
-    boxes: Tensor
-    target: Tensor
-    mask: Tensor
-    rows: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.patches.shape[0])
-
-
 def load_split(
     store: PatchStore,
     split: str,
@@ -167,36 +146,6 @@ def load_split(
     )
 
 
-@dataclass(frozen=True)
-class InputTransform:
-    """Store patches → model input, on whatever device the patches are.
-
-    ``window`` maps HU linearly to [0, 1] (clamped); ``None`` means uint8 patches already
-    windowed (÷ 255). ``downsample`` average-pools by that factor (a fast-CPU option; the boxes
-    shrink alike). ``channels_last`` sets the memory format for CUDA.
-    """
-
-    window: tuple[float, float] | None
-    downsample: int = 1
-    channels_last: bool = False
-
-    def __call__(self, patches: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
-        """patches: Tensor[B, 3, H, W] int16/uint8/float; boxes: Tensor[B, 4] → the same, float."""
-        x = patches.float()
-        if self.window is None:
-            x = x / 255.0
-        else:
-            lo, hi = self.window
-            x = ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
-        boxes = boxes.float()
-        if self.downsample > 1:
-            x = F.avg_pool2d(x, self.downsample)
-            boxes = boxes / self.downsample
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, boxes
-
-
 def store_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, float] | None:
     """The window to apply to this store's patches: ``None`` when they are uint8 (pre-windowed)."""
     return None if store.meta["dtype"] == "uint8" else (float(window[0]), float(window[1]))
@@ -206,113 +155,6 @@ def hu_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, fl
     """The HU window the model's inputs went through: the store's own for a uint8 store."""
     lo, hi = store.meta["window"] if store.meta["dtype"] == "uint8" else window
     return float(lo), float(hi)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"device {name!r} was asked for, but CUDA is not available")
-    return device
-
-
-def _autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]:
-    if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-def _batches(n: int, batch_size: int, order: Tensor, *, drop_last: bool) -> Iterator[Tensor]:
-    stop = n - n % batch_size if drop_last and n >= batch_size else n
-    for start in range(0, stop, batch_size):
-        yield order[start : start + batch_size]
-
-
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    """The shuffling generator of one epoch (a function of seed and epoch only)."""
-    state = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-    return torch.Generator().manual_seed(state)
-
-
-def train_one_epoch(
-    model: nn.Module,
-    criterion: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    data: SplitData,
-    *,
-    transform: InputTransform,
-    batch_size: int,
-    device: torch.device,
-    generator: torch.Generator,
-    amp: bool = True,
-    check_every: int = 20,
-    progress: ProgressFn | None = None,
-) -> float:
-    """One pass over ``data`` in the order drawn from ``generator``; returns the mean loss.
-
-    Full batches only, unless the split is smaller than one batch (a batch-size-1 remainder
-    would break batch norm and recompile a compiled model). The running loss is checked every
-    ``check_every`` steps (checking every step would stall a GPU): a NaN or infinite value
-    raises :class:`TrainingError`. ``progress(steps, mean loss)`` is called at each check.
-    """
-    model.train()
-    order = torch.randperm(len(data), generator=generator).to(data.patches.device)
-    total = torch.zeros((), device=device)
-    steps = 0
-    for steps, idx in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
-        x, boxes = transform(
-            data.patches[idx].to(device, non_blocking=True), data.boxes[idx].to(device, non_blocking=True)
-        )
-        target = data.target[idx].to(device, non_blocking=True)
-        mask = data.mask[idx].to(device, non_blocking=True)
-        with _autocast(device, amp):
-            logits = model(x, boxes)
-        loss = criterion(logits.float(), target, mask)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach()
-        if steps % check_every == 0:
-            _check_finite(total, steps)
-            if progress is not None:
-                progress(steps, float(total) / steps)
-    if steps == 0:
-        raise TrainingError("the training split is empty: nothing to train on")
-    _check_finite(total, steps)
-    return float(total) / steps
-
-
-def _check_finite(total: Tensor, steps: int) -> None:
-    value = float(total)
-    if not math.isfinite(value):
-        raise TrainingError(
-            f"the loss became {value} by step {steps} of the epoch: lower the learning rate, "
-            "check the patches for NaN/inf and the labels for all-empty columns"
-        )
-
-
-@torch.inference_mode()
-def predict(
-    model: nn.Module,
-    data: SplitData,
-    *,
-    transform: InputTransform,
-    batch_size: int,
-    device: torch.device,
-    amp: bool = True,
-) -> np.ndarray:
-    """Sigmoid scores of every row of ``data``: float32 [N, K], in row order."""
-    model.eval()
-    order = torch.arange(len(data), device=data.patches.device)
-    out = []
-    for idx in _batches(len(data), batch_size, order, drop_last=False):
-        x, boxes = transform(data.patches[idx].to(device), data.boxes[idx].to(device))
-        with _autocast(device, amp):
-            logits = model(x, boxes)
-        out.append(torch.sigmoid(logits.float()).cpu())
-    k = int(data.target.shape[1])
-    return torch.cat(out).numpy() if out else np.zeros((0, k), dtype=np.float32)
 
 
 def evaluate(
