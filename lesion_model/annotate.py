@@ -10,7 +10,8 @@ Inputs (read with :mod:`lesion_model.data`, preprocessed exactly as the patch st
 
 Output: ``label  score  category`` lines (top-k, best first) or JSON with ``--json``; ``--out``
 writes the figure (the patch, the box, the top-k labels with scores; with ``--truth``, true
-positives green, false positives red and missed true labels blue).
+positives green, false positives red and missed true labels blue). ``--truth`` labels are
+expanded to their ancestors in the shipped ontology, as training labels are.
 """
 
 from __future__ import annotations
@@ -198,8 +199,16 @@ def plot_annotation(
     plt.close(fig)
 
 
-def _split_labels(values: Sequence[str]) -> list[str]:
-    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+def _truth_labels(values: Sequence[str], labels: Sequence[str]) -> list[str]:
+    """``--truth`` values (comma-separated or repeated) plus their ancestors among ``labels``."""
+    given = [x.strip() for v in values for x in v.split(",") if x.strip()]
+    if not given:
+        return []
+    from radminer.ontology import load_ontology
+
+    graph = load_ontology()
+    ancestors = graph.expand([x for x in given if x in graph])
+    return given + sorted(a for a in ancestors if a in labels and a not in given)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -242,7 +251,7 @@ def main(
         replicate_key_only=replicate_key_only,
     )
     patch = extract_patch(lesion.volume, lesion.key_slice, lesion.box)
-    truth_labels = _split_labels(truth)
+    truth_labels = _truth_labels(truth, loaded.labels)
     predictions, _ = annotate(loaded, patch.hu, patch.box, top=top, truth=truth_labels, device=dev)
     if out is not None:
         title = f"{Path(image).parent.name}/{Path(image).name}, slice {lesion.key_slice}" + (

@@ -95,3 +95,12 @@ def test_real_deeplesion_key_slice(run_dir: Path, tmp_path: Path) -> None:
     record = json.loads(result.stdout)
     assert record["replicated"] is True and len(record["predictions"]) == 5
     assert record["bbox"] == pytest.approx([258.656, 190.607, 289.07, 218.469])
+
+
+def test_truth_is_expanded_to_ancestors_in_the_label_set() -> None:
+    from lesion_model.annotate import _truth_labels
+
+    labels = ("liver", "abdomen", "upper abdomen", "lung")
+    assert _truth_labels(["liver"], labels) == ["liver", "abdomen", "upper abdomen"]
+    assert _truth_labels(["lung, liver"], ("lung", "liver")) == ["lung", "liver"]
+    assert _truth_labels([], labels) == []
