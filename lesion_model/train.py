@@ -130,8 +130,17 @@ def load_split(
     uncertain: UncertainPolicy = "ignore",
     device: torch.device | str = "cpu",
 ) -> SplitData:
-    """The rows of ``split`` as :class:`SplitData` on ``device`` (patches keep their dtype)."""
+    """The rows of ``split`` as :class:`SplitData` on ``device`` (patches keep their dtype).
+
+    Lesions the label source had no entry for (``has_labels`` 0 in ``index.csv``) are left out:
+    their empty label rows are unknowns, not negatives.
+    """
     rows = store.split_indices(split)
+    if "has_labels" in store.index.columns:
+        labelled = store.index["has_labels"].to_numpy()[rows] != 0
+        if not labelled.all():
+            logger.info("%s: %d %s lesion(s) without labels left out", store.path, (~labelled).sum(), split)
+        rows = rows[labelled]
     target, mask = make_targets(store.positive[rows], store.uncertain[rows], uncertain)
     boxes = store.index.loc[rows, ["x1", "y1", "x2", "y2"]].to_numpy(dtype=np.float32)
     patches = torch.from_numpy(np.ascontiguousarray(store.patches[rows]))

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -148,3 +149,18 @@ def test_input_transform_window_and_downsample() -> None:
     assert small.shape == (1, 3, 2, 2) and b2.tolist() == [[0.0, 0.0, 2.0, 1.0]]
     raw, _ = InputTransform(None)(torch.full((1, 3, 2, 2), 255, dtype=torch.uint8), boxes)
     assert torch.all(raw == 1.0)
+
+
+def test_lesions_without_labels_are_left_out(store: Path, tmp_path: Path) -> None:
+    from lesion_model.data.store import StoreLabels, write_store
+
+    opened = PatchStore.open(store)
+    index = opened.index.copy()
+    index["has_labels"] = 1
+    train_rows = opened.split_indices("train")
+    index.loc[train_rows[:2], "has_labels"] = 0
+    labels = StoreLabels("x", opened.labels, opened.categories, "test", opened.positive, opened.uncertain,
+                         opened.negated)  # fmt: skip
+    copy = write_store(tmp_path / "s", patch_chunks=[np.asarray(opened.patches)], index=index, labels=labels)
+    data = load_split(PatchStore.open(copy), "train")
+    assert data.rows.tolist() == train_rows[2:].tolist()
