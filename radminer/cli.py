@@ -218,6 +218,10 @@ Formats (--format, or the suffix of -o: .jsonl .csv .parquet .npz; default jsonl
 Output files appear only complete. --on-error skip writes unreadable rows to
 OUT.errors.jsonl (stderr without -o) and goes on.
 
+--engine dask mines on a Dask cluster (the 'dask' extra; docs/scaling.md): the
+scheduler at --scheduler, or a local cluster of --jobs processes. INPUT may then be
+CSV or Parquet, a path or a glob, read in --partitions parts; the output is the same.
+
 \b
 Exit status: 0 success (rows may have been skipped with --on-error skip);
 1 error (bad input, unreadable row, broken ontology); 2 usage error;
@@ -226,7 +230,7 @@ Exit status: 0 success (rows may have been skipped with --on-error skip);
 
 
 @main.command(help=_EXTRACT_HELP, short_help="Mine lesion labels from a reports CSV.")
-@click.argument("input_path", metavar="INPUT.csv", type=click.Path(exists=True, dir_okay=False))
+@click.argument("input_path", metavar="INPUT.csv", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: JSONL on stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "npz"]), help="Output format.")
 @click.option(
@@ -243,6 +247,12 @@ Exit status: 0 success (rows may have been skipped with --on-error skip);
     help="On an unreadable row: stop with an error, or skip it and log it.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option(
+    "--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+    help="Mine in this machine's processes, or on a Dask cluster.",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a local cluster of --jobs workers).")
+@click.option("--partitions", type=click.IntRange(min=1), help="Dask partitions of INPUT (default: as read).")
 @fail_cleanly
 def extract(
     input_path: str,
@@ -256,6 +266,9 @@ def extract(
     jobs: int,
     on_error: str,
     progress: bool | None,
+    engine: str,
+    scheduler: str | None,
+    partitions: int | None,
 ) -> None:
     from contextlib import ExitStack
 
@@ -271,6 +284,12 @@ def extract(
     if out is None and fmt in BINARY_FORMATS:
         raise click.UsageError(f"--format {fmt} writes a binary file: give it a path with -o")
     errors_path = out.with_name(f"{out.stem}.errors.jsonl") if out and on_error == "skip" else None
+    if engine == "local" and (scheduler or partitions):
+        raise click.UsageError("--scheduler and --partitions need --engine dask")
+    if engine == "dask" and on_error == "skip":
+        raise click.UsageError("--on-error skip needs --engine local")
+    if engine == "local" and not Path(input_path).is_file():
+        raise click.BadParameter(f"file {input_path!r} does not exist", param_hint="'INPUT.csv'")
 
     _import_spacy_without_torch()
     from .extractor import Extractor
@@ -290,20 +309,30 @@ def extract(
             else:
                 errors.write(json.dumps(error.to_dict(), ensure_ascii=False) + "\n")
 
-        reports = stack.enter_context(
-            CsvReports(
-                input_path,
-                text_columns=text_columns,
-                id_column=id_column,
-                on_error=log_error if on_error == "skip" else None,
-            )
-        )
         writer = make_writer(fmt, handle, space=extractor.graph.label_space)
-        items = ((r.id, r.text) for r in reports)
-        results = extract_texts(items, extractor=extractor, encode=writer.encoder, jobs=jobs)
+        if engine == "dask":
+            from . import dask as engine_dask
+
+            client = stack.enter_context(engine_dask.connect(scheduler, workers=jobs))
+            columns = {"text_columns": text_columns, "id_column": id_column}
+            ddf = engine_dask.read_reports(input_path, partitions=partitions, **columns)
+            spec = {"ontology": path, "label_set": label_set, **options}
+            results = engine_dask.encode(ddf, writer.encoder, client=client, **columns, **spec)
+        else:
+            reports = stack.enter_context(
+                CsvReports(
+                    input_path,
+                    text_columns=text_columns,
+                    id_column=id_column,
+                    on_error=log_error if on_error == "skip" else None,
+                )
+            )
+            items = ((r.id, r.text) for r in reports)
+            pairs = extract_texts(items, extractor=extractor, encode=writer.encoder, jobs=jobs)
+            results = (encoded for _, encoded in pairs)
         show = sys.stderr.isatty() if progress is None else progress
         bar = stack.enter_context(tqdm(disable=not show, unit=" reports", file=sys.stderr, mininterval=0.5))
-        for _, encoded in results:
+        for encoded in results:
             writer.write_encoded(encoded)
             bar.update()
         writer.close()

@@ -1,0 +1,321 @@
+"""Extraction on a Dask cluster: partition by partition, one :class:`~radminer.Extractor` per worker.
+
+    >>> import dask.dataframe as dd
+    >>> from distributed import Client
+    >>> from radminer.dask import extract
+    >>> client = Client("tcp://scheduler:8786")                      # doctest: +SKIP
+    >>> reports = dd.read_parquet("s3://bucket/reports/")             # doctest: +SKIP
+    >>> extract(reports, text_columns=["findings", "impression"]).to_parquet("labels/")  # doctest: +SKIP
+
+Tasks carry only the extractor's configuration (a small :class:`ExtractorSpec`); each
+worker process builds the Extractor on its first task and keeps it in a module-level
+cache for every later task (:func:`cache_info` counts the builds). So the ontology file
+(when not the shipped one) must be readable at the same path on every worker, and the
+workers must run the same radminer version as the client.
+
+Needs the ``dask`` extra (``pip install 'radminer[dask]'``); ``import radminer`` never
+imports dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, RadminerError
+from .reader import check_columns, join_texts
+from .writers import RECORD_FIELDS, Encoded, Encoder
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
+    from distributed import Client
+
+    from .extractor import Extractor
+
+__all__ = ["ExtractorSpec", "cache_info", "connect", "encode", "extract", "read_reports"]
+
+logger = logging.getLogger(__name__)
+
+#: Partitions made per worker thread when the input has fewer (see :func:`encode`).
+PARTITIONS_PER_THREAD = 4
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _require_dask() -> None:
+    """Raise a clear :class:`RadminerError` when dask (with dataframe and distributed) is missing."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise RadminerError(
+            f"the dask engine needs dask[dataframe,distributed] ({exc}): install the extra with "
+            "pip install 'radminer[dask]'"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """The configuration of the Extractor of a job: what tasks carry instead of the Extractor.
+
+    ``ontology`` and a ``label_set`` that names a file are made absolute, since workers
+    read them (at the same path). ``options``: further :class:`~radminer.Extractor` keyword
+    arguments, as sorted ``(name, value)`` pairs (hashable: the key of the worker cache).
+    """
+
+    ontology: str | None = None
+    label_set: str | tuple[str, ...] = "all"
+    bookmark: str | None = "BOOKMARK"
+    options: tuple[tuple[str, Hashable], ...] = ()
+
+    @classmethod
+    def create(
+        cls,
+        ontology: str | Path | None = None,
+        *,
+        label_set: str | Path | Sequence[str] = "all",
+        bookmark: str | None = "BOOKMARK",
+        **options: Hashable,
+    ) -> ExtractorSpec:
+        """A spec from :class:`~radminer.Extractor`'s arguments (an ontology given as a path)."""
+        if ontology is not None and not isinstance(ontology, (str, Path)):
+            raise InputError(
+                f"ontology: the dask engine takes None or a path that every worker can read, "
+                f"found {type(ontology).__name__}"
+            )
+        if isinstance(label_set, (str, Path)):
+            label_set = _absolute(label_set) if Path(label_set).is_file() else str(label_set)
+        else:
+            label_set = tuple(label_set)
+        return cls(
+            ontology=None if ontology is None else _absolute(ontology),
+            label_set=label_set,
+            bookmark=bookmark,
+            options=tuple(sorted(options.items())),
+        )
+
+    def build(self) -> Extractor:
+        """A new Extractor of this configuration (spaCy imported without torch, as the CLI does)."""
+        from .cli import _import_spacy_without_torch
+
+        _import_spacy_without_torch()
+        from .extractor import Extractor
+
+        label_set = list(self.label_set) if isinstance(self.label_set, tuple) else self.label_set
+        return Extractor.from_config(
+            {"ontology": self.ontology, "label_set": label_set, "bookmark": self.bookmark, **dict(self.options)}
+        )
+
+
+def _absolute(path: str | Path) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+# -- the per-worker cache ---------------------------------------------------------------------
+
+_lock = threading.Lock()
+_extractors: dict[ExtractorSpec, Extractor] = {}
+_counts = {"builds": 0, "partitions": 0}
+
+
+def _extractor(spec: ExtractorSpec) -> Extractor:
+    """The Extractor of ``spec`` in this process, built on first use (once, whatever the threads)."""
+    with _lock:
+        _counts["partitions"] += 1
+        extractor = _extractors.get(spec)
+        if extractor is None:
+            logger.info("building the extractor of %s in this worker", spec)
+            extractor = _extractors[spec] = spec.build()
+            _counts["builds"] += 1
+        return extractor
+
+
+def cache_info() -> dict[str, int]:
+    """This process's extractor cache: ``builds`` (Extractors built), ``cached`` (held now) and
+    ``partitions`` (partitions served). Run it on every worker with ``client.run(cache_info)``."""
+    with _lock:
+        return {**_counts, "cached": len(_extractors)}
+
+
+# -- the tasks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a partition task needs: the columns to read and the extractor's spec."""
+
+    text_columns: tuple[str, ...]
+    id_column: str
+    spec: ExtractorSpec
+
+
+def _extract_partition(part: pd.DataFrame, job: _Job, meta: pd.DataFrame) -> pd.DataFrame:
+    from .dataframe import extract_dataframe
+
+    out = extract_dataframe(
+        part, text_columns=job.text_columns, id_column=job.id_column, extractor=_extractor(job.spec)
+    )
+    return out.astype(meta.dtypes.to_dict())
+
+
+def _encode_partition(part: pd.DataFrame, job: _Job, encoder: Encoder) -> list[Encoded]:
+    from .dataframe import _text
+    from .runner import extract_texts
+
+    cells = zip(*(part[column] for column in job.text_columns), strict=True)
+    items = zip(part[job.id_column], (join_texts(_text(v) for v in row) for row in cells), strict=True)
+    return [encoded for _, encoded in extract_texts(items, extractor=_extractor(job.spec), encode=encoder)]
+
+
+def _job(
+    ddf: dd.DataFrame,
+    text_columns: Sequence[str],
+    id_column: str,
+    ontology: str | Path | None,
+    label_set: str | Path | Sequence[str],
+    bookmark: str | None,
+    options: dict[str, Hashable],
+) -> _Job:
+    _require_dask()
+    if not text_columns:
+        raise InputError("expected at least one text column, got none")
+    check_columns([str(c) for c in ddf.columns], [id_column, *text_columns], source="the Dask DataFrame")
+    spec = ExtractorSpec.create(ontology, label_set=label_set, bookmark=bookmark, **options)
+    return _Job(tuple(text_columns), id_column, spec)
+
+
+# -- public API ------------------------------------------------------------------------------
+
+
+def extract(
+    ddf: dd.DataFrame,
+    *,
+    text_columns: Sequence[str] = ("text",),
+    id_column: str = "id",
+    ontology: str | Path | None = None,
+    label_set: str | Path | Sequence[str] = "all",
+    bookmark: str | None = "BOOKMARK",
+    **options: Hashable,
+) -> dd.DataFrame:
+    """The lesion labels of each row of ``ddf``, lazily, one output row per lesion.
+
+    The columns are those of :func:`radminer.extract_dataframe` (``id, bookmark, sentence,
+    labels, uncertain, negated, mentions``; lists as Python lists, ``mentions`` as dicts),
+    with ``bookmark`` as nullable ``Int64`` in every partition. Rows keep the order of
+    ``ddf`` within and across partitions; the index restarts at 0 in each partition. The
+    rows equal those of :func:`radminer.extract_dataframe` on the whole data. ``ontology``,
+    ``label_set``, ``bookmark`` and ``options`` are :class:`~radminer.Extractor`'s arguments;
+    the Extractor is built once per worker process (see :func:`cache_info`).
+    """
+    import pandas as pd
+
+    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options)
+    meta = pd.DataFrame({name: pd.Series(dtype=object) for name in RECORD_FIELDS}).astype(
+        {"id": ddf.dtypes[id_column], "bookmark": "Int64", "sentence": "str"}
+    )
+    return ddf.map_partitions(_extract_partition, job, meta, meta=meta, enforce_metadata=False)
+
+
+def encode(
+    ddf: dd.DataFrame,
+    encoder: Encoder,
+    *,
+    client: Client,
+    text_columns: Sequence[str] = ("text",),
+    id_column: str = "id",
+    ontology: str | Path | None = None,
+    label_set: str | Path | Sequence[str] = "all",
+    bookmark: str | None = "BOOKMARK",
+    **options: Hashable,
+) -> Iterator[Encoded]:
+    """``encoder(id, rows)`` of each report of ``ddf``, computed on ``client``'s workers, in order.
+
+    What ``radminer extract --engine dask`` feeds its writer (:mod:`radminer.writers`), so
+    the output is the local engine's, byte for byte. Ids should be strings (see
+    :func:`read_reports`). Every partition is submitted at once (shared inputs are read
+    once); the client holds one partition's results at a time, the workers those done
+    but not yet taken. Extractor arguments as in :func:`extract`.
+    """
+    import dask
+
+    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options)
+    threads = sum(client.nthreads().values())
+    if ddf.npartitions < threads:
+        ddf = ddf.repartition(npartitions=PARTITIONS_PER_THREAD * threads)
+    task = dask.delayed(_encode_partition)
+    futures = deque(client.compute([task(part, job, encoder) for part in ddf.to_delayed()]))
+    try:
+        while futures:
+            yield from futures.popleft().result()
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def read_reports(
+    path: str | Path,
+    *,
+    text_columns: Sequence[str] = ("text",),
+    id_column: str = "id",
+    partitions: int | None = None,
+) -> dd.DataFrame:
+    """The id and text columns of the reports at ``path`` (a file, a glob or a Parquet folder).
+
+    CSV (``.csv``, optionally compressed) is read one partition per file (so that a quoted
+    field may hold newlines), every cell as a string, empty cells as empty strings. Parquet
+    (``.parquet``, ``.pq`` or a folder) is read as dask splits it, ids made strings.
+    ``partitions``: repartition to that many. Missing columns raise :class:`InputError`
+    listing those present.
+    """
+    _require_dask()
+    import dask.dataframe as dd
+
+    name = str(path)
+    csv = name.lower().endswith(_CSV_SUFFIXES)
+    if not csv and not name.lower().endswith(_PARQUET_SUFFIXES) and not Path(name).is_dir():
+        raise InputError(f"cannot tell the format of {name}: expected a path or glob ending in .csv or .parquet")
+    try:
+        if csv:
+            ddf = dd.read_csv(name, blocksize=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            ddf = dd.read_parquet(name)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[-1]  # dask prefixes pandas' message with a line of its own
+        raise InputError(f"cannot read reports {name}: {reason}") from exc
+    columns = list(dict.fromkeys([id_column, *text_columns]))
+    check_columns([str(c) for c in ddf.columns], columns, source=name)
+    ddf = ddf[columns]
+    if not csv:
+        ddf = ddf.assign(**{id_column: ddf[id_column].astype(str)})
+    if partitions is not None:
+        ddf = ddf.repartition(npartitions=partitions)
+    return ddf
+
+
+@contextmanager
+def connect(scheduler: str | None = None, *, workers: int = 1) -> Iterator[Client]:
+    """A client of the scheduler at ``scheduler`` or, without, of a local cluster of ``workers``
+    processes with one thread each; the local cluster closes with the block."""
+    _require_dask()
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler)
+        except OSError as exc:
+            raise RadminerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        with client:
+            yield client
+        return
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
