@@ -1,0 +1,186 @@
+"""Scaling of ``radminer extract --engine dask`` from 1 to N local worker processes.
+
+    python benchmarks/bench_dask.py [--reports CSV] [--min-reports 30000] [--workers 1 2]
+                                    [--partitions 16] [--repeat 3] [--json OUT.json]
+
+The corpus is bench_extract.py's (Open-i findings + impression, repeated to at least
+--min-reports, ids made unique), stored as a Parquet folder of --partitions files (the
+layout docs/scaling.md recommends for a cluster). For each worker count, a LocalCluster
+of that many processes (one thread each) is started and warmed up (one untimed "first
+pass": imports, extractor built on each worker); then the CLI's path, ``read_reports`` →
+``encode`` (JSONL) → a JSONL file written by the client, is timed (median of --repeat).
+
+Reported per worker count: reports/s, speed-up over the first count, wall efficiency
+(speed-up / workers), CPU seconds of the workers and of the client process (which also
+runs the scheduler), CPU efficiency (CPU seconds of the first count / CPU seconds of
+this one: 1.0 means parallelism costs no extra CPU) and worker utilisation (worker CPU
+seconds / (wall seconds x workers)), with the 1-minute load average before each run:
+the machine is shared. The local engine in this process (``--jobs 1`` without
+startup) is the reference. Target: 2 workers >= 1.7x one worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_extract import COLUMNS, DEFAULT_REPORTS, read_corpus, write_corpus
+
+ID = "uid"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (run on each worker with ``client.run``)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def make_parquet(csv_path: Path, folder: Path, *, partitions: int) -> None:
+    import dask.dataframe as dd
+
+    dd.read_csv(csv_path, blocksize=None, dtype=str, keep_default_na=False).repartition(
+        npartitions=partitions
+    ).to_parquet(folder, write_index=False)
+
+
+def mine(client: Any, source: Path, out: Path) -> int:
+    """The CLI's dask path, without startup: reports mined."""
+    from radminer.dask import encode, read_reports
+    from radminer.writers import make_writer
+
+    ddf = read_reports(source, text_columns=COLUMNS, id_column=ID)
+    reports = 0
+    with out.open("w", encoding="utf-8") as handle:
+        writer = make_writer("jsonl", handle)
+        for encoded in encode(ddf, writer.encoder, client=client, text_columns=COLUMNS, id_column=ID):
+            writer.write_encoded(encoded)
+            reports += 1
+        writer.close()
+    return reports
+
+
+def run_cluster(workers: int, source: Path, out: Path, *, repeat: int) -> dict[str, Any]:
+    """Start a cluster of ``workers``, warm it up, time ``repeat`` passes; medians."""
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    with (
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        started = time.perf_counter()
+        mine(client, source, out)
+        first_pass = time.perf_counter() - started
+        runs = []
+        for _ in range(repeat):
+            load = os.getloadavg()[0]
+            worker_cpu = sum(client.run(cpu_seconds).values())
+            client_cpu = cpu_seconds()
+            begin = time.perf_counter()
+            reports = mine(client, source, out)
+            wall = time.perf_counter() - begin
+            runs.append(
+                {
+                    "seconds": wall,
+                    "worker_cpu_s": sum(client.run(cpu_seconds).values()) - worker_cpu,
+                    "client_cpu_s": cpu_seconds() - client_cpu,
+                    "load1": load,
+                }
+            )
+    median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    return {"reports": reports, "cluster_start_s": started - start, "first_pass_s": first_pass, **median, "runs": runs}
+
+
+def time_local(texts: list[str], *, repeat: int) -> float:
+    """Median seconds of the local engine (one process, extractor built) over ``texts``, JSONL-encoded."""
+    from radminer.extractor import Extractor
+    from radminer.runner import extract_texts
+    from radminer.writers import JsonlEncoder
+
+    extractor, encoder = Extractor(), JsonlEncoder()
+    items = list(enumerate(texts))
+    times = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        for _pair in extract_texts(items, extractor=extractor, encode=encoder):
+            pass
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS)
+    parser.add_argument("--min-reports", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="Also write the results here.")
+    args = parser.parse_args()
+    if not args.reports.is_file():
+        sys.exit(f"bench_dask: {args.reports} not found (reference data: ../shared/data)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        corpus = read_corpus(args.reports)
+        copies = -(-args.min_reports // len(corpus))
+        texts = write_corpus(corpus, work / "reports.csv", n=copies * len(corpus))
+        make_parquet(work / "reports.csv", work / "reports.parquet", partitions=args.partitions)
+        local = time_local(texts, repeat=args.repeat)
+        source, out = work / "reports.parquet", work / "out.jsonl"
+        results = {n: run_cluster(n, source, out, repeat=args.repeat) for n in args.workers}
+
+    n = len(texts)
+    base_workers, base = args.workers[0], results[args.workers[0]]
+    base_cpu = base["worker_cpu_s"] + base["client_cpu_s"]
+    summary: dict[str, Any] = {
+        "reports": n,
+        "partitions": args.partitions,
+        "cpus": os.cpu_count(),
+        "local_engine": {"seconds": round(local, 3), "reports_per_s": round(n / local)},
+        "dask": {},
+    }
+    print(f"{n} reports, {args.partitions} Parquet partitions, {os.cpu_count()} CPUs; median of {args.repeat}")
+    print(f"local engine, 1 process (no startup): {n / local:,.0f} reports/s")
+    print(
+        f"{'workers':>7}{'reports/s':>11}{'speed-up':>10}{'wall eff.':>10}{'worker CPU s':>14}"
+        f"{'client CPU s':>14}{'CPU eff.':>10}{'worker util.':>14}{'load1':>7}{'first pass s':>14}"
+    )
+    for workers, r in results.items():
+        assert r["reports"] == n, (r["reports"], n)
+        speedup = base["seconds"] / r["seconds"]
+        cpu = r["worker_cpu_s"] + r["client_cpu_s"]
+        row = {
+            "seconds": round(r["seconds"], 3),
+            "reports_per_s": round(n / r["seconds"]),
+            "speedup": round(speedup, 3),
+            "wall_efficiency": round(speedup * base_workers / workers, 3),
+            "worker_cpu_s": round(r["worker_cpu_s"], 2),
+            "client_cpu_s": round(r["client_cpu_s"], 2),
+            "cpu_efficiency": round(base_cpu / cpu, 3),
+            "worker_utilisation": round(r["worker_cpu_s"] / (r["seconds"] * workers), 3),
+            "load1": round(r["load1"], 2),
+            "load1_per_run": [round(x["load1"], 2) for x in r["runs"]],
+            "cluster_start_s": round(r["cluster_start_s"], 2),
+            "first_pass_s": round(r["first_pass_s"], 2),
+        }
+        summary["dask"][str(workers)] = row
+        print(
+            f"{workers:>7}{row['reports_per_s']:>11,}{speedup:>10.2f}{row['wall_efficiency']:>10.2f}"
+            f"{row['worker_cpu_s']:>14.2f}{row['client_cpu_s']:>14.2f}{row['cpu_efficiency']:>10.2f}"
+            f"{row['worker_utilisation']:>14.2f}{row['load1']:>7.2f}{row['first_pass_s']:>14.2f}"
+        )
+    print(json.dumps(summary))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
