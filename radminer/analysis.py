@@ -21,9 +21,11 @@ import csv
 import itertools
 import logging
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +62,14 @@ ABBREVIATIONS: tuple[str, ...] = (
 _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
-_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET = (
-    1 << i for i in range(11)
-)
+_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET = (1 << i for i in range(11))
+#: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
+_EVENTS = _TERM | _COLON | _NEWLINE
+_SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
 _HYPHENS = frozenset({"-", "–", "‐"})
+_HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 _REDACTED = re.compile(r"X{2,}")
@@ -81,7 +85,8 @@ class Analysis:
     ``keys[i]``: match key of token ``i`` (``None``: skipped by matching); ``sent_starts``:
     token index of each sentence start, ascending (``[0]`` for any non-empty text);
     ``bookmarks``: token index of the first token of each bookmark, in text order;
-    ``text``: the text (``doc.text``, which spaCy rebuilds on each access).
+    ``text``: the text (``doc.text``, which spaCy rebuilds on each access); ``orths``: the
+    ORTH hash of each token.
     """
 
     doc: Doc
@@ -89,23 +94,27 @@ class Analysis:
     keys: list[str | None]
     sent_starts: list[int]
     bookmarks: list[int]
-    _bounds: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
+    orths: list[int] = field(default_factory=list, repr=False)
+    _offsets: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
+
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Character offsets ``(starts, ends)`` of every token (computed once)."""
+        if self._offsets is None:
+            from spacy.attrs import IDX, LENGTH
+
+            starts = self.doc.to_array(IDX).tolist()
+            self._offsets = (starts, [s + n for s, n in zip(starts, self.doc.to_array(LENGTH).tolist(), strict=True)])
+        return self._offsets
 
     def chars(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets ``(start, end)`` of tokens ``[start, end)`` (``end > start``)."""
-        if self._bounds is None:
-            from spacy.attrs import IDX, LENGTH
-
-            self._bounds = (self.doc.to_array(IDX).tolist(), self.doc.to_array(LENGTH).tolist())
-        idx, length = self._bounds
-        return idx[start], idx[end - 1] + length[end - 1]
+        starts, ends = self.offsets()
+        return starts[start], ends[end - 1]
 
     def sentence_of(self, token: int) -> tuple[int, int]:
         """``(start, end)`` token range of the sentence holding ``token``."""
-        from bisect import bisect_right
-
         k = bisect_right(self.sent_starts, token) - 1
-        end = self.sent_starts[k + 1] if k + 1 < len(self.sent_starts) else len(self.doc)
+        end = self.sent_starts[k + 1] if k + 1 < len(self.sent_starts) else len(self.keys)
         return self.sent_starts[k], end
 
 
@@ -289,19 +298,15 @@ class Analyzer:
         """
         from spacy.attrs import ORTH, SPACY
 
-        n = len(doc)
         text = doc.text if text is None else text
-        if n == 0:
+        if not len(doc):
             return Analysis(doc, text, [], [], [])
-        table = self._tokens
-        entries = [table.get(o) or self._token(o, doc.vocab.strings) for o in doc.to_array(ORTH).tolist()]
-        keys = [e[0] for e in entries]
-        kinds = [e[1] for e in entries]
-        if any(kind & _HYPHEN for kind in kinds):
-            spaces = doc.to_array(SPACY).tolist()
-            for i in range(1, n - 1):
-                if kinds[i] & _HYPHEN and not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
-                    keys[i] = None  # "ground-glass" reads as "ground glass"
+        table, strings = self._tokens, doc.vocab.strings
+        orths = doc.to_array(ORTH).tolist()
+        entries = [table.get(o) or self._token(o, strings) for o in orths]
+        keys, kinds, lemmas = (list(column) for column in zip(*entries, strict=True))
+        if _HAS_HYPHEN.search(text):
+            _join_hyphenated(keys, kinds, doc.to_array(SPACY).tolist())
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
@@ -311,8 +316,8 @@ class Analyzer:
         else:
             starts = _sentence_starts(kinds, marked)
         if write_doc:
-            _write(doc, [e[2] for e in entries], starts, overwrite=overwrite)
-        return Analysis(doc, text, keys, starts, [first for first, _ in marks])
+            _write(doc, lemmas, starts, overwrite=overwrite)
+        return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths)
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
         """Token ranges of the bookmarks of ``doc``."""
@@ -344,20 +349,40 @@ def _write(doc: Doc, lemmas: list[int], starts: list[int], *, overwrite: bool) -
         doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)
 
 
+def _join_hyphenated(keys: list[str | None], kinds: list[int], spaces: list[int]) -> None:
+    """Skip hyphens inside words: "ground-glass" reads as "ground glass"."""
+    for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
+        if not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
+            keys[i] = None
+
+
 def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
-    """Token indices that start a sentence; ``bookmarks``: indices of bookmark tokens."""
-    n = len(kinds)
+    """Token indices that start a sentence; ``bookmarks``: indices of bookmark tokens.
+
+    Only the tokens of :data:`_EVENTS` kinds (terminators, colons, line breaks) end a
+    sentence; after one, the next token that is not blank, a closer or a terminator starts
+    the next sentence.
+    """
     starts = [0]
     pending = False
-    for i in range(n):
+    scan = 0  # tokens before it have been looked at for a pending start
+
+    def start_at(i: int) -> None:
+        bookmarked = i in bookmarks and _only_bookmark_follows(kinds, i, bookmarks)  # "nodule. BOOKMARK."
+        if not bookmarked and starts[-1] != i:
+            starts.append(i)
+
+    n = len(kinds)
+    for i in compress(range(n), map(_EVENTS.__and__, kinds)):
         kind = kinds[i]
-        if pending and not kind & (_SPACE | _CLOSE | _TERM):
-            if i in bookmarks and _only_bookmark_follows(kinds, i, bookmarks):
-                pending = False  # "nodule. BOOKMARK." belongs to the nodule
-            else:
-                if starts[-1] != i:
-                    starts.append(i)
+        if pending:
+            j = scan
+            while j < i and kinds[j] & _SKIPPED:
+                j += 1
+            if j < i or not kind & _SKIPPED:
+                start_at(j)
                 pending = False
+        scan = i + 1
         if kind & _TERM:
             start = starts[-1]
             if i > 0 and kinds[i - 1] & _NUMBER and (i - 1 == start or kinds[i - 2] & _NEWLINE):
@@ -373,11 +398,17 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
                 pending = True
         elif kind & _BLANK:
             pending = True
-        elif kind & _NEWLINE and i + 1 < n:
+        elif i + 1 < n:  # a line break
             nxt = kinds[i + 1]
             list_item = nxt & _NUMBER and i + 2 < n and kinds[i + 2] & (_TERM | _CLOSE)
             if list_item or nxt & _BULLET:
                 pending = True
+    if pending:
+        j = scan
+        while j < n and kinds[j] & _SKIPPED:
+            j += 1
+        if j < n:
+            start_at(j)
     return starts
 
 

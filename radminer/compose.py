@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import itertools
 import logging
-from bisect import bisect_right
+import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from functools import cached_property
+from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
 from .matching import Match
@@ -104,7 +107,9 @@ class Composer:
     ) -> list[Composed]:
         """Composed matches over ``matches`` (all matches of tokens ``[start, end)``).
 
-        A label is composed once per place: of overlapping candidates the first found wins.
+        A label is composed once per place: of overlapping candidates the first found wins
+        (candidates are tried in the order of ``itertools.product`` over the components'
+        matches; those that cannot hold, in other sentences or too far apart, are skipped).
 
         A component index ``i < len(matches)`` points into ``matches``; a larger one into the
         result itself (``len(matches) + k``: its ``k``-th item). Quoted words have no index
@@ -114,17 +119,21 @@ class Composer:
             return []
         end = len(keys) if end is None else end
         words = self._find_words(keys, start, end)
-        covered = {i for m in matches for i in range(m.start, m.end)}
+        scope = _Scope(matches, keys, sent_starts, start, end)
         items: list[Match] = list(matches)
         out: list[Composed] = []
-        seen: dict[str, list[Match]] = {}  # label → composed matches
+        seen: dict[str, _Spans] = {}  # label → composed matches
         fresh = range(len(items))
         by_label: dict[str, list[int]] = {}
+        rule_index = self._by_label
         for round_ in range(_ROUNDS):
+            labels = set()
             for i in fresh:
-                by_label.setdefault(items[i].label, []).append(i)
-            triggered = {k for i in fresh for k in self._by_label.get(items[i].label, ())}
-            if not round_:
+                label = items[i].label
+                labels.add(label)
+                by_label.setdefault(label, []).append(i)
+            triggered = {k for label in labels if label in rule_index for k in rule_index[label]}
+            if not round_ and words:
                 triggered.update(self._word_rules)
             added = []
             for k in sorted(triggered):
@@ -137,16 +146,11 @@ class Composer:
                     else [(items[i].start, items[i].end, i) for i in by_label[part]]
                     for part in rule.components
                 ]
-                for combo in itertools.product(*candidates):
+                taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
+                for combo in self._combos(candidates, rule.adjacent, scope, taken, fresh):
                     indices = tuple(c[2] for c in combo if c[2] is not None)
-                    if indices and not any(i in fresh for i in indices):
-                        continue  # tried in an earlier round
-                    if self._holds(sorted(combo), rule.adjacent, keys, sent_starts, covered):
-                        match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
-                        same = seen.setdefault(rule.label, [])
-                        if not any(m.start < match.end and match.start < m.end for m in same):
-                            same.append(match)
-                            added.append(Composed(match, indices))
+                    match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
+                    added.append(Composed(match, indices))
             if not added:
                 break
             fresh = range(len(items), len(items) + len(added))
@@ -154,11 +158,42 @@ class Composer:
             out.extend(added)
         return out
 
+    def _combos(
+        self,
+        candidates: list[list[_Part]],
+        adjacent: bool,
+        scope: _Scope,
+        taken: _Spans,
+        fresh: range,
+    ) -> list[tuple[_Part, ...]]:
+        """The combinations of ``candidates`` taken, in product order: those that hold, have
+        a ``fresh`` component (or none with an index) and overlap no span of ``taken`` (which
+        receives theirs). Once a first component is taken, its other combinations would
+        overlap: they are skipped."""
+        first, *others = candidates
+        prune = math.prod(map(len, others)) > _PRUNE
+        near = [_Near(c, adjacent, scope, others) for c in others] if prune else []
+        out = []
+        for x in first:
+            if taken.overlaps(x[0], x[1]):
+                continue  # any combination holding x would overlap
+            for tail in itertools.product(*[n.around(x) for n in near] if prune else others):
+                combo = (x, *tail)
+                if not any(c[2] in fresh for c in combo) and any(c[2] is not None for c in combo):
+                    continue  # tried in an earlier round
+                ordered = sorted(combo, key=_span) if tail else combo
+                hull = ordered[0][0], max(c[1] for c in combo)
+                if self._holds(ordered, adjacent, scope) and not taken.overlaps(*hull):
+                    taken.add(*hull)
+                    out.append(combo)
+                    break
+        return out
+
     def _find_words(self, keys: Sequence[str | None], start: int, end: int) -> dict[tuple[str, ...], list]:
         """Token ranges of the quoted words of the rules in ``[start, end)``."""
         found: dict[tuple[str, ...], list[tuple[int, int]]] = {}
         table = self._words
-        for i in [i for i in range(start, end) if keys[i] in table]:
+        for i in compress(range(start, end), map(table.__contains__, keys[start:end])):
             for word in table[keys[i]]:  # type: ignore[index]
                 j, n = i + 1, 1
                 while n < len(word) and j < end:
@@ -171,25 +206,107 @@ class Composer:
                     found.setdefault(word, []).append((i, j))
         return found
 
-    def _holds(
-        self,
-        combo: list[tuple[int, int, int | None]],
-        adjacent: bool,
-        keys: Sequence[str | None],
-        sent_starts: Sequence[int],
-        covered: set[int],
-    ) -> bool:
+    def _holds(self, combo: list[_Part], adjacent: bool, scope: _Scope) -> bool:
+        """Whether the components ``combo`` (sorted by position) satisfy the rule's scope."""
+        keys = scope.keys
         for (_, left_end, _), (right_start, _, _) in itertools.pairwise(combo):
             if right_start < left_end:
                 return False  # overlapping components
             if adjacent:
                 gap = [i for i in range(left_end, right_start) if keys[i] is not None]
                 if len(gap) > MAX_GAP or not all(
-                    i in covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
+                    i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
                     for i in gap
                 ):
                     return False
         if adjacent:
             return True
-        first = bisect_right(sent_starts, combo[0][0])
-        return all(bisect_right(sent_starts, c[0]) == first for c in combo[1:])
+        first = scope.sentence(combo[0][0])
+        return all(scope.sentence(c[0]) == first for c in combo[1:])
+
+
+_Part = tuple[int, int, "int | None"]  # a component: start and end token, index of its match
+_PRUNE = 16  # combinations of the other components beyond which they are filtered per first component
+
+
+def _span(part: _Part) -> tuple[int, int]:
+    return part[0], part[1]
+
+
+class _Scope:
+    """What the scope checks need of one text, computed on first use."""
+
+    def __init__(
+        self, matches: Sequence[Match], keys: Sequence[str | None], sent_starts: Sequence[int], start: int, end: int
+    ) -> None:
+        self.matches = matches
+        self.keys = keys
+        self.sent_starts = sent_starts
+        self.start = start
+        self.end = end
+
+    def sentence(self, token: int) -> int:
+        return bisect_right(self.sent_starts, token)
+
+    @cached_property
+    def covered(self) -> set[int]:
+        """Tokens inside a match."""
+        return {i for m in self.matches for i in range(m.start, m.end)}
+
+    @cached_property
+    def _ranks(self) -> list[int]:
+        return [0, *itertools.accumulate(k is not None for k in self.keys[self.start : self.end])]
+
+    def rank(self, token: int) -> int:
+        """Number of tokens from ``start`` to ``token`` (excluded) that matching does not skip."""
+        return self._ranks[token - self.start]
+
+
+class _Near:
+    """The candidates of one component, indexed to find those that may combine with another part.
+
+    Sentence scope: those starting in the same sentence. Adjacent scope: those within the
+    words that the gaps and the other components can span.
+    """
+
+    def __init__(self, parts: list[_Part], adjacent: bool, scope: _Scope, others: list[list[_Part]]) -> None:
+        self.parts = parts
+        self.scope = scope
+        self.adjacent = adjacent
+        if adjacent:
+            rank = scope.rank
+            self.position = lambda p: rank(p[0])
+            widths = [max(rank(p[1]) - rank(p[0]) for p in c) for c in others]
+            self.reach = len(others) * MAX_GAP + sum(widths)
+        else:
+            self.position = lambda p: scope.sentence(p[0])
+        self.order = sorted(range(len(parts)), key=lambda j: self.position(parts[j]))
+        self.positions = [self.position(parts[j]) for j in self.order]
+
+    def around(self, x: _Part) -> list[_Part]:
+        """The candidates that may combine with ``x``, in their original order."""
+        if self.adjacent:
+            lo, hi = self.scope.rank(x[0]) - self.reach, self.scope.rank(x[1]) + self.reach
+        else:
+            lo = hi = self.position(x)
+        found = self.order[bisect_left(self.positions, lo) : bisect_right(self.positions, hi)]
+        return [self.parts[j] for j in sorted(found)]
+
+
+class _Spans:
+    """Non-overlapping spans, sorted: which of them overlaps a new one is found by bisection."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        if not self.starts:
+            return False
+        k = bisect_left(self.starts, end) - 1  # the last span starting before ``end``
+        return k >= 0 and self.ends[k] > start
+
+    def add(self, start: int, end: int) -> None:
+        k = bisect_left(self.starts, start)
+        self.starts.insert(k, start)
+        self.ends.insert(k, end)

@@ -129,13 +129,9 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _phrase_regex(phrases: Iterable[tuple[str, ...]], flags: int = 0) -> re.Pattern[str]:
-    """One regex over lower-case word sequences, built as a character trie (fast, longest first).
-
-    Whole words only: a phrase starting (ending) with a word character needs a non-word
-    character before (after) it; words are separated by blanks, or optional blanks next to
-    punctuation.
-    """
+def _phrase_trie(phrases: Iterable[tuple[str, ...]]) -> dict[str, Any]:
+    """A character trie of lower-case word sequences: ``" "`` stands for blanks, ``"\\0"`` for
+    optional blanks (next to punctuation), key ``""`` for a phrase's end."""
     trie: dict[str, Any] = {}
     for words in phrases:
         key = words[0].lower()
@@ -145,7 +141,20 @@ def _phrase_regex(phrases: Iterable[tuple[str, ...]], flags: int = 0) -> re.Patt
         for char in key:
             node = node.setdefault(char, {})
         node[""] = {}
+    return trie
 
+
+def _phrase_regex(phrases: Iterable[tuple[str, ...]], flags: int = 0) -> re.Pattern[str]:
+    """One regex over lower-case word sequences, built from their :func:`_phrase_trie` (fast, longest first).
+
+    Whole words only: a phrase starting (ending) with a word character needs a non-word
+    character before (after) it; words are separated by blanks, or optional blanks next to
+    punctuation.
+    """
+    return _trie_regex(_phrase_trie(phrases), flags)
+
+
+def _trie_regex(trie: dict[str, Any], flags: int = 0) -> re.Pattern[str]:
     def emit(node: dict[str, Any], last: str) -> str:
         branches = [
             (r"\s+" if char == " " else r"\s*" if char == "\0" else re.escape(char)) + emit(child, char)
@@ -164,6 +173,27 @@ def _phrase_regex(phrases: Iterable[tuple[str, ...]], flags: int = 0) -> re.Patt
     if punctuation:
         parts.append(emit(punctuation, ""))
     return re.compile("|".join(parts) or "(?!)", flags)
+
+
+def _may_start(node: dict[str, Any], token: str, i: int, last: str, *, word_start: bool) -> bool:
+    """Whether a phrase of the trie ``node`` may match from ``token[i:]`` on, judged from the
+    token alone (a token holds no blanks; a phrase that outlasts the token may match)."""
+    if i == len(token):
+        return True
+    for char, child in node.items():
+        if char == "":
+            if not (_is_word(last) and _is_word(token[i])):
+                return True
+        elif char == "\0":
+            if _may_start(child, token, i, char, word_start=True):
+                return True
+        elif (
+            char == token[i]
+            and (word_start or not _is_word(char))
+            and _may_start(child, token, i + 1, char, word_start=True)
+        ):
+            return True
+    return False
 
 
 def _compact(text: str) -> str:
@@ -214,7 +244,9 @@ class ContextRules:
                 self._meaning[key] = meaning
                 self._exact[_written(words)] = meaning
                 expanded.append(words)
-        self._pattern = _phrase_regex(expanded)
+        self._trie = _phrase_trie(expanded)
+        self._last_fold: tuple[str, tuple[str, re.Pattern[str]]] | None = None
+        self._pattern = _trie_regex(self._trie)
         self._pattern_ignorecase = re.compile(self._pattern.pattern, re.IGNORECASE)
         self.lesion_heads = tuple(lesion_heads)
         self.clause_boundaries = tuple(clause_boundaries)
@@ -298,19 +330,60 @@ class ContextRules:
         folded = self._fold(text)
         return [(t.start, t.end, t.kind) for t in self._triggers(folded, start, len(text) if end is None else end)]
 
-    def _fold(self, text: str) -> tuple[str, re.Pattern[str]]:
-        """``text`` lower-cased with the matching pattern (case-insensitive where lowering moves offsets)."""
-        lower = text.lower()
-        return (lower, self._pattern) if len(lower) == len(text) else (text, self._pattern_ignorecase)
+    def trigger_offsets(self, token: str) -> tuple[int, ...]:
+        """Offsets in ``token`` (a word or punctuation, no blanks) where a trigger may begin.
 
-    def _triggers(self, folded: tuple[str, re.Pattern[str]], start: int, end: int) -> list[_Trigger]:
+        A superset, judged from the token alone: give the text positions of these offsets
+        to :func:`assign_context` (``trigger_starts``) and only those are tried.
+        """
+        lower = token.lower()
+        if len(lower) != len(token):
+            return tuple(range(len(token)))
+        return tuple(
+            k
+            for k in range(len(lower))
+            if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
+        )
+
+    def _fold(self, text: str) -> tuple[str, re.Pattern[str]]:
+        """``text`` lower-cased with the matching pattern (case-insensitive where lowering moves offsets).
+
+        The last text's is kept: the rows of one text (one per bookmark) fold it once.
+        """
+        last = self._last_fold
+        if last is not None and last[0] is text:
+            return last[1]
+        lower = text.lower()
+        folded = (lower, self._pattern) if len(lower) == len(text) else (text, self._pattern_ignorecase)
+        self._last_fold = (text, folded)
+        return folded
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_last_fold": None}
+
+    def _triggers(
+        self, folded: tuple[str, re.Pattern[str]], start: int, end: int, starts: Iterable[int] | None = None
+    ) -> list[_Trigger]:
+        """The triggers of ``folded[0][start:end]``, as ``finditer`` finds them; ``starts``: the
+        ascending positions where one may begin (a superset, see :meth:`trigger_offsets`)."""
         text, pattern = folded
+        if starts is None or pattern is not self._pattern:
+            found = list(pattern.finditer(text, start, end))
+        else:
+            found, match, position = [], pattern.match, start
+            for p in starts:
+                if p >= position:
+                    if p >= end:
+                        break
+                    m = match(text, p, end)
+                    if m is not None:
+                        found.append(m)
+                        position = m.end()
+        exact, meaning = self._exact, self._meaning
         out = []
-        for match in pattern.finditer(text, start, end):
-            written = match.group()
-            out.append(
-                _Trigger(match.start(), match.end(), *(self._exact.get(written) or self._meaning[_compact(written)]))
-            )
+        for m in found:
+            written = m.group()
+            out.append(_Trigger(m.start(), m.end(), *(exact.get(written) or meaning[_compact(written)])))
         return out
 
 
@@ -334,12 +407,15 @@ def assign_context(
     *,
     rules: ContextRules | None = None,
     sentences: Sequence[tuple[int, int]] | None = None,
+    trigger_starts: Iterable[int] | None = None,
 ) -> list[Context]:
     """The :class:`Context` of each target ``(start_char, end_char)`` of ``text``, in order.
 
     ``sentences``: sorted ``(start_char, end_char)`` bounds (the analyzer's); default
     :func:`split_sentences`. Only the stretch from the first to the last sentence holding a
     target is scanned for triggers; a trigger that overlaps a target is ignored.
+    ``trigger_starts``: ascending positions where a trigger may begin (see
+    :meth:`ContextRules.trigger_offsets`); default: every position.
     """
     out = [POSITIVE] * len(targets)
     if not targets:
@@ -351,7 +427,7 @@ def assign_context(
     spans = [targets[i] for i in order]
     first = sentences[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)][0]
     last = max(sentences[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)][1], max(e for _, e in spans))
-    triggers = rules._triggers(rules._fold(text), first, last)
+    triggers = rules._triggers(rules._fold(text), first, last, trigger_starts)
     if not any(t.kind in STATUS_KINDS for t in triggers):
         return out
     starts = [s for s, _ in spans]

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import logging
 import warnings
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, Analyzer
 from .compose import Composer
+from .context import ContextRules, aggregate, assign_context, mark_irrelevant, resolve_exclusive
 from .errors import InputError
 from .graph import LabelGraph
+from .labelspace import LabelSpace
 from .matching import Match, Matcher, select
 from .mentions import LesionLabels, Mention
 from .ontology import load_ontology
@@ -74,9 +78,7 @@ class Extractor:
         elif ontology is None or isinstance(ontology, (str, Path)):
             graph = load_ontology(ontology, label_set=label_set)
         else:
-            raise InputError(
-                f"ontology: expected None, a path or a LabelGraph, found {type(ontology).__name__}"
-            )
+            raise InputError(f"ontology: expected None, a path or a LabelGraph, found {type(ontology).__name__}")
         if not isinstance(max_sentence_chars, int) or max_sentence_chars < 1:
             raise InputError(f"max_sentence_chars: expected a positive integer, found {max_sentence_chars!r}")
         self._config: dict[str, Any] = {
@@ -127,6 +129,11 @@ class Extractor:
     def __repr__(self) -> str:
         return f"<Extractor {self.graph.source!r}: {len(self.graph)} labels, bookmark={self._config['bookmark']!r}>"
 
+    @property
+    def label_space(self) -> LabelSpace:
+        """The labels of the output rows (the ``label_set``), in order: the columns of label matrices."""
+        return self.graph.label_space
+
     # -- extraction -------------------------------------------------------------------------
     def __call__(self, text: str) -> list[LesionLabels]:
         """Rows of one text: one per bookmark, or one for the whole text."""
@@ -149,9 +156,11 @@ class Extractor:
                 sentence = sentence[: self._max_chars].rstrip() + "…"
             return [self._row(analysis, matches, None, 0, len(analysis.keys), sentence)]
         out = []
+        match_starts = [m.start for m in matches]
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
-            inside = [m for m in matches if lo <= m.start and m.end <= hi]
+            inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
+            inside = [m for m in inside if m.end <= hi]
             start, end = analysis.chars(lo, hi)
             out.append(self._row(analysis, inside, index, lo, hi, text[start:end].strip()))
         return out
@@ -160,37 +169,30 @@ class Extractor:
         self, analysis: Analysis, matches: list[Match], bookmark: int | None, lo: int, hi: int, sentence: str
     ) -> LesionLabels:
         if not matches:
-            return LesionLabels(bookmark=bookmark, sentence=sentence)
+            return LesionLabels(bookmark, sentence)
         chosen = select(matches)
-        mentions = [_mention(analysis, m) for m in chosen]
-        mark = None
-        if bookmark is not None:
-            token = analysis.bookmarks[bookmark]
-            mark = analysis.chars(token, token + 1)[0]
+        mentions = _mentions(analysis, chosen)
+        mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
         if self._context is not None:
             mentions = self._context.assign(analysis, mentions, mark, lo, hi)
         composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi)
         if composed:
             statuses = _inherit(matches, chosen, mentions)
+            added = _Added()
             kept = set(chosen)
-            for item in composed:
-                parts = [statuses[i] for i in item.components] or [
-                    m for m in mentions if m.start < item.match.end and item.match.start < m.end
-                ]
-                mention = _mention(analysis, item.match)
+            for item, mention in zip(composed, _mentions(analysis, [c.match for c in composed]), strict=True):
+                parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
-                    mention = Mention(
-                        mention.label, mention.text, mention.start, mention.end,
-                        worst.status, worst.trigger, worst.trigger_start, worst.trigger_end,
-                    )  # fmt: skip
+                    mention = Mention(mention.label, mention.text, mention.start, mention.end, *worst[4:])
                 statuses.append(mention)
                 if item.match not in kept:
+                    added.add(len(mentions), mention)
                     mentions.append(mention)
             mentions.sort(key=lambda m: (m.start, -m.end, m.label))
         if self._context is not None and mark is not None:
-            mentions = self._context.resolve(mentions, mark)
-        labels, uncertain, negated = _aggregate(mentions, self.graph)
+            mentions = resolve_exclusive(mentions, self.graph, bookmark=mark)
+        labels, uncertain, negated = aggregate(mentions, self.graph)
         if not self._all_labels:
             keep = self._keep
             labels, uncertain, negated = (
@@ -210,48 +212,88 @@ def _rebuild(config: dict[str, Any]) -> Extractor:
     return Extractor.from_config(config)
 
 
-def _mention(analysis: Analysis, match: Match) -> Mention:
-    start, end = analysis.chars(match.start, match.end)
-    return Mention(match.label, analysis.text[start:end], start, end)
-
-
-def _inherit(matches: list[Match], chosen: list[Match], mentions: list[Mention]) -> list[Mention]:
-    """For each match, the mention of the chosen match that holds it (its status source)."""
-    by_match = dict(zip(chosen, mentions, strict=True))
+def _mentions(analysis: Analysis, matches: Iterable[Match]) -> list[Mention]:
+    """A positive mention of each match (character offsets from token offsets)."""
+    starts, ends = analysis.offsets()
+    text = analysis.text
     out = []
     for m in matches:
-        found = by_match.get(m)
-        if found is None:
-            found = next(mentions[k] for k, c in enumerate(chosen) if c.start <= m.start and m.end <= c.end)
-        out.append(found)
+        start, end = starts[m.start], ends[m.end - 1]
+        out.append(Mention(m.label, text[start:end], start, end))
     return out
 
 
-def _aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str, ...], ...]:
-    from .context import aggregate
+def _inherit(matches: list[Match], chosen: list[Match], mentions: list[Mention]) -> list[Mention]:
+    """For each match, the mention of the first chosen match that holds it (its status source).
 
-    return aggregate(mentions, graph)
+    Chosen matches do not nest, so sorted by start they are sorted by end too: the first
+    that holds a match is the first that ends at or after it.
+    """
+    by_match = dict(zip(chosen, mentions, strict=True))
+    ends = [c.end for c in chosen]
+    return [by_match.get(m) or mentions[bisect_left(ends, m.end)] for m in matches]
+
+
+class _Added:
+    """Mentions added by compositions, indexed by start (for overlap queries)."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[int, int]] = []  # (start, position in the mention list), sorted
+        self.longest = 0
+
+    def add(self, position: int, mention: Mention) -> None:
+        self.starts.insert(bisect_left(self.starts, (mention.start, position)), (mention.start, position))
+        self.longest = max(self.longest, mention.end - mention.start)
+
+    def overlapping(self, start: int, end: int) -> list[int]:
+        """Positions of the added mentions that may overlap ``[start, end)``, ascending."""
+        lo = bisect_left(self.starts, (start - self.longest, -1))
+        hi = bisect_left(self.starts, (end, -1))
+        return sorted(position for _, position in self.starts[lo:hi])
+
+
+def _overlapping(mentions: list[Mention], chosen: int, added: _Added, target: Mention) -> list[Mention]:
+    """The mentions that overlap ``target``, in list order: ``mentions[:chosen]`` (of the chosen
+    matches: sorted, non-nested) then those of ``added``."""
+    ends = [m.end for m in mentions[:chosen]]
+    first = bisect_left(ends, target.start + 1)
+    out = []
+    for m in mentions[first:chosen]:
+        if m.start >= target.end:
+            break
+        out.append(m)
+    for position in added.overlapping(target.start, target.end):
+        m = mentions[position]
+        if m.start < target.end and target.start < m.end:
+            out.append(m)
+    return out
 
 
 class _ContextStage:
-    """The adapter to :mod:`radminer.context` (statuses of the chosen mentions of one row)."""
+    """The adapter to :mod:`radminer.context` (statuses of the chosen mentions of one row).
+
+    Triggers are only looked for where a token may start one (:meth:`ContextRules.trigger_offsets`,
+    kept per token).
+    """
 
     def __init__(self, graph: LabelGraph) -> None:
-        from .context import ContextRules
-
         self.graph = graph
         self.rules = ContextRules.default()
+        self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
+        self._starting: set[int] = set()  # ORTH of the tokens with offsets
 
-    def assign(
-        self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int
-    ) -> list[Mention]:
-        from .context import assign_context, mark_irrelevant
-
+    def assign(self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int) -> list[Mention]:
         text = analysis.text
-        starts = [s for s in analysis.sent_starts if lo <= s < hi]
-        ends = [*starts[1:], hi]
-        bounds = [analysis.chars(s, e) for s, e in zip(starts, ends, strict=True)]
-        contexts = assign_context(text, [(m.start, m.end) for m in mentions], rules=self.rules, sentences=bounds)
+        starts, ends = analysis.offsets()
+        sentences = analysis.sent_starts[bisect_left(analysis.sent_starts, lo) : bisect_left(analysis.sent_starts, hi)]
+        bounds = [(starts[s], ends[e - 1]) for s, e in zip(sentences, [*sentences[1:], hi], strict=True)]
+        contexts = assign_context(
+            text,
+            [(m.start, m.end) for m in mentions],
+            rules=self.rules,
+            sentences=bounds,
+            trigger_starts=self._trigger_starts(analysis, lo, hi),
+        )
         mentions = [
             m if c.status == "positive" else Mention(m.label, m.text, m.start, m.end, *c)
             for m, c in zip(mentions, contexts, strict=True)
@@ -260,7 +302,18 @@ class _ContextStage:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions
 
-    def resolve(self, mentions: list[Mention], mark: int) -> list[Mention]:
-        from .context import resolve_exclusive
-
-        return resolve_exclusive(mentions, self.graph, bookmark=mark)
+    def _trigger_starts(self, analysis: Analysis, lo: int, hi: int) -> list[int]:
+        """Character positions in tokens ``[lo, hi)`` where a trigger may start, ascending."""
+        orths, offsets = analysis.orths[lo:hi], self._offsets
+        if not offsets.keys() >= set(orths):
+            strings = analysis.doc.vocab.strings
+            for orth in set(orths) - offsets.keys():
+                offsets[orth] = self.rules.trigger_offsets(strings[orth])
+                if offsets[orth]:
+                    self._starting.add(orth)
+        starts = analysis.offsets()[0]
+        return [
+            starts[i] + k
+            for i in compress(range(lo, hi), map(self._starting.__contains__, orths))
+            for k in offsets[analysis.orths[i]]
+        ]

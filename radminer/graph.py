@@ -74,6 +74,7 @@ class LabelGraph:
         if dangling:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
         self._ancestors = lru_cache(maxsize=None)(self._compute_ancestors)
+        self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
         self.label_space = LabelSpace(self.labels, name="all")
 
     def select(self, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
@@ -222,11 +223,13 @@ class LabelGraph:
 
     def expand(self, labels: Iterable[str]) -> frozenset[str]:
         """``labels`` closed under ancestors (lung nodule ⇒ lung, nodule, chest)."""
+        closures = self._closures
         out: set[str] = set()
         for label in labels:
-            if label not in out:
-                out.add(label)
-                out |= self.ancestors(label)
+            closure = closures.get(label)
+            if closure is None:
+                closure = closures[label] = self.ancestors(label) | {label}
+            out |= closure
         return frozenset(out)
 
     def roots(self) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
+from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class Matcher:
         trie = self._trie
         firsts = self._firsts
         out: list[Match] = []
-        for i in [i for i in range(start, end) if keys[i] in firsts]:
+        for i in compress(range(start, end), map(firsts.__contains__, keys[start:end])):
             node = trie[keys[i]]
             j = i + 1
             while True:
@@ -115,12 +116,19 @@ class Matcher:
 
 
 def select(matches: Sequence[Match]) -> list[Match]:
-    """Longest matches first; a match inside a kept one is dropped. Sorted by position."""
+    """Longest matches first; a match inside a kept one is dropped. Sorted by position.
+
+    Equivalently: a match is kept unless a longer match holds it, or an earlier one in
+    ``matches`` has the same tokens. One sort and a sweep over start positions.
+    """
     if all(a.end <= b.start for a, b in itertools.pairwise(matches)):
         return list(matches)  # the common case: no overlap
     kept: list[Match] = []
-    for m in sorted(matches, key=lambda m: (m.start - m.end, m.start)):
-        if not any(k.start <= m.start and m.end <= k.end for k in kept):
-            kept.append(m)
+    reach = -1  # the furthest end of the matches that start before the current group
+    order = sorted(range(len(matches)), key=lambda i: (matches[i].start, -matches[i].end, i))
+    for (_, end), group in itertools.groupby(order, key=lambda i: matches[i][:2]):
+        if end > reach:
+            kept.append(matches[next(group)])
+            reach = end
     kept.sort()
     return kept

@@ -1,9 +1,11 @@
-"""What extraction produces: :class:`Mention` (one matched label) and :class:`LesionLabels` (one row)."""
+"""What extraction produces: :class:`Mention` (one matched label) and :class:`LesionLabels` (one row).
+
+Both are immutable named tuples (cheap to build: an extraction makes one per match).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["STATUSES", "LesionLabels", "Mention"]
 
@@ -11,8 +13,7 @@ __all__ = ["STATUSES", "LesionLabels", "Mention"]
 STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "irrelevant")
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
     """A label found in the text; ``start``/``end`` are character offsets into the input text."""
 
     label: str
@@ -25,6 +26,7 @@ class Mention:
     trigger_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The mention's record: label, text, start, end, status, and the trigger fields when set."""
         out: dict[str, Any] = {
             "label": self.label,
             "text": self.text,
@@ -37,8 +39,7 @@ class Mention:
         return out
 
 
-@dataclass(frozen=True)
-class LesionLabels:
+class LesionLabels(NamedTuple):
     """Labels of one lesion (one bookmark) or, without bookmarks, of a whole report.
 
     ``labels``: positive labels expanded to all ancestors, sorted. ``uncertain`` and
@@ -53,7 +54,7 @@ class LesionLabels:
     negated: tuple[str, ...] = ()
     mentions: tuple[Mention, ...] = ()
 
-    def to_dict(self, report_id: str | None = None) -> dict[str, Any]:
+    def to_dict(self, report_id: str | None = None) -> dict[str, Any]:  # type: ignore[override]
         """The JSONL record of DESIGN.md's contract (``id`` first when given)."""
         out: dict[str, Any] = {} if report_id is None else {"id": report_id}
         out.update(

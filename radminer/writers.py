@@ -159,7 +159,7 @@ class RecordsEncoder(Encoder):
                 row.labels,
                 row.uncertain,
                 row.negated,
-                [vars(m) for m in row.mentions],
+                [m._asdict() for m in row.mentions],
             )
             for row in rows
         ]

@@ -77,3 +77,12 @@ def test_custom_vocabulary_gets_context(
 def test_context_off_keeps_every_mention_positive() -> None:
     [row] = Extractor(DATA / "context_vocab.csv", context=False)("No fever.")
     assert row.labels == ("fever", "symptom") and [m.status for m in row.mentions] == ["positive"]
+
+
+def test_word_composition_takes_the_status_of_the_mention_it_lies_in() -> None:
+    # 'adenopathy' → lymphadenopathy lies inside the uncertain "axillary adenopathy" (character
+    # offsets; it once compared token indices with character offsets and stayed positive)
+    (row,) = Extractor(bookmark=None)("Left axillary adenopathy versus reactive node.")
+    statuses = {m.label: m.status for m in row.mentions}
+    assert statuses["lymphadenopathy"] == statuses["axilla lymph node"] == "uncertain"
+    assert "lymphadenopathy" not in row.labels

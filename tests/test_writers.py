@@ -74,7 +74,7 @@ def test_parquet_round_trip() -> None:
     assert table.column_names == list(RECORD_FIELDS)
     records = table.to_pylist()
     assert records[0]["labels"] == ["abdomen", "liver", "liver mass", "mass"]
-    assert records[1]["mentions"][0] == NODULE.__dict__
+    assert records[1]["mentions"][0] == NODULE._asdict()
     assert records[2]["bookmark"] is None and records[2]["mentions"] == []
 
 
