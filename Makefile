@@ -16,13 +16,21 @@ $(VENV)/.stamp-core: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
+$(VENV)/.stamp-model: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[model]"
+	touch $@
+
 $(VENV)/.stamp-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e ".[dev,model,parquet]"
 	touch $@
 
-demo: $(VENV)/.stamp-core
-	$(VENV)/bin/radminer extract examples/reports.csv -o $(DEMO_OUT)/labels.jsonl
-	$(PY) -m radminer.demo_summary $(DEMO_OUT)/labels.jsonl
+# 1. radminer on the shipped example reports (labels printed and written to $(DEMO_OUT)/labels.jsonl);
+# 2. the CNN end to end on a synthetic DeepLesion: lesion-synth → radminer extract → lesion-prepare
+#    → lesion-train → lesion-eval → lesion-annotate (a few minutes on 2 CPU cores).
+demo: $(VENV)/.stamp-model
+	$(VENV)/bin/radminer extract examples/reports.csv -o $(DEMO_OUT)/labels.jsonl --no-progress
+	$(VENV)/bin/radminer extract examples/reports.csv --format csv --no-progress
+	$(PY) -m lesion_model.demo $(DEMO_OUT)/lesion
 
 test: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
