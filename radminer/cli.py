@@ -234,7 +234,11 @@ Exit status: 0 success (rows may have been skipped with --on-error skip);
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: JSONL on stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "npz"]), help="Output format.")
 @click.option(
-    "--text-column", "text_columns", multiple=True, default=("text",), show_default=True,
+    "--text-column",
+    "text_columns",
+    multiple=True,
+    default=("text",),
+    show_default=True,
     help="Column holding report text; repeat to join several.",
 )
 @click.option("--id-column", default="id", show_default=True, help="Column holding the report id.")
@@ -243,12 +247,18 @@ Exit status: 0 success (rows may have been skipped with --on-error skip);
 @click.option("--bookmark", metavar="REGEX", help="Regex of the lesion bookmark token (default: BOOKMARK).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
-    "--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+    "--on-error",
+    type=click.Choice(["fail", "skip"]),
+    default="fail",
+    show_default=True,
     help="On an unreadable row: stop with an error, or skip it and log it.",
 )
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
 @click.option(
-    "--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
     help="Mine in this machine's processes, or on a Dask cluster.",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a local cluster of --jobs workers).")
@@ -309,7 +319,7 @@ def extract(
             else:
                 errors.write(json.dumps(error.to_dict(), ensure_ascii=False) + "\n")
 
-        writer = make_writer(fmt, handle, space=extractor.graph.label_space)
+        writer = make_writer(fmt, handle, space=extractor.label_space)
         if engine == "dask":
             from . import dask as engine_dask
 
