@@ -189,7 +189,13 @@ def export(path: str | None, fmt: str, output: str | None) -> None:
 
 def _import_spacy_without_torch() -> None:
     """Import spaCy with torch hidden: thinc imports torch when it is installed (over a
-    second), and extraction never uses it. torch itself stays importable afterwards."""
+    second), and extraction never uses it.
+
+    Only for this command (the library never does it): ``import torch`` works afterwards in
+    the same process, but thinc then counts torch as absent (``thinc.compat.has_torch``), so
+    spaCy models that run through torch cannot be used in that process. Nothing is done
+    when spaCy or torch is already imported.
+    """
     if "torch" in sys.modules or "spacy" in sys.modules:
         return
     sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail

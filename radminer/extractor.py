@@ -280,7 +280,9 @@ class _ContextStage:
         self.graph = graph
         self.rules = ContextRules.default()
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
-        self._starting: set[int] = set()  # ORTH of the tokens with offsets
+        self._known: set[int] = set()  # ORTH of the tokens seen
+        self._at_start: set[int] = set()  # ORTH of the tokens where a trigger may start at offset 0 only
+        self._inside: set[int] = set()  # ORTH of the tokens with other offsets
 
     def assign(self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int) -> list[Mention]:
         text = analysis.text
@@ -304,16 +306,22 @@ class _ContextStage:
 
     def _trigger_starts(self, analysis: Analysis, lo: int, hi: int) -> list[int]:
         """Character positions in tokens ``[lo, hi)`` where a trigger may start, ascending."""
-        orths, offsets = analysis.orths[lo:hi], self._offsets
-        if not offsets.keys() >= set(orths):
+        orths = analysis.orths[lo:hi]
+        if not self._known.issuperset(orths):
             strings = analysis.doc.vocab.strings
-            for orth in set(orths) - offsets.keys():
-                offsets[orth] = self.rules.trigger_offsets(strings[orth])
-                if offsets[orth]:
-                    self._starting.add(orth)
+            for orth in set(orths) - self._known:
+                offsets = self.rules.trigger_offsets(strings[orth])
+                self._offsets[orth] = offsets
+                self._known.add(orth)
+                if offsets:
+                    (self._at_start if offsets == (0,) else self._inside).add(orth)
         starts = analysis.offsets()[0]
+        if self._inside.isdisjoint(orths):
+            return [starts[i] for i in compress(range(lo, hi), map(self._at_start.__contains__, orths))]
+        offsets = self._offsets
         return [
-            starts[i] + k
-            for i in compress(range(lo, hi), map(self._starting.__contains__, orths))
-            for k in offsets[analysis.orths[i]]
+            starts[lo + i] + k
+            for i, orth in enumerate(orths)
+            if orth in self._at_start or orth in self._inside
+            for k in offsets[orth]
         ]

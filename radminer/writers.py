@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import InputError, RadminerError
 from .labelspace import LabelSpace
-from .mentions import LesionLabels
+from .mentions import LesionLabels, Mention
 
 __all__ = [
     "BINARY_FORMATS",
@@ -111,13 +111,64 @@ class TextWriter(Writer):
 
 
 class JsonlEncoder(Encoder):
-    """One JSON object per row, keys in the order of :data:`RECORD_FIELDS`, UTF-8 as is."""
+    """One JSON object per row, keys in the order of :data:`RECORD_FIELDS`, UTF-8 as is.
+
+    Writes the bytes ``json.dumps(row.to_dict(report_id), ensure_ascii=False)`` would, from
+    strings built directly (labels encoded once each).
+    """
 
     _encode = json.JSONEncoder(ensure_ascii=False).encode
 
+    def __init__(self) -> None:
+        self._labels: dict[str, str] = {}  # label → its JSON string
+
     def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
-        encode = self._encode
-        return len(rows), "".join([encode(row.to_dict(report_id)) + "\n" for row in rows])
+        if not isinstance(report_id, str):
+            return len(rows), "".join([self._encode(row.to_dict(report_id)) + "\n" for row in rows])
+        head = '{"id": ' + _json_string(report_id) + ', "bookmark": '
+        lines = [
+            head
+            + ("null" if row.bookmark is None else str(int(row.bookmark)))
+            + ', "sentence": '
+            + _json_string(row.sentence)
+            + ', "labels": '
+            + self._list(row.labels)
+            + ', "uncertain": '
+            + self._list(row.uncertain)
+            + ', "negated": '
+            + self._list(row.negated)
+            + ', "mentions": ['
+            + ", ".join([self._mention(m) for m in row.mentions])
+            + "]}\n"
+            for row in rows
+        ]
+        return len(rows), "".join(lines)
+
+    def _list(self, labels: Sequence[str]) -> str:
+        if not labels:
+            return "[]"
+        cache = self._labels
+        return "[" + ", ".join([cache.get(x) or cache.setdefault(x, _json_string(x)) for x in labels]) + "]"
+
+    def _mention(self, m: Mention) -> str:
+        label = self._labels.get(m.label) or self._labels.setdefault(m.label, _json_string(m.label))
+        out = (
+            f'{{"label": {label}, "text": {_json_string(m.text)}, "start": {_json_int(m.start)}, '
+            f'"end": {_json_int(m.end)}, "status": {_json_string(m.status)}'
+        )
+        if m.trigger is not None:
+            out += (
+                f', "trigger": {_json_string(m.trigger)}, "trigger_start": {_json_int(m.trigger_start)}, '
+                f'"trigger_end": {_json_int(m.trigger_end)}'
+            )
+        return out + "}"
+
+
+_json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else int.__repr__(value)
 
 
 class CsvEncoder(Encoder):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +207,13 @@ def test_extract_dataframe(tmp_path: Path) -> None:
     assert out["labels"][1] == [] and "Lung nodule." in out["sentence"][0]
     with pytest.raises(radminer.InputError, match="the DataFrame has no column 'text'"):
         radminer.extract_dataframe(df, id_column=None)
+
+
+def test_hiding_torch_from_spacy_leaves_torch_importable() -> None:
+    code = (
+        "import sys; from radminer.cli import _import_spacy_without_torch as hide; hide(); "
+        "assert 'spacy' in sys.modules and 'torch' not in sys.modules; import torch; print(torch.__name__)"
+    )
+    pytest.importorskip("torch")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "torch"
