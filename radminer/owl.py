@@ -101,6 +101,7 @@ def _scan(path: Path) -> list[str]:
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.EntityDeclHandler = entity_decl
     parser.StartElementHandler = start
+
     def external_ref(context: str, base: str | None, system_id: str | None, public_id: str | None) -> int:
         refuse(f"external entity reference {system_id!r} is not accepted")
         return 0
