@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .distributed import all_mean, global_batch_loss
 from .errors import TrainingError
 
 __all__ = [
@@ -121,6 +122,7 @@ def train_one_epoch(
     amp: bool = True,
     check_every: int = 20,
     progress: ProgressFn | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> float:
     """One pass over ``data`` in the order drawn from ``generator``; returns the mean loss.
 
@@ -128,12 +130,19 @@ def train_one_epoch(
     would break batch norm and recompile a compiled model). The running loss is checked every
     ``check_every`` steps (checking every step would stall a GPU): a NaN or infinite value
     raises :class:`TrainingError`. ``progress(steps, mean loss)`` is called at each check.
+
+    ``shard = (rank, world_size)`` under DDP (:mod:`lesion_model.distributed`): every rank
+    draws the same order, ``batch_size`` is the global batch, and this rank trains on part
+    ``rank`` of its ``world_size`` contiguous parts; the loss is that of the global batch
+    (:func:`~lesion_model.distributed.global_batch_loss`), and so is the mean returned.
     """
+    rank, world = shard
     model.train()
     order = torch.randperm(len(data), generator=generator).to(data.patches.device)
     total = torch.zeros((), device=device)
     steps = 0
-    for steps, idx in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
+    for steps, batch in enumerate(_batches(len(data), batch_size, order, drop_last=True), 1):
+        idx = batch.tensor_split(world)[rank] if world > 1 else batch
         x, boxes = transform(
             data.patches[idx].to(device, non_blocking=True), data.boxes[idx].to(device, non_blocking=True)
         )
@@ -142,6 +151,8 @@ def train_one_epoch(
         with _autocast(device, amp):
             logits = model(x, boxes)
         loss = criterion(logits.float(), target, mask)
+        if world > 1:
+            loss = global_batch_loss(loss, mask)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -153,6 +164,8 @@ def train_one_epoch(
     if steps == 0:
         raise TrainingError("the training split is empty: nothing to train on")
     _check_finite(total, steps)
+    if world > 1:
+        total = all_mean(total)
     return float(total) / steps
 
 

@@ -13,6 +13,12 @@ comes from its own generator seeded by (seed, epoch).
 
 On CUDA the step runs under bf16 autocast with channels_last tensors (optionally
 ``torch.compile``d), and the patches stay int16 on the GPU when they fit, windowed there per batch.
+
+Data-parallel: ``torchrun --nproc_per_node=N -m lesion_model.train ...`` runs N ranks (NCCL, one
+GPU each, or gloo on CPU; :mod:`lesion_model.distributed`). ``--batch-size`` is then the global
+batch (per-rank batch × N), batch norm is synchronized, and the result equals one process's with
+that batch (up to floating-point reduction order); rank 0 alone evaluates, logs and writes ``RUN``;
+``--resume`` works across ranks and world sizes.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from tqdm.auto import tqdm
 
 from .data.preprocess import DEFAULT_WINDOW
 from .data.store import PatchStore
+from .distributed import DistributedContext, process_group, rank_device, rank_seed, sync_batchnorm, wrap
 from .engine import InputTransform, ProgressFn, SplitData, epoch_generator, predict, resolve_device, train_one_epoch
 from .errors import LesionModelError, TrainingError
 from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
@@ -269,11 +276,27 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> 
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
-    """Run (or resume) training as configured; returns the last epoch's record of the history."""
+    """Run (or resume) training as configured; returns the last epoch's record of the history.
+
+    Under torchrun (``WORLD_SIZE`` > 1) this process is one rank of a DDP run: on CUDA it uses
+    ``cuda:LOCAL_RANK``; ``config.batch_size`` is the global batch and must be a multiple of the
+    world size; only rank 0's record holds the validation AUC.
+    """
+    context = DistributedContext.from_env()
+    if config.batch_size % context.world_size:
+        raise TrainingError(
+            f"the batch size {config.batch_size} (the global batch) is not a multiple of the "
+            f"{context.world_size} processes"
+        )
+    device = rank_device(resolve_device(config.device), context)
+    with process_group(device) as context:
+        return _train(config, resume=resume, device=device, context=context)
+
+
+def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: DistributedContext) -> dict[str, Any]:
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT_NAME
-    device = resolve_device(config.device)
     store = PatchStore.open(config.data)
     window = store_window(store, config.window)
     train_rows = store.split_indices("train")
@@ -291,6 +314,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     channels_last = config.channels_last and device.type == "cuda"
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    if context.enabled:
+        torch.manual_seed(rank_seed(config.seed, context.rank))  # this rank's own randomness
+        sync_batchnorm(model, device)
     criterion = WeightedBCEWithLogits(
         config.loss,
         torch.from_numpy(w_pos),
@@ -316,8 +342,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         scheduler.load_state_dict(ckpt["scheduler"])
         start_epoch, history = int(ckpt["epoch"]), list(ckpt["history"])
         logger.info("resuming %s after epoch %d", checkpoint_path, start_epoch)
-    _write_json(out / "config.json", config.to_dict())
-    runner: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    if context.is_main:
+        _write_json(out / "config.json", config.to_dict())
+    runner: nn.Module = wrap(model, device) if context.enabled else model
+    if config.compile:
+        runner = torch.compile(runner)  # type: ignore[assignment]
     options = {
         "transform": InputTransform(window, config.downsample, channels_last),
         "batch_size": config.batch_size,
@@ -339,7 +368,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         with _progress_bar(
-            config.progress,
+            config.progress and context.is_main,
             len(train_data) // max(config.batch_size, 1),
             f"epoch {epoch + 1}/{config.epochs}",
         ) as bar:
@@ -351,10 +380,12 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
                 generator=epoch_generator(config.seed, epoch),
                 check_every=check_every,
                 progress=bar,
+                shard=(context.rank, context.world_size),
                 **options,
             )
         scheduler.step()
-        val_auc = evaluate(runner, val_data, **options)["mean_auc"] if len(val_data) else None
+        evaluator = model if context.enabled else runner  # the plain model: no collectives on rank 0 alone
+        val_auc = evaluate(evaluator, val_data, **options)["mean_auc"] if len(val_data) and context.is_main else None
         record = {
             "epoch": epoch + 1,
             "loss": loss,
@@ -363,6 +394,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - started, 3),
         }
         history.append(record)
+        if not context.is_main:
+            continue  # rank 0 alone logs and writes the run directory
         logger.info(
             "epoch %d/%d: loss %.4f, val mean AUC %s, lr %g (%.1f s)",
             epoch + 1,
@@ -523,6 +556,9 @@ def main(
 ) -> None:
     """Train the lesion classifier on a patch store (the seed paper's recipe by default)."""
     setup_cli_logging(verbose)
+    is_main = DistributedContext.from_env().is_main
+    if not is_main:
+        logging.getLogger().setLevel(logging.WARNING)  # rank 0 alone logs progress
     config = TrainConfig(
         compile=compile_,
         amp=not no_amp,
@@ -532,4 +568,9 @@ def main(
         **options,
     )  # type: ignore[arg-type]
     record = train(config, resume=resume)
-    click.echo(json.dumps(record))
+    if is_main:
+        click.echo(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
