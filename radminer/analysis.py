@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
+from operator import add
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,6 @@ from .errors import InputError, RadminerError
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.lookups import Table
     from spacy.strings import StringStore
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
@@ -102,8 +102,8 @@ class Analysis:
         if self._offsets is None:
             from spacy.attrs import IDX, LENGTH
 
-            starts = self.doc.to_array(IDX).tolist()
-            self._offsets = (starts, [s + n for s, n in zip(starts, self.doc.to_array(LENGTH).tolist(), strict=True)])
+            starts, lengths = self.doc.to_array([IDX, LENGTH]).T.tolist()
+            self._offsets = (starts, list(map(add, starts, lengths)))
         return self._offsets
 
     def chars(self, start: int, end: int) -> tuple[int, int]:
@@ -139,10 +139,13 @@ def _plural_rule(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _spacy_lookup() -> Table:
-    from spacy.lookups import load_lookups
+def _spacy_lookup() -> dict[str, str]:
+    """spaCy's English lemma lookup table (spacy-lookups-data), read straight from its file:
+    what ``spacy.lookups.load_lookups`` reads, without its entry-point scan and key hashing."""
+    from spacy.util import load_language_data
+    from spacy_lookups_data import en
 
-    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    return load_language_data(en["lemma_lookup"])
 
 
 def _spacy_lemmatizer() -> Callable[[str], str]:
@@ -235,8 +238,10 @@ class Analyzer:
         for abbreviation in dict.fromkeys(ABBREVIATIONS):
             for form in {abbreviation, abbreviation.capitalize(), abbreviation.upper()}:
                 self.nlp.tokenizer.add_special_case(form, [{"ORTH": form}])
-        # ORTH hash → (key, kind, lemma hash); filled lazily
-        self._tokens: dict[int, tuple[str | None, int, int]] = {}
+        # ORTH hash → match key, kind and lemma hash of the token text; filled lazily
+        self._keys: dict[int, str | None] = {}
+        self._kinds: dict[int, int] = {}
+        self._lemmas: dict[int, int] = {}
 
     # -- lexicon side -------------------------------------------------------------------
     def phrase_keys(self, text: str) -> tuple[str, ...]:
@@ -265,20 +270,22 @@ class Analyzer:
                 yield self.annotate(doc, text=item, write_doc=write_doc)
             batch = []
 
-    def _token(self, orth: int, strings: StringStore) -> tuple[str | None, int, int]:
-        text = strings[orth]
-        kind = _kind(text)
-        key: str | None = None
-        lemma_hash = orth
-        if not kind & _SPACE:
-            lower = text.lower()
-            key = self.lemma(lower) if kind & _WORD else lower
-            lemma_hash = strings.add(key)
-            if key in _SKIP_WORDS:
-                key = None
-        entry = (key, kind, lemma_hash)
-        self._tokens[orth] = entry
-        return entry
+    def _learn(self, orths: Iterable[int], strings: StringStore) -> None:
+        """Fill the per-ORTH tables for the token texts ``orths``."""
+        for orth in orths:
+            text = strings[orth]
+            kind = _kind(text)
+            key: str | None = None
+            lemma_hash = orth
+            if not kind & _SPACE:
+                lower = text.lower()
+                key = self.lemma(lower) if kind & _WORD else lower
+                lemma_hash = strings.add(key)
+                if key in _SKIP_WORDS:
+                    key = None
+            self._keys[orth] = key
+            self._kinds[orth] = kind
+            self._lemmas[orth] = lemma_hash
 
     def annotate(
         self,
@@ -301,10 +308,13 @@ class Analyzer:
         text = doc.text if text is None else text
         if not len(doc):
             return Analysis(doc, text, [], [], [])
-        table, strings = self._tokens, doc.vocab.strings
         orths = doc.to_array(ORTH).tolist()
-        entries = [table.get(o) or self._token(o, strings) for o in orths]
-        keys, kinds, lemmas = (list(column) for column in zip(*entries, strict=True))
+        try:
+            keys = list(map(self._keys.__getitem__, orths))
+        except KeyError:  # a token text not seen before
+            self._learn(set(orths) - self._keys.keys(), doc.vocab.strings)
+            keys = list(map(self._keys.__getitem__, orths))
+        kinds = list(map(self._kinds.__getitem__, orths))
         if _HAS_HYPHEN.search(text):
             _join_hyphenated(keys, kinds, doc.to_array(SPACY).tolist())
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
@@ -316,7 +326,7 @@ class Analyzer:
         else:
             starts = _sentence_starts(kinds, marked)
         if write_doc:
-            _write(doc, lemmas, starts, overwrite=overwrite)
+            _write(doc, list(map(self._lemmas.__getitem__, orths)), starts, overwrite=overwrite)
         return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths)
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:

@@ -7,6 +7,7 @@ line on stderr; 2 a usage error (click); 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import sys
 import warnings
@@ -307,11 +308,16 @@ def extract(
     if engine == "local" and not Path(input_path).is_file():
         raise click.BadParameter(f"file {input_path!r} does not exist", param_hint="'INPUT.csv'")
 
-    _import_spacy_without_torch()
-    from .extractor import Extractor
-
     options = {} if bookmark is None else {"bookmark": bookmark}
-    extractor = Extractor(path, label_set=label_set, **options)
+    gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
+    try:
+        _import_spacy_without_torch()
+        from .extractor import Extractor
+
+        extractor = Extractor(path, label_set=label_set, **options)
+    finally:
+        gc.enable()
+    gc.freeze()  # and later collections need not scan them again
     skipped = 0
     with ExitStack() as stack:
         handle = stack.enter_context(atomic_output(out, binary=fmt in BINARY_FORMATS))

@@ -119,6 +119,8 @@ class Composer:
             return []
         end = len(keys) if end is None else end
         words = self._find_words(keys, start, end)
+        if not self._applicable({m.label for m in matches}, words.keys()):
+            return []  # no rule has all its components here
         scope = _Scope(matches, keys, sent_starts, start, end)
         items: list[Match] = list(matches)
         out: list[Composed] = []
@@ -157,6 +159,15 @@ class Composer:
             items.extend(c.match for c in added)
             out.extend(added)
         return out
+
+    def _applicable(self, labels: set[str], words: Iterable[tuple[str, ...]]) -> bool:
+        """Whether some rule has all its components among ``labels`` and ``words``."""
+        words = set(words)
+        rule_index = self._by_label
+        candidates = [k for label in labels.intersection(rule_index) for k in rule_index[label]]
+        if words:
+            candidates += self._word_rules
+        return any(self.rules[k].labels <= labels and self.rules[k].words <= words for k in candidates)
 
     def _combos(
         self,

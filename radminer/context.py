@@ -33,7 +33,7 @@ import itertools
 import json
 import logging
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -421,6 +421,8 @@ def assign_context(
     if not targets:
         return out
     rules = rules or ContextRules.default()
+    if isinstance(trigger_starts, Sequence) and not trigger_starts and rules._fold(text)[1] is rules._pattern:
+        return out  # no trigger can start anywhere
     sentences = split_sentences(text) if sentences is None else sentences
     sentence_starts = [s for s, _ in sentences]
     order = sorted(range(len(targets)), key=targets.__getitem__)
@@ -533,12 +535,13 @@ def mark_irrelevant(
     if len(merged) < 2:
         return list(mentions)
     boundaries = [match.span() for match in rules._boundaries.finditer(text, lo, hi)]
+    boundary_starts = [b[0] for b in boundaries]
     folded = rules._fold(text)
     cuts = []
     for (_, left_end), (right_start, _) in itertools.pairwise(merged):
-        between = [b for b in boundaries if left_end <= b[0] < right_start]
-        if between:
-            cut, after = between[-1]
+        last = bisect_left(boundary_starts, right_start) - 1  # the last boundary starting before the next head
+        if last >= 0 and boundary_starts[last] >= left_end:
+            cut, after = boundaries[last]
             same = rules._same_lesion.search(text, after, right_start) or any(
                 t.kind == "uncertain" for t in rules._triggers(folded, after, right_start)
             )
@@ -560,13 +563,23 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     a whole report may describe several lesions.
     """
     positive = [i for i, m in enumerate(mentions) if m.status == "positive" and m.label in graph]
-    expanded = {i: graph.expand([mentions[i].label]) for i in positive}
-    excluded = {i: frozenset().union(*(graph.exclusive(a) for a in expanded[i])) for i in positive}
+    closures: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # label → (expanded, excluded)
+    for i in positive:
+        label = mentions[i].label
+        if label not in closures:
+            expanded = graph.expand([label])
+            closures[label] = (expanded, frozenset().union(*(graph.exclusive(a) for a in expanded)))
+    expanded = {i: closures[mentions[i].label][0] for i in positive}
+    excluded = {i: closures[mentions[i].label][1] for i in positive}
 
-    def conflict(i: int, j: int) -> bool:
-        return bool(excluded[i] & expanded[j])
+    def rival_in(group: list[int], holders: dict[str, list[int]], i: int) -> int | None:
+        """The first mention of ``group`` other than ``i`` that conflicts with ``i``; ``holders``:
+        label → the first two positions in ``group`` of the mentions whose expansion holds it."""
+        found = [p for x in excluded[i] for p in holders.get(x, ()) if group[p] != i]
+        return group[min(found)] if found else None
 
-    if not any(conflict(i, j) for i, j in itertools.combinations(positive, 2)):
+    everyone = _holders(positive, expanded)
+    if all(rival_in(positive, everyone, i) is None for i in positive):
         return list(mentions)
 
     def distance(i: int) -> int:
@@ -575,19 +588,36 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
 
     loser: dict[int, int] = {}  # demoted mention → the mention it conflicts with
     kept: list[int] = []
+    kept_holders: dict[str, list[int]] = {}  # label → position in ``kept`` of the first mention holding it
     for _, group in itertools.groupby(sorted(positive, key=distance), key=distance):
         members = list(group)
+        holders = _holders(members, expanded)
         for i in members:
-            rival = next((j for j in kept if conflict(i, j)), None)
+            rival = rival_in(kept, kept_holders, i)
             if rival is None:
-                rival = next((j for j in members if j != i and conflict(i, j)), None)
+                rival = rival_in(members, holders, i)
             if rival is not None:
                 loser[i] = rival
-        kept.extend(i for i in members if i not in loser)
+        for i in members:
+            if i not in loser:
+                for x in expanded[i]:
+                    kept_holders.setdefault(x, [len(kept)])
+                kept.append(i)
     out = list(mentions)
     for i, rival in loser.items():
         r = mentions[rival]
         out[i] = with_context(out[i], Context("uncertain", r.text, r.start, r.end))
+    return out
+
+
+def _holders(group: list[int], expanded: dict[int, frozenset[str]]) -> dict[str, list[int]]:
+    """Label → the first two positions in ``group`` of the mentions whose ``expanded`` labels hold it."""
+    out: dict[str, list[int]] = {}
+    for p, i in enumerate(group):
+        for x in expanded[i]:
+            found = out.setdefault(x, [])
+            if len(found) < 2:
+                found.append(p)
     return out
 
 

@@ -10,13 +10,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from .errors import OntologyError, OntologyWarning
 from .labelspace import LabelSpace, select_labels
 from .terms import Term, normalize_name
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from .curation import Curation
 
 __all__ = ["LabelGraph"]
@@ -106,13 +106,17 @@ class LabelGraph:
                     ready.append(child)
         if seen == len(indegree):
             return
+        import networkx as nx
+
         cycle = nx.find_cycle(self._nx.subgraph(n for n, d in indegree.items() if d > 0))
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         raise OntologyError(f"{self.source}: the label hierarchy has a cycle: {path}")
 
     @cached_property
     def _nx(self) -> nx.DiGraph:
-        """The DAG as a networkx ``DiGraph`` (parent → child), built on first use."""
+        """The DAG as a networkx ``DiGraph`` (parent → child), built on first use (networkx imported then)."""
+        import networkx as nx
+
         graph = nx.DiGraph()
         graph.add_nodes_from(self._terms)
         graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
@@ -239,6 +243,8 @@ class LabelGraph:
         """Number of labels on the longest parent → child path (0 when empty)."""
         if not self._terms:
             return 0
+        import networkx as nx
+
         return int(nx.dag_longest_path_length(self._nx)) + 1
 
     def to_networkx(self) -> nx.DiGraph:

@@ -153,15 +153,15 @@ class JsonlEncoder(Encoder):
     def _mention(self, m: Mention) -> str:
         label = self._labels.get(m.label) or self._labels.setdefault(m.label, _json_string(m.label))
         out = (
-            f'{{"label": {label}, "text": {_json_string(m.text)}, "start": {_json_int(m.start)}, '
-            f'"end": {_json_int(m.end)}, "status": {_json_string(m.status)}'
+            f'{{"label": {label}, "text": {_json_string(m.text)}, "start": {m.start:d}, '
+            f'"end": {m.end:d}, "status": {_json_string(m.status)}'
         )
-        if m.trigger is not None:
-            out += (
-                f', "trigger": {_json_string(m.trigger)}, "trigger_start": {_json_int(m.trigger_start)}, '
-                f'"trigger_end": {_json_int(m.trigger_end)}'
-            )
-        return out + "}"
+        if m.trigger is None:
+            return out + "}"
+        return (
+            f'{out}, "trigger": {_json_string(m.trigger)}, "trigger_start": {_json_int(m.trigger_start)}, '
+            f'"trigger_end": {_json_int(m.trigger_end)}}}'
+        )
 
 
 _json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
