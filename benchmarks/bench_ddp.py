@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python benchmarks/bench_ddp.py --out ddp.json          # a 2-GPU H100 / H200 machine
     PYTHONPATH=. python benchmarks/bench_ddp.py --quick --device cpu    # tiny sizes, gloo on CPU
+    PYTHONPATH=. python benchmarks/bench_ddp.py --verify 5              # first: N GPUs = 1 GPU's weights?
 
 Needs only torch, torchvision and numpy (it imports lesion_model.engine/models/losses/distributed).
 For each world size of --world (default 1 2) the benchmark starts that many processes
@@ -17,7 +18,9 @@ precedes one timed epoch of --steps steps (synchronized and barriered before and
 Batch norm: ``sync`` (SyncBatchNorm, what lesion-train uses under DDP: statistics of the global
 batch) and ``local`` (per-rank statistics, for the cost of synchronizing). Prints and writes
 images/s per configuration and the scaling efficiency images/s(N) / (N × images/s(1)).
-Target: 2 GPUs >= 1.8x one GPU.
+Target: 2 GPUs >= 1.8x one GPU. ``--verify STEPS`` first trains STEPS global batches of the
+same lesions in fp32 with one process and with N, and prints the largest weight difference:
+rounding with synchronized batch norm, far more with per-rank statistics.
 """
 
 from __future__ import annotations
@@ -46,21 +49,18 @@ WINDOW = (-1024.0, 3071.0)
 LABELS = 171
 
 
-def synthetic_split(n: int, device: torch.device, seed: int) -> SplitData:
-    """``n`` random lesions on ``device``: int16 HU patches, boxes, sparse targets, full masks."""
-    gen = torch.Generator().manual_seed(seed)
-    patches = torch.randint(-1024, 1500, (n, *PATCH), generator=gen, dtype=torch.int16)
-    corner = torch.randint(10, 60, (n, 2), generator=gen).float()
-    size = torch.randint(8, 50, (n, 2), generator=gen).float()
+def synthetic_split(n: int, device: torch.device, seed: int, *, on_cpu: bool = False) -> SplitData:
+    """``n`` random lesions on ``device``: int16 HU patches, boxes, sparse targets, full masks;
+    made there, or on the CPU (``on_cpu``: the same lesions on every device) and moved."""
+    made = torch.device("cpu") if on_cpu else device
+    gen = torch.Generator(device=made).manual_seed(seed)
+    patches = torch.randint(-1024, 1500, (n, *PATCH), generator=gen, dtype=torch.int16, device=made)
+    corner = torch.randint(10, 60, (n, 2), generator=gen, device=made).float()
+    size = torch.randint(8, 50, (n, 2), generator=gen, device=made).float()
+    target = (torch.rand(n, LABELS, generator=gen, device=made) < 0.05).float()
     boxes = torch.cat([corner, corner + size], dim=1)
-    target = (torch.rand(n, LABELS, generator=gen) < 0.05).float()
-    target[:, 0] = 1.0  # every label column has a positive somewhere: finite class weights
     return SplitData(
-        patches=patches.to(device),
-        boxes=boxes.to(device),
-        target=target.to(device),
-        mask=torch.ones_like(target).to(device),
-        rows=np.arange(n),
+        patches.to(device), boxes.to(device), target.to(device), torch.ones_like(target).to(device), np.arange(n)
     )
 
 
@@ -76,7 +76,7 @@ def _rank_main(rank: int, world: int, port: int, options: dict[str, Any], result
         RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
     )
     if options["device"] == "cpu":
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+        torch.set_num_threads(1)  # one core per process (more threads thrash on a shared machine)
     device = rank_device(torch.device(options["device"]), DistributedContext.from_env())
     with process_group(device) as context:
         cuda = device.type == "cuda"
@@ -85,13 +85,14 @@ def _rank_main(rank: int, world: int, port: int, options: dict[str, Any], result
         if cuda:
             model.to(memory_format=torch.channels_last)
         if context.enabled and options["bn"] == "sync":
-            sync_batchnorm(model, device)
+            sync_batchnorm(model)
         runner: torch.nn.Module = wrap(model, device) if context.enabled else model
         if options["compile"]:
             runner = torch.compile(runner)  # type: ignore[assignment]
-        global_batch = options["per_rank_batch"] * world
-        warmup = synthetic_split(options["warmup_steps"] * global_batch, device, seed=1)
-        data = synthetic_split(options["steps"] * global_batch, device, seed=2)
+        verify = options["verify"]
+        global_batch = options["per_rank_batch"] * (max(options["world"]) if verify else world)
+        warmup = synthetic_split(options["warmup_steps"] * global_batch, device, seed=1, on_cpu=verify)
+        data = synthetic_split(options["steps"] * global_batch, device, seed=2, on_cpu=verify)
         w_pos, w_neg = class_weights(data.target.cpu().numpy(), data.mask.cpu().numpy())
         criterion = WeightedBCEWithLogits("weighted_bootstrap", torch.from_numpy(w_pos), torch.from_numpy(w_neg))
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
@@ -99,7 +100,7 @@ def _rank_main(rank: int, world: int, port: int, options: dict[str, Any], result
             "transform": InputTransform(WINDOW, 1, cuda),
             "batch_size": global_batch,
             "device": device,
-            "amp": cuda,
+            "amp": cuda and not verify,
             "shard": (context.rank, context.world_size),
         }
         train_one_epoch(runner, criterion.to(device), optimizer, warmup, generator=epoch_generator(0, 0), **step)
@@ -109,7 +110,8 @@ def _rank_main(rank: int, world: int, port: int, options: dict[str, Any], result
         _sync(device)
         seconds = time.perf_counter() - start
         if context.is_main:
-            results.put({"seconds": seconds, "images": len(data), "global_batch": global_batch})
+            state = {k: v.float().cpu().numpy() for k, v in model.state_dict().items()} if verify else None
+            results.put({"seconds": seconds, "images": len(data), "global_batch": global_batch, "state": state})
 
 
 def _free_port() -> int:
@@ -120,10 +122,25 @@ def _free_port() -> int:
 
 def run(world: int, options: dict[str, Any]) -> dict[str, Any]:
     """Start ``world`` processes with ``options``; rank 0's timing."""
-    spawn = mp.get_context("spawn")
-    results = spawn.SimpleQueue()
-    mp.start_processes(_rank_main, args=(world, _free_port(), options, results), nprocs=world, start_method="spawn")
-    return results.get()
+    results = mp.get_context("spawn").SimpleQueue()
+    args = (world, _free_port(), options, results)
+    processes = mp.start_processes(_rank_main, args=args, nprocs=world, join=False, start_method="spawn")
+    result = results.get()  # before joining: a large result fills the pipe until it is read
+    processes.join()
+    return result
+
+
+def verify(options: dict[str, Any]) -> dict[str, float]:
+    """Train the same global batches in fp32 with 1 process and with N (synchronized and
+    per-rank batch norm); the largest difference of a weight from the one-process weights."""
+    worlds = [w for w in options["world"] if w > 1]
+    single = run(1, {**options, "bn": "sync"})["state"]
+    out = {}
+    for world in worlds:
+        for bn in options["bns"]:
+            state = run(world, {**options, "bn": bn})["state"]
+            out[f"{bn}_{world}"] = max(float(np.abs(state[k] - v).max()) for k, v in single.items())
+    return out
 
 
 def main() -> None:
@@ -137,6 +154,13 @@ def main() -> None:
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--compile", action="store_true", help="torch.compile the (DDP) model.")
     parser.add_argument("--quick", action="store_true", help="Tiny sizes: a check that it runs.")
+    parser.add_argument(
+        "--verify",
+        type=int,
+        metavar="STEPS",
+        default=0,
+        help="First train STEPS global batches in fp32 with 1 and N processes and compare the weights.",
+    )
     parser.add_argument("--out", type=Path, help="Also write the results here as JSON.")
     args = parser.parse_args()
     if args.quick:
@@ -154,6 +178,9 @@ def main() -> None:
         "warmup_steps": args.warmup_steps,
         "width": args.width,
         "compile": args.compile,
+        "world": args.world,
+        "bns": args.bn,
+        "verify": False,
     }
     card = torch.cuda.get_device_name(0) if args.device == "cuda" else f"CPU ({os.cpu_count()} cores)"
     summary: dict[str, Any] = {
@@ -164,6 +191,10 @@ def main() -> None:
         "runs": [],
     }
     print(f"{card}, torch {torch.__version__}, {summary['mode']}, {args.per_rank_batch} images per rank per step")
+    if args.verify:
+        checks = verify({**options, "verify": True, "steps": args.verify, "warmup_steps": 1, "compile": False})
+        summary["verify_max_abs_weight_difference"] = checks
+        print(f"verify, {args.verify} fp32 steps, largest |weight difference| from one process: {checks}")
     print(f"{'bn':<6}{'world':>6}{'global batch':>14}{'images/s':>11}{'speed-up':>10}{'efficiency':>12}")
     # One process has no batch norm to synchronize: measured once, the base of every speed-up.
     configs = [(1, "-")] if 1 in args.world else []

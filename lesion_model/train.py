@@ -316,7 +316,7 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
         model.to(memory_format=torch.channels_last)
     if context.enabled:
         torch.manual_seed(rank_seed(config.seed, context.rank))  # this rank's own randomness
-        sync_batchnorm(model, device)
+        sync_batchnorm(model)
     criterion = WeightedBCEWithLogits(
         config.loss,
         torch.from_numpy(w_pos),

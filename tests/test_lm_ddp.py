@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
 
-from lesion_model.distributed import DistributedContext, GlooSyncBatchNorm, rank_seed  # noqa: E402
+from lesion_model.distributed import DistributedContext, SyncBatchNorm2d, rank_seed  # noqa: E402
 from lesion_model.synth import make_store  # noqa: E402
 from lesion_model.train import TrainConfig, load_checkpoint, train  # noqa: E402
 
@@ -92,10 +92,10 @@ def test_plain_batch_norm_would_differ() -> None:
     assert not torch.allclose(halves, bn(x), atol=1e-3)
 
 
-def test_gloo_sync_batch_norm_is_batch_norm_outside_a_process_group() -> None:
+def test_sync_batch_norm_is_batch_norm_outside_a_process_group() -> None:
     torch.manual_seed(0)
     plain = torch.nn.BatchNorm2d(4)
-    synced = GlooSyncBatchNorm(4)
+    synced = SyncBatchNorm2d(4)
     x = torch.randn(6, 4, 3, 3)
     torch.testing.assert_close(synced(x), plain(x))
     torch.testing.assert_close(synced.running_var, plain.running_var)
