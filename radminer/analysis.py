@@ -225,7 +225,9 @@ class Analyzer:
         self, *, bookmark: str | None = "BOOKMARK", lemmatizer: str = "spacy", vocab: Vocab | None = None
     ) -> None:
         import spacy
+        from spacy.attrs import ORTH, SPACY
 
+        self._orth, self._spacy = ORTH, SPACY
         try:
             self.bookmark = re.compile(bookmark) if bookmark else None
         except re.error as exc:
@@ -303,12 +305,10 @@ class Analyzer:
         keeps lemmas and sentences the doc already holds (from another pipeline).
         ``text``: ``doc.text`` when the caller has it.
         """
-        from spacy.attrs import ORTH, SPACY
-
         text = doc.text if text is None else text
         if not len(doc):
             return Analysis(doc, text, [], [], [])
-        orths = doc.to_array(ORTH).tolist()
+        orths = doc.to_array(self._orth).tolist()
         try:
             keys = list(map(self._keys.__getitem__, orths))
         except KeyError:  # a token text not seen before
@@ -316,7 +316,7 @@ class Analyzer:
             keys = list(map(self._keys.__getitem__, orths))
         kinds = list(map(self._kinds.__getitem__, orths))
         if _HAS_HYPHEN.search(text):
-            _join_hyphenated(keys, kinds, doc.to_array(SPACY).tolist())
+            _join_hyphenated(keys, kinds, doc.to_array(self._spacy).tolist())
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
@@ -390,7 +390,10 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
             while j < i and kinds[j] & _SKIPPED:
                 j += 1
             if j < i or not kind & _SKIPPED:
-                start_at(j)
+                if bookmarks:
+                    start_at(j)
+                elif starts[-1] != j:
+                    starts.append(j)
                 pending = False
         scan = i + 1
         if kind & _TERM:

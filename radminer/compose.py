@@ -93,6 +93,12 @@ class Composer:
             for label in rule.labels:
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [k for k, rule in enumerate(self.rules) if not rule.labels]
+        # each rule with labels once, under its label that the fewest rules use (the least common, as a rule)
+        self._by_rare_label: dict[str, list[_Rule]] = {}
+        for rule in self.rules:
+            if rule.labels:
+                rare = min(sorted(rule.labels), key=lambda label: len(self._by_label[label]))
+                self._by_rare_label.setdefault(rare, []).append(rule)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -163,11 +169,11 @@ class Composer:
     def _applicable(self, labels: set[str], words: Iterable[tuple[str, ...]]) -> bool:
         """Whether some rule has all its components among ``labels`` and ``words``."""
         words = set(words)
-        rule_index = self._by_label
-        candidates = [k for label in labels.intersection(rule_index) for k in rule_index[label]]
+        index = self._by_rare_label
+        candidates = [rule for label in labels if label in index for rule in index[label]]
         if words:
-            candidates += self._word_rules
-        return any(self.rules[k].labels <= labels and self.rules[k].words <= words for k in candidates)
+            candidates += [self.rules[k] for k in self._word_rules]
+        return any(rule.labels <= labels and rule.words <= words for rule in candidates)
 
     def _combos(
         self,

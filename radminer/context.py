@@ -345,6 +345,11 @@ class ContextRules:
             if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
         )
 
+    def folds_exactly(self, text: str) -> bool:
+        """Whether lower-casing keeps the offsets of ``text``: then only the ``trigger_starts``
+        given to :func:`assign_context` are tried (else the whole stretch is searched)."""
+        return self._fold(text)[1] is self._pattern
+
     def _fold(self, text: str) -> tuple[str, re.Pattern[str]]:
         """``text`` lower-cased with the matching pattern (case-insensitive where lowering moves offsets).
 
@@ -421,8 +426,6 @@ def assign_context(
     if not targets:
         return out
     rules = rules or ContextRules.default()
-    if isinstance(trigger_starts, Sequence) and not trigger_starts and rules._fold(text)[1] is rules._pattern:
-        return out  # no trigger can start anywhere
     sentences = split_sentences(text) if sentences is None else sentences
     sentence_starts = [s for s, _ in sentences]
     order = sorted(range(len(targets)), key=targets.__getitem__)

@@ -280,26 +280,26 @@ class _ContextStage:
         self.graph = graph
         self.rules = ContextRules.default()
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
-        self._known: set[int] = set()  # ORTH of the tokens seen
-        self._at_start: set[int] = set()  # ORTH of the tokens where a trigger may start at offset 0 only
-        self._inside: set[int] = set()  # ORTH of the tokens with other offsets
 
     def assign(self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int) -> list[Mention]:
         text = analysis.text
-        starts, ends = analysis.offsets()
-        sentences = analysis.sent_starts[bisect_left(analysis.sent_starts, lo) : bisect_left(analysis.sent_starts, hi)]
-        bounds = [(starts[s], ends[e - 1]) for s, e in zip(sentences, [*sentences[1:], hi], strict=True)]
-        contexts = assign_context(
-            text,
-            [(m.start, m.end) for m in mentions],
-            rules=self.rules,
-            sentences=bounds,
-            trigger_starts=self._trigger_starts(analysis, lo, hi),
-        )
-        mentions = [
-            m if c.status == "positive" else Mention(m.label, m.text, m.start, m.end, *c)
-            for m, c in zip(mentions, contexts, strict=True)
-        ]
+        trigger_starts = self._trigger_starts(analysis, lo, hi)
+        if trigger_starts or not self.rules.folds_exactly(text):
+            starts, ends = analysis.offsets()
+            sent_starts = analysis.sent_starts
+            sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
+            bounds = [(starts[s], ends[e - 1]) for s, e in zip(sentences, [*sentences[1:], hi], strict=True)]
+            contexts = assign_context(
+                text,
+                [(m.start, m.end) for m in mentions],
+                rules=self.rules,
+                sentences=bounds,
+                trigger_starts=trigger_starts,
+            )
+            mentions = [
+                m if c.status == "positive" else Mention(m.label, m.text, m.start, m.end, *c)
+                for m, c in zip(mentions, contexts, strict=True)
+            ]
         if mark is not None:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions
@@ -307,21 +307,13 @@ class _ContextStage:
     def _trigger_starts(self, analysis: Analysis, lo: int, hi: int) -> list[int]:
         """Character positions in tokens ``[lo, hi)`` where a trigger may start, ascending."""
         orths = analysis.orths[lo:hi]
-        if not self._known.issuperset(orths):
+        try:
+            tokens = list(compress(range(lo, hi), map(self._offsets.__getitem__, orths)))
+        except KeyError:  # a token text not seen before
             strings = analysis.doc.vocab.strings
-            for orth in set(orths) - self._known:
-                offsets = self.rules.trigger_offsets(strings[orth])
-                self._offsets[orth] = offsets
-                self._known.add(orth)
-                if offsets:
-                    (self._at_start if offsets == (0,) else self._inside).add(orth)
+            for orth in set(orths) - self._offsets.keys():
+                self._offsets[orth] = self.rules.trigger_offsets(strings[orth])
+            tokens = list(compress(range(lo, hi), map(self._offsets.__getitem__, orths)))
         starts = analysis.offsets()[0]
-        if self._inside.isdisjoint(orths):
-            return [starts[i] for i in compress(range(lo, hi), map(self._at_start.__contains__, orths))]
-        offsets = self._offsets
-        return [
-            starts[lo + i] + k
-            for i, orth in enumerate(orths)
-            if orth in self._at_start or orth in self._inside
-            for k in offsets[orth]
-        ]
+        offsets, all_orths = self._offsets, analysis.orths
+        return [starts[i] + k for i in tokens for k in offsets[all_orths[i]]]
