@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING
 from .errors import InputError, RadminerError
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.strings import StringStore
+    from spacy.tokenizer import Tokenizer
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
@@ -189,6 +189,26 @@ def make_lemmatizer(name: str = "spacy") -> Callable[[str], str]:
     return lemma
 
 
+def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
+    """The tokenizer of ``spacy.blank("en")`` (on ``vocab`` when given), built as spaCy's
+    ``tokenizer_factory`` builds it, without a pipeline (whose registry scan costs start-up time)."""
+    from spacy.lang.en import English
+    from spacy.tokenizer import Tokenizer
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+    from spacy.vocab import create_vocab
+
+    defaults = English.Defaults
+    return Tokenizer(
+        create_vocab("en", defaults) if vocab is None else vocab,
+        rules=defaults.tokenizer_exceptions,
+        prefix_search=compile_prefix_regex(defaults.prefixes).search,
+        suffix_search=compile_suffix_regex(defaults.suffixes).search,
+        infix_finditer=compile_infix_regex(defaults.infixes).finditer,
+        token_match=defaults.token_match,
+        url_match=defaults.url_match,
+    )
+
+
 def _kind(text: str) -> int:
     """Bit flags of one token text."""
     if text.isspace():
@@ -224,7 +244,6 @@ class Analyzer:
     def __init__(
         self, *, bookmark: str | None = "BOOKMARK", lemmatizer: str = "spacy", vocab: Vocab | None = None
     ) -> None:
-        import spacy
         from spacy.attrs import ORTH, SPACY
 
         self._orth, self._spacy = ORTH, SPACY
@@ -236,10 +255,10 @@ class Analyzer:
             raise InputError(f"bookmark: the regular expression {bookmark!r} matches the empty string")
         self.lemmatizer_name = lemmatizer
         self.lemma = make_lemmatizer(lemmatizer)
-        self.nlp: Language = spacy.blank("en") if vocab is None else spacy.blank("en", vocab=vocab)
+        self.tokenizer = _english_tokenizer(vocab)
         for abbreviation in dict.fromkeys(ABBREVIATIONS):
             for form in {abbreviation, abbreviation.capitalize(), abbreviation.upper()}:
-                self.nlp.tokenizer.add_special_case(form, [{"ORTH": form}])
+                self.tokenizer.add_special_case(form, [{"ORTH": form}])
         # ORTH hash → match key, kind and lemma hash of the token text; filled lazily
         self._keys: dict[int, str | None] = {}
         self._kinds: dict[int, int] = {}
@@ -256,7 +275,7 @@ class Analyzer:
         """Tokenize ``text`` and analyze it (see :meth:`annotate`)."""
         if not isinstance(text, str):
             raise InputError(f"expected the text as str, found {type(text).__name__}")
-        return self.annotate(self.nlp.tokenizer(text), bookmarks=bookmarks, text=text, write_doc=write_doc)
+        return self.annotate(self.tokenizer(text), bookmarks=bookmarks, text=text, write_doc=write_doc)
 
     def pipe(self, texts: Iterable[str], *, batch_size: int = 256, write_doc: bool = True) -> Iterator[Analysis]:
         """:meth:`analyze` over a stream of texts (``batch_size``: texts tokenized at once)."""
@@ -268,7 +287,7 @@ class Analyzer:
                 batch.append(text)
                 if len(batch) < batch_size:
                     continue
-            for item, doc in zip(batch, self.nlp.tokenizer.pipe(batch, batch_size=batch_size), strict=True):
+            for item, doc in zip(batch, self.tokenizer.pipe(batch, batch_size=batch_size), strict=True):
                 yield self.annotate(doc, text=item, write_doc=write_doc)
             batch = []
 

@@ -180,20 +180,18 @@ def _may_start(node: dict[str, Any], token: str, i: int, last: str, *, word_star
     token alone (a token holds no blanks; a phrase that outlasts the token may match)."""
     if i == len(token):
         return True
-    for char, child in node.items():
-        if char == "":
-            if not (_is_word(last) and _is_word(token[i])):
-                return True
-        elif char == "\0":
-            if _may_start(child, token, i, char, word_start=True):
-                return True
-        elif (
-            char == token[i]
-            and (word_start or not _is_word(char))
-            and _may_start(child, token, i + 1, char, word_start=True)
-        ):
-            return True
-    return False
+    char = token[i]
+    if "" in node and not (_is_word(last) and _is_word(char)):
+        return True
+    blanks = node.get("\0")
+    if blanks is not None and _may_start(blanks, token, i, "\0", word_start=True):
+        return True
+    child = node.get(char) if char != "\0" else None
+    return (
+        child is not None
+        and (word_start or not _is_word(char))
+        and _may_start(child, token, i + 1, char, word_start=True)
+    )
 
 
 def _compact(text: str) -> str:
