@@ -8,26 +8,32 @@ The corpus is bench_extract.py's (Open-i findings + impression, repeated to at l
 layout docs/scaling.md recommends for a cluster). For each worker count, a LocalCluster
 of that many processes (one thread each) is started and warmed up (one untimed "first
 pass": imports, extractor built on each worker); then the CLI's path, ``read_reports`` →
-``encode`` (JSONL) → a JSONL file written by the client, is timed (median of --repeat).
+``encode`` (JSONL) → a JSONL file written by the client, is timed (median of --repeat),
+the worker counts in turn within each round, so that they see about the same load.
 
 Reported per worker count: reports/s, speed-up over the first count, wall efficiency
 (speed-up / workers), CPU seconds of the workers and of the client process (which also
 runs the scheduler), CPU efficiency (CPU seconds of the first count / CPU seconds of
 this one: 1.0 means parallelism costs no extra CPU) and worker utilisation (worker CPU
 seconds / (wall seconds x workers)), with the 1-minute load average before each run:
-the machine is shared. The local engine in this process (``--jobs 1`` without
-startup) is the reference. Target: 2 workers >= 1.7x one worker.
+the machine is shared. "no-Dask ceiling" is the speed-up that as many independent processes
+of the local engine, each mining its share, reach in the same round (no Dask, no
+communication): what the shared machine allows, the bound for any engine. The local engine
+in this process (``--jobs 1`` without startup) is the reference. Target: 2 workers >= 1.7x
+one worker.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -66,53 +72,100 @@ def mine(client: Any, source: Path, out: Path) -> int:
     return reports
 
 
-def run_cluster(workers: int, source: Path, out: Path, *, repeat: int) -> dict[str, Any]:
-    """Start a cluster of ``workers``, warm it up, time ``repeat`` passes; medians."""
-    from distributed import Client, LocalCluster
-
-    start = time.perf_counter()
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        started = time.perf_counter()
-        mine(client, source, out)
-        first_pass = time.perf_counter() - started
-        runs = []
-        for _ in range(repeat):
-            load = os.getloadavg()[0]
-            worker_cpu = sum(client.run(cpu_seconds).values())
-            client_cpu = cpu_seconds()
-            begin = time.perf_counter()
-            reports = mine(client, source, out)
-            wall = time.perf_counter() - begin
-            runs.append(
-                {
-                    "seconds": wall,
-                    "worker_cpu_s": sum(client.run(cpu_seconds).values()) - worker_cpu,
-                    "client_cpu_s": cpu_seconds() - client_cpu,
-                    "load1": load,
-                }
-            )
-    median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    return {"reports": reports, "cluster_start_s": started - start, "first_pass_s": first_pass, **median, "runs": runs}
+def time_pass(client: Any, source: Path, out: Path) -> dict[str, float]:
+    """One timed pass of :func:`mine`: wall and CPU seconds, and the load average before it."""
+    load = os.getloadavg()[0]
+    worker_cpu = sum(client.run(cpu_seconds).values())
+    client_cpu = cpu_seconds()
+    begin = time.perf_counter()
+    reports = mine(client, source, out)
+    return {
+        "seconds": time.perf_counter() - begin,
+        "worker_cpu_s": sum(client.run(cpu_seconds).values()) - worker_cpu,
+        "client_cpu_s": cpu_seconds() - client_cpu,
+        "load1": load,
+        "reports": reports,
+    }
 
 
-def time_local(texts: list[str], *, repeat: int) -> float:
-    """Median seconds of the local engine (one process, extractor built) over ``texts``, JSONL-encoded."""
-    from radminer.extractor import Extractor
+def _mine_texts(texts: list[str], extractor: Any) -> float:
+    """Seconds of the local engine over ``texts``, JSONL-encoded."""
     from radminer.runner import extract_texts
     from radminer.writers import JsonlEncoder
 
-    extractor, encoder = Extractor(), JsonlEncoder()
-    items = list(enumerate(texts))
-    times = []
-    for _ in range(repeat):
-        begin = time.perf_counter()
-        for _pair in extract_texts(items, extractor=extractor, encode=encoder):
-            pass
-        times.append(time.perf_counter() - begin)
-    return statistics.median(times)
+    begin = time.perf_counter()
+    for _pair in extract_texts(enumerate(texts), extractor=extractor, encode=JsonlEncoder()):
+        pass
+    return time.perf_counter() - begin
+
+
+def time_local(texts: list[str], *, repeat: int) -> float:
+    """Median seconds of the local engine in this process (extractor built and warm)."""
+    from radminer.extractor import Extractor
+
+    extractor = Extractor()
+    _mine_texts(texts[:500], extractor)
+    return statistics.median(_mine_texts(texts, extractor) for _ in range(repeat))
+
+
+def _independent(share: list[str], start: Any, results: Any) -> None:
+    """One independent process: build and warm an extractor, wait for the others, mine ``share``."""
+    from radminer.extractor import Extractor
+
+    extractor = Extractor()
+    _mine_texts(share[:500], extractor)
+    start.wait()
+    results.put(_mine_texts(share, extractor))
+
+
+def time_independent(texts: list[str], processes: int) -> float:
+    """Wall seconds of ``processes`` independent processes, each mining its share of ``texts``
+    with the local engine (no Dask, no communication): what the shared machine allows now."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(processes + 1), context.Queue()
+    shares = [texts[i::processes] for i in range(processes)]
+    workers = [context.Process(target=_independent, args=(share, start, results)) for share in shares]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    begin = time.perf_counter()
+    for _ in workers:
+        results.get()
+    seconds = time.perf_counter() - begin
+    for worker in workers:
+        worker.join()
+    return seconds
+
+
+def run_interleaved(counts: list[int], source: Path, out: Path, texts: list[str], *, repeat: int) -> dict[int, Any]:
+    """A warm LocalCluster per worker count, all started first; then, ``repeat`` times and in turn,
+    a timed pass on each and the independent processes of each count, so that the figures of a
+    round see about the same load. Medians per count."""
+    from distributed import Client, LocalCluster
+
+    runs: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
+    first_pass = {}
+    with ExitStack() as stack:
+        clients = {}
+        for n in counts:
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            )
+            clients[n] = stack.enter_context(Client(cluster))
+            begin = time.perf_counter()
+            mine(clients[n], source, out)
+            first_pass[n] = time.perf_counter() - begin
+        for _ in range(repeat):
+            for n in counts:
+                runs[n].append({**time_pass(clients[n], source, out), "independent_s": time_independent(texts, n)})
+    return {
+        n: {
+            **{key: statistics.median(run[key] for run in runs[n]) for key in runs[n][0]},
+            "first_pass_s": first_pass[n],
+            "runs": runs[n],
+        }
+        for n in counts
+    }
 
 
 def main() -> None:
@@ -135,7 +188,7 @@ def main() -> None:
         make_parquet(work / "reports.csv", work / "reports.parquet", partitions=args.partitions)
         local = time_local(texts, repeat=args.repeat)
         source, out = work / "reports.parquet", work / "out.jsonl"
-        results = {n: run_cluster(n, source, out, repeat=args.repeat) for n in args.workers}
+        results = run_interleaved(args.workers, source, out, texts, repeat=args.repeat)
 
     n = len(texts)
     base_workers, base = args.workers[0], results[args.workers[0]]
@@ -152,6 +205,7 @@ def main() -> None:
     print(
         f"{'workers':>7}{'reports/s':>11}{'speed-up':>10}{'wall eff.':>10}{'worker CPU s':>14}"
         f"{'client CPU s':>14}{'CPU eff.':>10}{'worker util.':>14}{'load1':>7}{'first pass s':>14}"
+        f"{'no-Dask ceiling':>17}"
     )
     for workers, r in results.items():
         assert r["reports"] == n, (r["reports"], n)
@@ -168,14 +222,16 @@ def main() -> None:
             "worker_utilisation": round(r["worker_cpu_s"] / (r["seconds"] * workers), 3),
             "load1": round(r["load1"], 2),
             "load1_per_run": [round(x["load1"], 2) for x in r["runs"]],
-            "cluster_start_s": round(r["cluster_start_s"], 2),
             "first_pass_s": round(r["first_pass_s"], 2),
+            "independent_processes_s": round(r["independent_s"], 3),
+            "ceiling_speedup": round(base["independent_s"] / r["independent_s"], 3),
         }
         summary["dask"][str(workers)] = row
         print(
             f"{workers:>7}{row['reports_per_s']:>11,}{speedup:>10.2f}{row['wall_efficiency']:>10.2f}"
             f"{row['worker_cpu_s']:>14.2f}{row['client_cpu_s']:>14.2f}{row['cpu_efficiency']:>10.2f}"
             f"{row['worker_utilisation']:>14.2f}{row['load1']:>7.2f}{row['first_pass_s']:>14.2f}"
+            f"{row['ceiling_speedup']:>17.2f}"
         )
     print(json.dumps(summary))
     if args.json:
