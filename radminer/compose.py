@@ -20,7 +20,8 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from itertools import compress
+from itertools import compress, islice, repeat
+from operator import is_not
 from typing import TYPE_CHECKING, NamedTuple
 
 from .matching import Match
@@ -230,7 +231,8 @@ class Composer:
             if right_start < left_end:
                 return False  # overlapping components
             if adjacent:
-                gap = [i for i in range(left_end, right_start) if keys[i] is not None]
+                words = map(is_not, keys[left_end:right_start], repeat(None))
+                gap = list(islice(compress(range(left_end, right_start), words), MAX_GAP + 1))
                 if len(gap) > MAX_GAP or not all(
                     i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
                     for i in gap

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from radminer import RadminerError
-from radminer.analysis import BOOKMARK_KEY, Analyzer, make_lemmatizer
+from radminer.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
 from radminer.errors import InputError
 
 
@@ -136,3 +136,21 @@ def test_wordnet_backend_when_installed() -> None:
         pytest.skip("NLTK WordNet data not installed")
     wordnet = Analyzer(lemmatizer="wordnet")
     assert wordnet.phrase_keys("masses metastases left") == ("mass", "metastasis", "left")
+
+
+TOKENIZER_TEXTS = [
+    "Low density left adrenal nodule BOOKMARK, likely an adenoma (series 5, image 79).",
+    "1.3 x 1.3cm ground-glass opacity, e.g. approx. 2 mm; vs. 10:30am at http://x.org/a?b=1 U.S.A. don't",
+    "FINDINGS:\n1. No pleural effusion.\n- XXXX stable :-) $5 co-operate İstanbul ﬁ",
+]
+
+
+@pytest.mark.parametrize("text", TOKENIZER_TEXTS)
+def test_tokenizer_is_spacy_blank_english(analyzer: Analyzer, text: str) -> None:
+    spacy = pytest.importorskip("spacy")
+    expected = spacy.blank("en").tokenizer
+    for form in ABBREVIATIONS:  # the radiology abbreviations the analyzer adds
+        for variant in {form, form.capitalize(), form.upper()}:
+            expected.add_special_case(variant, [{"ORTH": variant}])
+    got = [(t.text, t.idx, t.whitespace_) for t in analyzer.tokenizer(text)]
+    assert got == [(t.text, t.idx, t.whitespace_) for t in expected(text)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 import re
 from pathlib import Path
 
@@ -326,3 +327,50 @@ def test_aggregate() -> None:
     assert labels == ("chest", "lung", "lung nodule", "nodule")
     assert uncertain == ("granuloma",)
     assert negated == ("pleural effusion",)
+
+
+def _exclusive_by_all_pairs(mentions: list[Mention], bookmark: int | None) -> list[Mention]:
+    """The rule of resolve_exclusive written as its documentation says it (all pairs): the oracle."""
+    positive = [i for i, m in enumerate(mentions) if m.status == POS and m.label in GRAPH]
+    expanded = {i: GRAPH.expand([mentions[i].label]) for i in positive}
+
+    def conflict(i: int, j: int) -> bool:
+        return any(GRAPH.exclusive(a) & expanded[j] for a in expanded[i])
+
+    def distance(i: int) -> int:
+        m = mentions[i]
+        return 0 if bookmark is None else max(m.start - bookmark, bookmark - m.end, 0)
+
+    out, kept = list(mentions), []
+    for d in sorted({distance(i) for i in positive}):
+        members = [i for i in sorted(positive, key=distance) if distance(i) == d]
+        losers = {}
+        for i in members:
+            rival = next((j for j in kept if conflict(i, j)), None)
+            if rival is None:
+                rival = next((j for j in members if j != i and conflict(i, j)), None)
+            if rival is not None:
+                losers[i] = rival
+        kept += [i for i in members if i not in losers]
+        for i, j in losers.items():
+            out[i] = Mention(*mentions[i][:4], UNC, mentions[j].text, mentions[j].start, mentions[j].end)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_exclusive_resolution_matches_the_all_pairs_rule(seed: int) -> None:
+    rng = random.Random(seed)
+    pool = [*sorted({label for pair in GRAPH.exclusive_pairs() for label in pair})[:60], "lung", "chest", "liver"]
+    for _ in range(200):
+        mentions = []
+        for _ in range(rng.randint(0, 10)):
+            start = rng.randint(0, 200)
+            status = rng.choice([POS, POS, NEG])
+            mentions.append(Mention(rng.choice(pool), "x", start, start + rng.randint(1, 12), status))
+        bookmark = rng.choice([None, rng.randint(0, 210)])
+        assert resolve_exclusive(mentions, GRAPH, bookmark=bookmark) == _exclusive_by_all_pairs(mentions, bookmark)
+
+
+def test_folds_exactly() -> None:
+    assert RULES.folds_exactly("No effusion")
+    assert not RULES.folds_exactly("İİ no effusion")  # lower-casing moves the offsets
