@@ -336,10 +336,13 @@ def extract(
             from . import dask as engine_dask
 
             client = stack.enter_context(engine_dask.connect(scheduler, workers=jobs))
-            columns = {"text_columns": text_columns, "id_column": id_column}
-            ddf = engine_dask.read_reports(input_path, partitions=partitions, **columns)
-            spec = {"ontology": path, "label_set": label_set, **options}
-            results = engine_dask.encode(ddf, writer.encoder, client=client, **columns, **spec)
+            ddf = engine_dask.read_reports(
+                input_path, text_columns=text_columns, id_column=id_column, partitions=partitions
+            )
+            results = engine_dask.encode(
+                ddf, writer.encoder, client=client, text_columns=text_columns, id_column=id_column,
+                ontology=path, label_set=label_set, **options,
+            )  # fmt: skip
         else:
             reports = stack.enter_context(
                 CsvReports(
