@@ -35,7 +35,7 @@ import logging
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -245,7 +245,6 @@ class ContextRules:
         self._trie = _phrase_trie(expanded)
         self._last_fold: tuple[str, tuple[str, re.Pattern[str]]] | None = None
         self._pattern = _trie_regex(self._trie)
-        self._pattern_ignorecase = re.compile(self._pattern.pattern, re.IGNORECASE)
         self.lesion_heads = tuple(lesion_heads)
         self.clause_boundaries = tuple(clause_boundaries)
         self._heads = _phrase_regex((w for p in lesion_heads for w in _expand_phrase(p)), re.IGNORECASE)
@@ -342,6 +341,11 @@ class ContextRules:
             for k in range(len(lower))
             if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
         )
+
+    @cached_property
+    def _pattern_ignorecase(self) -> re.Pattern[str]:
+        """The trigger pattern, case-insensitive (for texts whose lower-casing moves offsets; compiled then)."""
+        return re.compile(self._pattern.pattern, re.IGNORECASE)
 
     def folds_exactly(self, text: str) -> bool:
         """Whether lower-casing keeps the offsets of ``text``: then only the ``trigger_starts``
