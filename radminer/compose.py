@@ -94,7 +94,7 @@ class Composer:
             for label in rule.labels:
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [k for k, rule in enumerate(self.rules) if not rule.labels]
-        # each rule with labels once, under its label that the fewest rules use (the least common, as a rule)
+        # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
         self._by_rare_label: dict[str, list[_Rule]] = {}
         for rule in self.rules:
             if rule.labels:
