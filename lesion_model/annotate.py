@@ -28,11 +28,13 @@ import click
 import numpy as np
 import torch
 
+from radminer.cliutil import exit_cleanly
+
 from .data.preprocess import extract_patch
 from .data.records import read_dl_info
 from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
 from .errors import DataError
-from .train import InputTransform, LoadedModel, cli_errors, load_checkpoint, resolve_device, setup_cli_logging
+from .train import InputTransform, LoadedModel, load_checkpoint, resolve_device, setup_cli_logging
 
 __all__ = ["Lesion", "Prediction", "annotate", "main", "plot_annotation", "read_lesion"]
 
@@ -224,7 +226,7 @@ def _truth_labels(values: Sequence[str], labels: Sequence[str]) -> list[str]:
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the figure (PNG) here.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("-v", "--verbose", is_flag=True)
-@cli_errors("lesion-annotate")
+@exit_cleanly("lesion-annotate")
 def main(
     checkpoint: str,
     image: str,

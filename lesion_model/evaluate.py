@@ -22,6 +22,8 @@ from typing import Any
 import click
 import numpy as np
 
+from radminer.cliutil import exit_cleanly
+
 from .data.store import PatchStore
 from .errors import DataError
 from .metrics import (
@@ -35,7 +37,6 @@ from .metrics import (
 from .train import (
     InputTransform,
     LoadedModel,
-    cli_errors,
     load_checkpoint,
     load_split,
     predict,
@@ -309,7 +310,7 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("-v", "--verbose", is_flag=True)
-@cli_errors("lesion-eval")
+@exit_cleanly("lesion-eval")
 def main(verbose: bool, **options: Any) -> None:
     """Evaluate a checkpoint: metrics.json (per-label AUC, F1) and ROC / category plots."""
     setup_cli_logging(verbose)

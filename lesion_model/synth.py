@@ -31,6 +31,7 @@ from typing import ClassVar
 import click
 import numpy as np
 
+from .data.records import DL_INFO_COLUMNS
 from .data.volumes import HU_OFFSET
 
 __all__ = ["SynthConfig", "SynthLesion", "generate", "main", "make_store"]
@@ -347,7 +348,7 @@ def generate(
             sentences.append(phraser.sentence(lesion))
             bookmarks.append((f"{study.patient:06d}_{study.study:02d}", b, str(row)))
         reports.append((f"{study.patient:06d}_{study.study:02d}", phraser.report(sentences)))
-    _write_csv(root / "DL_info.csv", _DL_COLUMNS, info_rows)
+    _write_csv(root / "DL_info.csv", DL_INFO_COLUMNS, info_rows)
     _write_csv(root / "truth.csv", _TRUTH_COLUMNS, truth_rows)
     _write_csv(root / "reports.csv", ("id", "text"), reports)
     _write_csv(root / "bookmarks.csv", ("id", "bookmark", "lesion_id"), bookmarks)
@@ -355,26 +356,6 @@ def generate(
     return root
 
 
-_DL_COLUMNS = (
-    "File_name",
-    "Patient_index",
-    "Study_index",
-    "Series_ID",
-    "Key_slice_index",
-    "Measurement_coordinates",
-    "Bounding_boxes",
-    "Lesion_diameters_Pixel_",
-    "Normalized_lesion_location",
-    "Coarse_lesion_type",
-    "Possibly_noisy",
-    "Slice_range",
-    "Spacing_mm_px_",
-    "Image_size",
-    "DICOM_windows",
-    "Patient_gender",
-    "Patient_age",
-    "Train_Val_Test",
-)
 _TRUTH_COLUMNS = (
     "lesion_id",
     "labels",

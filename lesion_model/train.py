@@ -32,9 +32,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from functools import wraps
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import click
 import numpy as np
@@ -42,11 +41,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from radminer.cliutil import exit_cleanly
+
 from .data.preprocess import DEFAULT_WINDOW
 from .data.store import PatchStore
 from .distributed import DistributedContext, process_group, rank_device, rank_seed, sync_batchnorm, wrap
 from .engine import InputTransform, ProgressFn, SplitData, epoch_generator, predict, resolve_device, train_one_epoch
-from .errors import LesionModelError, TrainingError
+from .errors import TrainingError
 from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
 from .metrics import label_metrics, mean_auc
 from .models import LesionClassifier, ModelConfig, build_model
@@ -443,29 +444,6 @@ def _progress_bar(enabled: bool, total: int, desc: str) -> Iterator[ProgressFn |
         bar.close()
 
 
-_Command = TypeVar("_Command", bound=Callable[..., Any])
-
-
-def cli_errors(prog: str) -> Callable[[_Command], _Command]:
-    """Turn lesion_model errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
-
-    def decorate(func: _Command) -> _Command:
-        @wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            except LesionModelError as exc:
-                click.echo(f"{prog}: error: {exc}", err=True)
-                sys.exit(1)
-            except KeyboardInterrupt:
-                click.echo(f"{prog}: interrupted", err=True)
-                sys.exit(130)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
 def setup_cli_logging(verbose: bool) -> None:
     """Log records of lesion_model to stderr (INFO, or DEBUG with ``verbose``)."""
     logging.basicConfig(
@@ -544,7 +522,7 @@ def setup_cli_logging(verbose: bool) -> None:
 )
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
 @click.option("-v", "--verbose", is_flag=True)
-@cli_errors("lesion-train")
+@exit_cleanly("lesion-train")
 def main(
     resume: bool,
     verbose: bool,

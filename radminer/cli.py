@@ -12,35 +12,15 @@ import json
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from .errors import RadminerError
+from .cliutil import exit_cleanly
 from .graph import LabelGraph
 from .ontology import load_ontology
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail_cleanly(func: F) -> F:
-    """Turn radminer errors into one line on stderr and exit 1; Ctrl-C into exit 130."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RadminerError as exc:
-            click.echo(f"radminer: error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("radminer: interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
+fail_cleanly = exit_cleanly("radminer")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
