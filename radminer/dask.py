@@ -102,10 +102,7 @@ class ExtractorSpec:
         )
 
     def build(self) -> Extractor:
-        """A new Extractor of this configuration (spaCy imported without torch, as the CLI does)."""
-        from .cli import _import_spacy_without_torch
-
-        _import_spacy_without_torch()
+        """A new Extractor of this configuration."""
         from .extractor import Extractor
 
         label_set = list(self.label_set) if isinstance(self.label_set, tuple) else self.label_set
@@ -166,11 +163,11 @@ def _extract_partition(part: pd.DataFrame, job: _Job, meta: pd.DataFrame) -> pd.
 
 
 def _encode_partition(part: pd.DataFrame, job: _Job, encoder: Encoder) -> list[Encoded]:
-    from .dataframe import _text
+    from .dataframe import cell_text
     from .runner import extract_texts
 
     cells = zip(*(part[column] for column in job.text_columns), strict=True)
-    items = zip(part[job.id_column], (join_texts(_text(v) for v in row) for row in cells), strict=True)
+    items = zip(part[job.id_column], (join_texts(cell_text(v) for v in row) for row in cells), strict=True)
     return [encoded for _, encoded in extract_texts(items, extractor=_extractor(job.spec), encode=encoder)]
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from .graph import LabelGraph
 
-__all__ = ["extract_dataframe"]
+__all__ = ["cell_text", "extract_dataframe"]
 
 
 def extract_dataframe(
@@ -51,7 +51,7 @@ def extract_dataframe(
         extractor = Extractor(ontology, label_set=label_set, **options)
     ids = df.index if id_column is None else df[id_column]
     cells = zip(*(df[column] for column in text_columns), strict=True)
-    texts = (join_texts(_text(value) for value in row) for row in cells)
+    texts = (join_texts(cell_text(value) for value in row) for row in cells)
     records: list[dict[str, Any]] = [
         row.to_dict(report_id)
         for report_id, rows in extract_texts(
@@ -62,7 +62,7 @@ def extract_dataframe(
     return pd.DataFrame.from_records(records, columns=list(RECORD_FIELDS))
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell as text: missing values (None, NaN, NA) are empty."""
     import pandas as pd
 
