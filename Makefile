@@ -21,7 +21,7 @@ $(VENV)/.stamp-model: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev,model,parquet]"
+	$(PY) -m pip install --quiet -e ".[dev,model,parquet,dask]"
 	touch $@
 
 # 1. radminer on the shipped example reports (labels printed and written to $(DEMO_OUT)/labels.jsonl);
