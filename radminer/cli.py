@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -61,7 +62,7 @@ def info(path: str | None, label_set: str, as_json: bool) -> None:
         space = graph.select(label_set) if label_set != "all" else graph.label_space
     problems += [str(w.message) for w in caught]
     categories = Counter(graph.category(x) or "(none)" for x in graph.labels)
-    summary = {
+    summary: dict[str, Any] = {
         "source": graph.source,
         "terms": len(graph),
         "categories": dict(categories.most_common()),
@@ -288,7 +289,7 @@ def extract(
     if engine == "local" and not Path(input_path).is_file():
         raise click.BadParameter(f"file {input_path!r} does not exist", param_hint="'INPUT.csv'")
 
-    options = {} if bookmark is None else {"bookmark": bookmark}
+    options: dict[str, Any] = {} if bookmark is None else {"bookmark": bookmark}
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
     try:
         _import_spacy_without_torch()
