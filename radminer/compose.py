@@ -18,10 +18,10 @@ import itertools
 import logging
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from functools import cached_property
 from itertools import compress, islice, repeat
-from operator import is_not
+from operator import is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from .matching import Match
@@ -60,6 +60,10 @@ class _Rule(NamedTuple):
     labels: frozenset[str]  # the label components
     words: frozenset[tuple[str, ...]]  # the word components
 
+    def fits(self, labels: Set[str], words: Set[tuple[str, ...]]) -> bool:
+        """Whether all the rule's components are among ``labels`` and ``words``."""
+        return self.labels <= labels and self.words <= words
+
 
 class Composer:
     """Applies the compositions of ``graph.curation`` (or ``compositions``) to matches.
@@ -93,13 +97,13 @@ class Composer:
         for k, rule in enumerate(self.rules):
             for label in rule.labels:
                 self._by_label.setdefault(label, []).append(k)
-        self._word_rules = [k for k, rule in enumerate(self.rules) if not rule.labels]
+        self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
         # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
-        self._by_rare_label: dict[str, list[_Rule]] = {}
-        for rule in self.rules:
+        self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
+        for k, rule in enumerate(self.rules):
             if rule.labels:
                 rare = min(sorted(rule.labels), key=lambda label: len(self._by_label[label]))
-                self._by_rare_label.setdefault(rare, []).append(rule)
+                self._by_rare_label.setdefault(rare, []).append((k, rule))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -126,7 +130,8 @@ class Composer:
             return []
         end = len(keys) if end is None else end
         words = self._find_words(keys, start, end)
-        if not self._applicable({m.label for m in matches}, words.keys()):
+        ready = self._applicable(set(map(itemgetter(2), matches)), words.keys())
+        if not ready:
             return []  # no rule has all its components here
         scope = _Scope(matches, keys, sent_starts, start, end)
         items: list[Match] = list(matches)
@@ -136,19 +141,14 @@ class Composer:
         by_label: dict[str, list[int]] = {}
         rule_index = self._by_label
         for round_ in range(_ROUNDS):
-            labels = set()
             for i in fresh:
-                label = items[i].label
-                labels.add(label)
-                by_label.setdefault(label, []).append(i)
-            triggered = {k for label in labels if label in rule_index for k in rule_index[label]}
-            if not round_ and words:
-                triggered.update(self._word_rules)
+                by_label.setdefault(items[i].label, []).append(i)
+            if round_:  # the rules of the labels composed in the last round
+                triggered = {k for i in fresh for k in rule_index.get(items[i].label, ())}
+                ready = [k for k in sorted(triggered) if self.rules[k].fits(by_label.keys(), words.keys())]
             added = []
-            for k in sorted(triggered):
+            for k in ready:
                 rule = self.rules[k]
-                if not (rule.labels <= by_label.keys() and rule.words <= words.keys()):
-                    continue
                 candidates = [
                     [(s, e, None) for s, e in words[part]]
                     if isinstance(part, tuple)
@@ -156,9 +156,9 @@ class Composer:
                     for part in rule.components
                 ]
                 taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
-                for combo in self._combos(candidates, rule.adjacent, scope, taken, fresh):
+                for combo in self._combos(candidates, rule.adjacent, scope, taken, fresh if round_ else None):
                     indices = tuple(c[2] for c in combo if c[2] is not None)
-                    match = Match(min(c[0] for c in combo), max(c[1] for c in combo), rule.label)
+                    match = Match(min(map(itemgetter(0), combo)), max(map(itemgetter(1), combo)), rule.label)
                     added.append(Composed(match, indices))
             if not added:
                 break
@@ -167,14 +167,13 @@ class Composer:
             out.extend(added)
         return out
 
-    def _applicable(self, labels: set[str], words: Iterable[tuple[str, ...]]) -> bool:
-        """Whether some rule has all its components among ``labels`` and ``words``."""
-        words = set(words)
+    def _applicable(self, labels: Set[str], words: Set[tuple[str, ...]]) -> list[int]:
+        """The rules (ascending) that have all their components among ``labels`` and ``words``."""
         index = self._by_rare_label
-        candidates = [rule for label in labels if label in index for rule in index[label]]
+        candidates = [entry for label in labels if label in index for entry in index[label]]
         if words:
-            candidates += [self.rules[k] for k in self._word_rules]
-        return any(rule.labels <= labels and rule.words <= words for rule in candidates)
+            candidates += self._word_rules
+        return sorted(k for k, rule in candidates if rule.fits(labels, words))
 
     def _combos(
         self,
@@ -182,12 +181,12 @@ class Composer:
         adjacent: bool,
         scope: _Scope,
         taken: _Spans,
-        fresh: range,
+        fresh: range | None,
     ) -> list[tuple[_Part, ...]]:
         """The combinations of ``candidates`` taken, in product order: those that hold, have
-        a ``fresh`` component (or none with an index) and overlap no span of ``taken`` (which
-        receives theirs). Once a first component is taken, its other combinations would
-        overlap: they are skipped."""
+        a ``fresh`` component (or none with an index; ``fresh=None``: all are, in the first
+        round) and overlap no span of ``taken`` (which receives theirs). Once a first
+        component is taken, its other combinations would overlap: they are skipped."""
         first, *others = candidates
         prune = math.prod(map(len, others)) > _PRUNE
         near = [_Near(c, adjacent, scope, others) for c in others] if prune else []
@@ -197,10 +196,10 @@ class Composer:
                 continue  # any combination holding x would overlap
             for tail in itertools.product(*[n.around(x) for n in near] if prune else others):
                 combo = (x, *tail)
-                if not any(c[2] in fresh for c in combo) and any(c[2] is not None for c in combo):
+                if fresh is not None and not any(c[2] in fresh for c in combo) and any(c[2] is not None for c in combo):
                     continue  # tried in an earlier round
                 ordered = sorted(combo, key=_span) if tail else combo
-                hull = ordered[0][0], max(c[1] for c in combo)
+                hull = ordered[0][0], max(map(itemgetter(1), combo))
                 if self._holds(ordered, adjacent, scope) and not taken.overlaps(*hull):
                     taken.add(*hull)
                     out.append(combo)
@@ -248,8 +247,7 @@ _Part = tuple[int, int, "int | None"]  # a component: start and end token, index
 _PRUNE = 16  # combinations of the other components beyond which they are filtered per first component
 
 
-def _span(part: _Part) -> tuple[int, int]:
-    return part[0], part[1]
+_span = itemgetter(0, 1)  # a component's start and end
 
 
 class _Scope:

@@ -37,6 +37,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
 from importlib import resources
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -425,19 +426,30 @@ def assign_context(
     :meth:`ContextRules.trigger_offsets`); default: every position.
     """
     out = [POSITIVE] * len(targets)
-    if not targets:
-        return out
-    rules = rules or ContextRules.default()
-    sentences = split_sentences(text) if sentences is None else sentences
-    sentence_starts = [s for s, _ in sentences]
-    order = sorted(range(len(targets)), key=targets.__getitem__)
-    spans = [targets[i] for i in order]
-    first = sentences[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)][0]
-    last = max(sentences[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)][1], max(e for _, e in spans))
+    if targets:
+        sentences = split_sentences(text) if sentences is None else sentences
+        bounds = [s for s, _ in sentences], [e for _, e in sentences]
+        for p, context in statuses(text, targets, rules or ContextRules.default(), *bounds, trigger_starts).items():
+            out[p] = context
+    return out
+
+
+def statuses(
+    text: str,
+    targets: Sequence[tuple[int, int]],
+    rules: ContextRules,
+    sentence_starts: Sequence[int],
+    sentence_ends: Sequence[int],
+    trigger_starts: Iterable[int] | None,
+) -> dict[int, Context]:
+    """:func:`assign_context` for the non-empty ``targets``, sentences given as their starts and
+    ends: position in ``targets`` → context, for the targets that are not positive."""
+    spans = sorted(targets)
+    order = None if spans == targets else sorted(range(len(targets)), key=targets.__getitem__)
+    first = sentence_starts[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)]
+    last = max(sentence_ends[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)], *map(itemgetter(1), spans))
     triggers = rules._triggers(rules._fold(text), first, last, trigger_starts)
-    if not any(t.kind in STATUS_KINDS for t in triggers):
-        return out
-    starts = [s for s, _ in spans]
+    starts = list(map(itemgetter(0), spans))
     window = rules.window
     best: dict[int, tuple[int, int, _Trigger]] = {}  # position in spans → (distance, tie-break, trigger)
     for n, trigger in enumerate(triggers):
@@ -447,8 +459,9 @@ def assign_context(
         if (j < len(spans) and spans[j][0] < trigger.end) or (j > 0 and spans[j - 1][1] > trigger.start):
             continue
         k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
-        after = min(triggers[n + 1].start, sentences[k][1]) if n + 1 < len(triggers) else sentences[k][1]
-        before = max(triggers[n - 1].end, sentences[k][0]) if n > 0 else sentences[k][0]
+        after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
+        before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
+        rank = STATUS_KINDS.index(trigger.kind)
         for forward in (True, False):
             if trigger.forward if forward else trigger.backward:
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
@@ -456,13 +469,13 @@ def assign_context(
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
             else:
                 continue
-            rank = STATUS_KINDS.index(trigger.kind)
             for p, distance in reach:
                 if p not in best or (distance, rank) < best[p][:2]:
                     best[p] = (distance, rank, trigger)
-    for p, (_, _, trigger) in best.items():
-        out[order[p]] = Context(trigger.kind, text[trigger.start : trigger.end], trigger.start, trigger.end)
-    return out
+    return {
+        p if order is None else order[p]: Context(trigger.kind, text[trigger.start : trigger.end], *trigger[:2])
+        for p, (_, _, trigger) in best.items()
+    }
 
 
 def _reach(
@@ -636,9 +649,11 @@ def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     for m in mentions:
-        if m.status in by_status and m.label in graph:
-            by_status[m.status].add(m.label)
-    labels = graph.expand(by_status["positive"])
-    uncertain = graph.expand(by_status["uncertain"]) - labels
-    negated = by_status["negated"] - labels - uncertain
+        found = by_status.get(m.status)
+        if found is not None:
+            found.add(m.label)
+    positive, doubtful, negated = ({x for x in found if x in graph} for found in by_status.values())
+    labels = graph.expand(positive)
+    uncertain = graph.expand(doubtful) - labels
+    negated -= labels | uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, Analyzer
 from .compose import Composer
-from .context import ContextRules, aggregate, assign_context, mark_irrelevant, resolve_exclusive
+from .context import ContextRules, aggregate, mark_irrelevant, resolve_exclusive, statuses
 from .errors import InputError
 from .graph import LabelGraph
 from .labelspace import LabelSpace
@@ -282,24 +282,25 @@ class _ContextStage:
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
 
     def assign(self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int) -> list[Mention]:
+        """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place, then
+        marked irrelevant (a new list) when ``mark`` is a bookmark's offset."""
         text = analysis.text
         trigger_starts = self._trigger_starts(analysis, lo, hi)
         if trigger_starts or not self.rules.folds_exactly(text):
             starts, ends = analysis.offsets()
             sent_starts = analysis.sent_starts
             sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
-            bounds = [(starts[s], ends[e - 1]) for s, e in zip(sentences, [*sentences[1:], hi], strict=True)]
-            contexts = assign_context(
+            found = statuses(
                 text,
-                [(m.start, m.end) for m in mentions],
-                rules=self.rules,
-                sentences=bounds,
-                trigger_starts=trigger_starts,
+                [m[2:4] for m in mentions],
+                self.rules,
+                [starts[s] for s in sentences],
+                [ends[e - 1] for e in [*sentences[1:], hi]],
+                trigger_starts,
             )
-            mentions = [
-                m if c.status == "positive" else Mention(m.label, m.text, m.start, m.end, *c)
-                for m, c in zip(mentions, contexts, strict=True)
-            ]
+            for p, context in found.items():
+                m = mentions[p]
+                mentions[p] = Mention(m.label, m.text, m.start, m.end, *context)
         if mark is not None:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions

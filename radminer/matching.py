@@ -119,16 +119,18 @@ def select(matches: Sequence[Match]) -> list[Match]:
     """Longest matches first; a match inside a kept one is dropped. Sorted by position.
 
     Equivalently: a match is kept unless a longer match holds it, or an earlier one in
-    ``matches`` has the same tokens. One sort and a sweep over start positions.
+    ``matches`` has the same tokens. One stable sort (outermost first) and a sweep.
     """
     if all(a.end <= b.start for a, b in itertools.pairwise(matches)):
         return list(matches)  # the common case: no overlap
     kept: list[Match] = []
-    reach = -1  # the furthest end of the matches that start before the current group
-    order = sorted(range(len(matches)), key=lambda i: (matches[i].start, -matches[i].end, i))
-    for (_, end), group in itertools.groupby(order, key=lambda i: matches[i][:2]):
-        if end > reach:
-            kept.append(matches[next(group)])
-            reach = end
-    kept.sort()
+    reach = -1  # the furthest end of the kept matches; those kept start one after another
+    for match in sorted(matches, key=_outermost_first):
+        if match.end > reach:
+            kept.append(match)
+            reach = match.end
     return kept
+
+
+def _outermost_first(match: Match) -> tuple[int, int]:
+    return match.start, -match.end
