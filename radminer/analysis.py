@@ -244,9 +244,9 @@ class Analyzer:
     def __init__(
         self, *, bookmark: str | None = "BOOKMARK", lemmatizer: str = "spacy", vocab: Vocab | None = None
     ) -> None:
-        from spacy.attrs import ORTH, SPACY
+        from spacy.attrs import IDX, LENGTH, ORTH, SPACY
 
-        self._orth, self._spacy = ORTH, SPACY
+        self._columns, self._spacy = [ORTH, IDX, LENGTH], SPACY
         try:
             self.bookmark = re.compile(bookmark) if bookmark else None
         except re.error as exc:
@@ -327,7 +327,7 @@ class Analyzer:
         text = doc.text if text is None else text
         if not len(doc):
             return Analysis(doc, text, [], [], [])
-        orths = doc.to_array(self._orth).tolist()
+        orths, idx, lengths = doc.to_array(self._columns).T.tolist()
         try:
             keys = list(map(self._keys.__getitem__, orths))
         except KeyError:  # a token text not seen before
@@ -346,7 +346,8 @@ class Analyzer:
             starts = _sentence_starts(kinds, marked)
         if write_doc:
             _write(doc, list(map(self._lemmas.__getitem__, orths)), starts, overwrite=overwrite)
-        return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths)
+        offsets = idx, list(map(add, idx, lengths))
+        return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths, offsets)
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
         """Token ranges of the bookmarks of ``doc``."""
