@@ -395,8 +395,10 @@ class ContextRules:
         return out
 
 
-def _words(text: str, start: int, end: int) -> int:
-    return len(_WORD.findall(text, start, end)) if end > start else 0
+def _more_words(text: str, start: int, end: int, limit: int) -> bool:
+    """Whether ``text[start:end]`` holds more than ``limit`` words (a word and a separator per
+    word but the last: a stretch of ``2 * limit`` characters or fewer cannot)."""
+    return end - start > 2 * limit and len(_WORD.findall(text, start, end)) > limit
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -503,7 +505,7 @@ def _reach(
             beyond, gap = end > limit, (anchor, start)
         else:
             beyond, gap = start < limit, (end, anchor)
-        if beyond or (gap[1] > gap[0] and ((out and not chain) or _words(text, *gap) > window)):
+        if beyond or (gap[1] > gap[0] and ((out and not chain) or _more_words(text, *gap, window))):
             break
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
@@ -649,11 +651,9 @@ def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     for m in mentions:
-        found = by_status.get(m.status)
-        if found is not None:
-            found.add(m.label)
-    positive, doubtful, negated = ({x for x in found if x in graph} for found in by_status.values())
-    labels = graph.expand(positive)
-    uncertain = graph.expand(doubtful) - labels
-    negated -= labels | uncertain
+        if m.status in by_status and m.label in graph:
+            by_status[m.status].add(m.label)
+    labels = graph.expand(by_status["positive"])
+    uncertain = graph.expand(by_status["uncertain"]) - labels
+    negated = by_status["negated"] - labels - uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))
