@@ -22,6 +22,8 @@ import click
 import numpy as np
 import pandas as pd
 
+from radminer.cliutil import exit_cleanly
+
 from .data.labels import (
     LabelTable,
     read_bookmark_map,
@@ -34,7 +36,7 @@ from .data.preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
 from .data.records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
 from .data.store import PATCH_SHAPE, write_store
 from .data.volumes import PngSeries, Volume, read_volume
-from .errors import DataError, LesionModelError
+from .errors import DataError
 
 __all__ = ["PrepareOptions", "check_patient_splits", "main", "prepare_store", "truth_labels"]
 
@@ -328,6 +330,7 @@ def _index_table(records: Sequence[LesionRecord], boxes: np.ndarray, flags: np.n
 )
 @click.option("--window", nargs=2, type=float, default=DEFAULT_WINDOW, show_default=True, help="HU window for uint8.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store.")
+@exit_cleanly("lesion-prepare")
 def main(
     source: Path,
     out: Path,
@@ -344,22 +347,19 @@ def main(
 ) -> None:
     """Cut 3-slice 120 mm patches of the lesions of SOURCE (DL_info.csv or a manifest) into a store."""
     logging.basicConfig(level=logging.WARNING, format="lesion-prepare: %(message)s")
-    try:
-        table = _read_label_source(labels_path, bookmarks)
-        options = PrepareOptions(dtype, tuple(window), replicate_key_only, on_error)  # type: ignore[arg-type]
-        path = prepare_store(
-            source,
-            out,
-            labels=table,
-            label_set=label_set,
-            split_file=split_file,
-            options=options,
-            jobs=jobs,
-            overwrite=overwrite,
-            progress=True,
-        )
-    except LesionModelError as exc:
-        raise click.ClickException(str(exc)) from exc
+    table = _read_label_source(labels_path, bookmarks)
+    options = PrepareOptions(dtype, tuple(window), replicate_key_only, on_error)  # type: ignore[arg-type]
+    path = prepare_store(
+        source,
+        out,
+        labels=table,
+        label_set=label_set,
+        split_file=split_file,
+        options=options,
+        jobs=jobs,
+        overwrite=overwrite,
+        progress=True,
+    )
     click.echo(f"wrote {path}", err=True)
 
 
