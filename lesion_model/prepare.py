@@ -212,6 +212,7 @@ def prepare_store(
     if not records:
         raise DataError(f"{source}: no lesions to prepare")
     check_patient_splits(records)
+    names, categories, name = _select_labels(labels, label_set)  # a bad label set fails before the work
     work = out.with_name(f"{out.name}.work")
     stamp = _fingerprint(source, records, options, chunk)
     if (work / "fingerprint").is_file() and (work / "fingerprint").read_text() != stamp:
@@ -230,7 +231,6 @@ def prepare_store(
     ok = np.concatenate(kept)
     rows = [r for r, good in zip(records, ok, strict=True) if good]
     index = _index_table(rows, np.concatenate(boxes)[ok], np.concatenate(flags)[ok], source)
-    names, categories, name = _select_labels(labels, label_set)
     matrices = store_labels(labels, index["lesion_id"].tolist(), names, categories, name=name)
     index["has_labels"] = [int(x in labels.by_lesion) for x in index["lesion_id"]]
 
