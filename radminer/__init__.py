@@ -1,7 +1,7 @@
 """radminer: mine fine-grained lesion labels from radiology reports with a RadLex-based ontology.
 
     >>> import radminer
-    >>> graph = radminer.load_ontology()              # the shipped 333-term lesion ontology
+    >>> graph = radminer.load_ontology()              # the shipped 338-term lesion ontology
     >>> sorted(graph.expand(["lung nodule"]))
     ['chest', 'lung', 'lung nodule', 'nodule']
 

@@ -54,7 +54,14 @@ def build() -> tuple[str, str]:
 
     for fix in fixes:
         action, term, value = fix["action"], fix["term"], fix["value"]
-        if action == "drop_name":
+        if action == "add_term":
+            rows.append({"id": "", "class": value, "term": term, "synonyms": "", "num_detected": ""})
+            names.append(term)
+            known.add(term)
+            lists[term] = {f: [] for f in FIELDS}
+            synonyms[term] = []
+            log.append(f"- added term **{term}** ({value}): {fix['reason']}")
+        elif action == "drop_name":
             counts = Counter()
             for t in names:
                 for f in FIELDS:
@@ -70,7 +77,8 @@ def build() -> tuple[str, str]:
             lists[term]["term_parents"].append(value)
             log.append(f"- added parent **{value}** to **{term}**: {fix['reason']}")
         else:
-            raise SystemExit(f"{FIXES}: unknown action {action!r} (expected drop_name, drop_synonym, add_parent)")
+            allowed = "add_term, drop_name, drop_synonym, add_parent"
+            raise SystemExit(f"{FIXES}: unknown action {action!r} (expected {allowed})")
 
     dangling = sorted({x for t in names for f in FIELDS for x in lists[t][f] if x not in known})
     if dangling:
@@ -132,10 +140,12 @@ def build() -> tuple[str, str]:
                 seen.add(s.casefold())
                 out.append(f'    <skos:altLabel xml:lang="en">{escape(s)}</skos:altLabel>')
         out.append(f"    <rm:category>{escape(r['class'])}</rm:category>")
-        out.append(
-            f'    <rm:numDetected rdf:datatype="http://www.w3.org/2001/XMLSchema#integer">{int(r["num_detected"])}</rm:numDetected>'
-        )
-        out.append(f"    <rm:lesanetId>{escape(r['id'])}</rm:lesanetId>")
+        if r["num_detected"]:
+            out.append(
+                f'    <rm:numDetected rdf:datatype="http://www.w3.org/2001/XMLSchema#integer">{int(r["num_detected"])}</rm:numDetected>'
+            )
+        if r["id"]:
+            out.append(f"    <rm:lesanetId>{escape(r['id'])}</rm:lesanetId>")
         if t in matches:
             out.append(f"    <rm:radlexRID>{matches[t]}</rm:radlexRID>")
         for p in direct[t]:

@@ -21,8 +21,8 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_info_shipped() -> None:
     code, out, _ = run("ontology", "info")
     assert code == 0
-    assert "terms:           333 in 3 categories" in out
-    assert "bodypart       219" in out and "type           72" in out and "attribute      42" in out
+    assert "terms:           338 in 3 categories" in out
+    assert "bodypart       223" in out and "type           73" in out and "attribute      42" in out
     assert "label set:       lesanet171: 171 labels" in out
     assert "warnings:        0" in out
 
@@ -52,16 +52,16 @@ def test_show_unknown_label_is_a_usage_error() -> None:
 def test_export_formats(tmp_path: Path) -> None:
     code, out, _ = run("ontology", "export", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and len(rows) == 333
+    assert code == 0 and len(rows) == 338
     liver = next(r for r in rows if r["term"] == "liver")
     assert liver["rid"] == "RID58" and "hepatic" in liver["synonyms"].split("|")
     assert run("ontology", "export", "--format", "json", "-o", str(tmp_path / "o.json"))[0] == 0
-    assert len(json.loads((tmp_path / "o.json").read_text())) == 333
+    assert len(json.loads((tmp_path / "o.json").read_text())) == 338
     assert run("ontology", "export", "--format", "graphml", "-o", str(tmp_path / "o.graphml"))[0] == 0
     import networkx as nx
 
     graph = nx.read_graphml(tmp_path / "o.graphml")
-    assert graph.number_of_nodes() == 333 and graph.has_edge("lung", "lung nodule")
+    assert graph.number_of_nodes() == 338 and graph.has_edge("lung", "lung nodule")
 
 
 def test_broken_ontology_is_one_line_and_exit_1(tmp_path: Path) -> None:

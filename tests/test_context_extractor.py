@@ -24,7 +24,7 @@ def vocabulary() -> Extractor:
 def test_contract_example_adenoma_is_uncertain(extractor: Extractor) -> None:
     [row] = extractor("No pleural effusion. Low density left adrenal nodule BOOKMARK, likely adenoma.")
     assert "left adrenal gland" in row.labels and "nodule" in row.labels
-    assert row.uncertain == ("adenoma",)
+    assert row.uncertain == ("adenoma", "neoplasm")  # expanded to ancestors, like labels
     assert row.negated == ()
 
 

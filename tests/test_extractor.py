@@ -140,7 +140,7 @@ def test_label_set_filters_output_labels() -> None:
     (row,) = small("Right lower lobe nodule.")
     assert row.labels == ("lung", "nodule")
     assert small.label_space.labels == ("lung", "nodule")
-    assert len(Extractor(context=False).label_space) == 333
+    assert len(Extractor(context=False).label_space) == 338
 
 
 def test_a_1mb_text_dense_with_mentions_is_mined_in_linear_time() -> None:

@@ -17,11 +17,11 @@ from radminer.curation import read_curation
 from radminer.owl import read_owl
 
 
-def test_shipped_ontology_has_333_terms_in_three_categories() -> None:
+def test_shipped_ontology_has_338_terms_in_three_categories() -> None:
     graph = load_ontology()
-    assert len(graph) == 333
+    assert len(graph) == 338
     counts = {c: sum(1 for x in graph.labels if graph.category(x) == c) for c in ("bodypart", "type", "attribute")}
-    assert counts == {"bodypart": 219, "type": 72, "attribute": 42}
+    assert counts == {"bodypart": 223, "type": 73, "attribute": 42}
     assert graph.problems == [] and graph.curation_skipped == ()
 
 
@@ -39,6 +39,11 @@ def test_shipped_ontology_content() -> None:
     # the source's unclosed parent list is closed by the hierarchy
     assert {"liver", "upper abdomen"} <= graph.ancestors("porta Hepatis lymph node")
     assert "cancer" in graph.parents("carcinoma")  # curation/parents.csv
+    # classes the source names only as parents are terms (curation/source_fixes.csv)
+    assert {"iliac", "iliac lymph node", "pelvis"} <= graph.ancestors("external iliac lymph node")
+    assert {"vein", "blood vessel"} <= graph.ancestors("superior mesenteric vein")
+    assert "neoplasm" in graph.ancestors("metastasis") and graph.category("neoplasm") == "type"
+    assert "gastrointestinal" in graph.exclusive("lymph node") and graph.parents("gastrointestinal") == set()
 
 
 def test_shipped_owl_is_up_to_date_with_its_source() -> None:

@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str, name: str = "onto.owl") -> Path:
 
 
 def test_shipped_and_radlex_layout_load_without_network() -> None:
-    assert len(load_ontology()) == 333
+    assert len(load_ontology()) == 338
     assert len(read_owl(DATA / "radlex_mini.owl", cache=False)) == 11
 
 

@@ -63,6 +63,6 @@ def test_wheel_installed_outside_the_repo_finds_its_ontology(tmp_path: Path) -> 
         text=True,
         check=True,
     )
-    assert '"terms": 333' in result.stdout
+    assert '"terms": 338' in result.stdout
     assert str(site / "radminer" / "_ontologies" / "lesion_ontology.owl") in result.stdout
     assert '"compositions": ' in result.stdout and '"name": "lesanet171"' in result.stdout
