@@ -5,9 +5,10 @@
 
 The corpus is bench_extract.py's (Open-i findings + impression, repeated to at least
 --min-reports, ids made unique), stored as a Parquet folder of --partitions files (the
-layout docs/scaling.md recommends for a cluster). For each worker count, a LocalCluster
-of that many processes (one thread each) is started and warmed up (one untimed "first
-pass": imports, extractor built on each worker); then the CLI's path, ``read_reports`` →
+layout docs/scaling.md recommends for a cluster). For each worker count, the CLI's local
+cluster of that many processes (``radminer.dask.connect``: one thread each, no dashboard,
+no worker profiler) is started and warmed up (one untimed "first pass": imports, extractor
+built on each worker); then the CLI's path, ``read_reports`` →
 ``encode`` (JSONL) → a JSONL file written by the client, is timed (median of --repeat),
 the worker counts in turn within each round, so that they see about the same load.
 
@@ -138,20 +139,18 @@ def time_independent(texts: list[str], processes: int) -> float:
 
 
 def run_interleaved(counts: list[int], source: Path, out: Path, texts: list[str], *, repeat: int) -> dict[int, Any]:
-    """A warm LocalCluster per worker count, all started first; then, ``repeat`` times and in turn,
-    a timed pass on each and the independent processes of each count, so that the figures of a
-    round see about the same load. Medians per count."""
-    from distributed import Client, LocalCluster
+    """A warm local cluster per worker count (the CLI's, :func:`radminer.dask.connect`), all
+    started first; then, ``repeat`` times and in turn, a timed pass on each and the independent
+    processes of each count, so that the figures of a round see about the same load. Medians
+    per count."""
+    from radminer.dask import connect
 
     runs: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     first_pass = {}
     with ExitStack() as stack:
         clients = {}
         for n in counts:
-            cluster = stack.enter_context(
-                LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
-            )
-            clients[n] = stack.enter_context(Client(cluster))
+            clients[n] = stack.enter_context(connect(workers=n))
             begin = time.perf_counter()
             mine(clients[n], source, out)
             first_pass[n] = time.perf_counter() - begin
