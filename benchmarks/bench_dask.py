@@ -27,6 +27,7 @@ one worker.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import os
@@ -100,20 +101,30 @@ def _mine_texts(texts: list[str], extractor: Any) -> float:
     return time.perf_counter() - begin
 
 
-def time_local(texts: list[str], *, repeat: int) -> float:
-    """Median seconds of the local engine in this process (extractor built and warm)."""
+def build_extractor() -> Any:
+    """An Extractor built as ``radminer extract`` builds it: GC off during the build, then
+    :func:`gc.freeze` (the dask workers do the same, in ``radminer.dask``)."""
     from radminer.extractor import Extractor
 
-    extractor = Extractor()
+    gc.disable()
+    try:
+        extractor = Extractor()
+    finally:
+        gc.enable()
+    gc.freeze()
+    return extractor
+
+
+def time_local(texts: list[str], *, repeat: int) -> float:
+    """Median seconds of the local engine in this process (extractor built and warm)."""
+    extractor = build_extractor()
     _mine_texts(texts[:500], extractor)
     return statistics.median(_mine_texts(texts, extractor) for _ in range(repeat))
 
 
 def _independent(share: list[str], start: Any, results: Any) -> None:
     """One independent process: build and warm an extractor, wait for the others, mine ``share``."""
-    from radminer.extractor import Extractor
-
-    extractor = Extractor()
+    extractor = build_extractor()
     _mine_texts(share[:500], extractor)
     start.wait()
     results.put(_mine_texts(share, extractor))
@@ -220,10 +231,17 @@ def main() -> None:
             "cpu_efficiency": round(base_cpu / cpu, 3),
             "worker_utilisation": round(r["worker_cpu_s"] / (r["seconds"] * workers), 3),
             "load1": round(r["load1"], 2),
+            "seconds_per_run": [round(x["seconds"], 3) for x in r["runs"]],
+            "speedup_per_round": [
+                round(b["seconds"] / x["seconds"], 3) for b, x in zip(base["runs"], r["runs"], strict=True)
+            ],
             "load1_per_run": [round(x["load1"], 2) for x in r["runs"]],
             "first_pass_s": round(r["first_pass_s"], 2),
             "independent_processes_s": round(r["independent_s"], 3),
             "ceiling_speedup": round(base["independent_s"] / r["independent_s"], 3),
+            "ceiling_speedup_per_round": [
+                round(b["independent_s"] / x["independent_s"], 3) for b, x in zip(base["runs"], r["runs"], strict=True)
+            ],
         }
         summary["dask"][str(workers)] = row
         print(
@@ -232,6 +250,15 @@ def main() -> None:
             f"{row['worker_utilisation']:>14.2f}{row['load1']:>7.2f}{row['first_pass_s']:>14.2f}"
             f"{row['ceiling_speedup']:>17.2f}"
         )
+    if len(results) > 1:
+        print("per round (paired: the counts of a round ran back to back), speed-up over the first count:")
+        for workers, row in list(summary["dask"].items())[1:]:
+            print(
+                f"{workers:>7} workers: dask {' '.join(f'{x:.2f}' for x in row['speedup_per_round'])}"
+                f" (median {statistics.median(row['speedup_per_round']):.2f}); no Dask "
+                f"{' '.join(f'{x:.2f}' for x in row['ceiling_speedup_per_round'])}"
+                f" (median {statistics.median(row['ceiling_speedup_per_round']):.2f})"
+            )
     print(json.dumps(summary))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
