@@ -90,6 +90,38 @@ def test_extractor_is_built_once_per_worker(client: Any) -> None:
     assert all(builds[w] == (1 if served[w] else 0) for w in after), (builds, served)
 
 
+def test_workers_freeze_the_extractor_out_of_gc(client: Any) -> None:
+    import gc
+
+    import dask.dataframe as dd
+
+    radminer_dask.extract(dd.from_pandas(reports(), npartitions=4), **COLUMNS).compute()
+    served = {w for w, info in client.run(radminer_dask.cache_info).items() if info["builds"]}
+    frozen = client.run(gc.get_freeze_count)
+    assert served and all(frozen[w] > 100_000 for w in served), frozen  # the Extractor's tables
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # the fixture's cluster holds it
+def test_local_cluster_runs_without_profiler_and_leaves_the_config(tmp_path: Path) -> None:
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    from radminer.writers import JsonlEncoder
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    with radminer_dask.connect(workers=1) as local:
+        settings = local.run(lambda: {key: dask.config.get(key) for key in radminer_dask.LOCAL_CLUSTER_CONFIG})
+        assert list(settings.values()) == [radminer_dask.LOCAL_CLUSTER_CONFIG]
+        source = tmp_path / "reports.csv"
+        reports().to_csv(source, index=False)
+        ddf = radminer_dask.read_reports(source, **COLUMNS)
+        encoded = radminer_dask.encode(ddf, JsonlEncoder(), client=local, **COLUMNS)
+        mined = "".join(payload for _, payload in encoded)
+    assert dask.config.get("distributed.worker.profile.enabled") == before  # set for the cluster only
+    out = tmp_path / "local.jsonl"
+    assert run(source, "-o", out, *CLI_COLUMNS).exit_code == 0
+    assert mined == out.read_text(encoding="utf-8")
+
+
 def test_cli_dask_engine_gives_the_local_output(client: Any, tmp_path: Path) -> None:
     source = tmp_path / "reports.csv"
     reports().to_csv(source, index=False)
