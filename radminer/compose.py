@@ -237,9 +237,7 @@ class Composer:
                     for i in gap
                 ):
                     return False
-        if adjacent:
-            return True
-        first = scope.sentence(combo[0][0])
+        first = scope.sentence(combo[0][0])  # in one sentence, adjacent or not
         return all(scope.sentence(c[0]) == first for c in combo[1:])
 
 

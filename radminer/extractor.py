@@ -14,9 +14,10 @@ holds it; a text without gives one row for the whole text.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
 from pathlib import Path
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 #: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
 MAX_SENTENCE_CHARS = 2000
+#: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
+CACHE_SIZE = 1024
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "irrelevant": 3}
 
 
@@ -56,6 +59,9 @@ class Extractor:
     stage, ``False`` for every mention positive. ``compositions``: apply the curated
     compositions. ``max_sentence_chars``: cap on the ``sentence`` of a whole-text row.
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
+    ``cache_size``: the rows of that many recent distinct texts are kept and given again for
+    a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
+    often); 0 turns the cache off. The rows do not depend on it.
 
     An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
     it can be sent to worker processes.
@@ -71,6 +77,7 @@ class Extractor:
         context: bool = True,
         compositions: bool = True,
         max_sentence_chars: int = MAX_SENTENCE_CHARS,
+        cache_size: int = CACHE_SIZE,
         vocab: Vocab | None = None,
     ) -> None:
         if isinstance(ontology, LabelGraph):
@@ -81,6 +88,8 @@ class Extractor:
             raise InputError(f"ontology: expected None, a path or a LabelGraph, found {type(ontology).__name__}")
         if not isinstance(max_sentence_chars, int) or max_sentence_chars < 1:
             raise InputError(f"max_sentence_chars: expected a positive integer, found {max_sentence_chars!r}")
+        if not isinstance(cache_size, int) or cache_size < 0:
+            raise InputError(f"cache_size: expected a non-negative integer, found {cache_size!r}")
         self._config: dict[str, Any] = {
             "ontology": ontology if not isinstance(ontology, Path) else str(ontology),
             "label_set": label_set if not isinstance(label_set, Path) else str(label_set),
@@ -89,6 +98,7 @@ class Extractor:
             "context": bool(context),
             "compositions": bool(compositions),
             "max_sentence_chars": max_sentence_chars,
+            "cache_size": cache_size,
         }
         self.graph = graph
         self.analyzer = Analyzer(bookmark=bookmark, lemmatizer=lemmatizer, vocab=vocab)
@@ -98,6 +108,8 @@ class Extractor:
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
         self._all_labels = len(self._keep) == len(graph)
+        self._cache: dict[str, list[LesionLabels]] = {}  # text → its rows, least recently used first
+        self._cache_size = cache_size
 
     # -- configuration and pickling ---------------------------------------------------------
     @property
@@ -110,7 +122,7 @@ class Extractor:
         """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
         allowed = {
             "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions",
-            "max_sentence_chars",
+            "max_sentence_chars", "cache_size",
         }  # fmt: skip
         unknown = sorted(set(config) - allowed)
         if unknown:
@@ -137,12 +149,36 @@ class Extractor:
     # -- extraction -------------------------------------------------------------------------
     def __call__(self, text: str) -> list[LesionLabels]:
         """Rows of one text: one per bookmark, or one for the whole text."""
-        return self.rows(self.analyzer.analyze(text, write_doc=False))
+        return next(self.pipe([text]))
 
     def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[list[LesionLabels]]:
         """:meth:`__call__` over a stream of texts, in order."""
-        for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
-            yield self.rows(analysis)
+        if not self._cache_size:
+            for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
+                yield self.rows(analysis)
+            return
+        for batch in _batches(texts, batch_size):
+            found = self._cached(batch)
+            for text in batch:
+                yield list(found[text])
+
+    def _cached(self, batch: list[str]) -> dict[str, list[LesionLabels]]:
+        """Rows of each distinct text of ``batch``: from the cache, or mined and then cached."""
+        cache, found = self._cache, {}
+        for text in batch:
+            if not isinstance(text, str):
+                raise InputError(f"expected each text as str, found {type(text).__name__}")
+            rows = cache.pop(text, None)  # re-inserted below: most recently used
+            if rows is not None:
+                found[text] = rows
+        todo = [text for text in dict.fromkeys(batch) if text not in found]
+        analyses = self.analyzer.pipe(todo, batch_size=len(todo) or 1, write_doc=False)
+        for text, analysis in zip(todo, analyses, strict=True):
+            found[text] = self.rows(analysis)
+        cache.update(found)
+        for text in list(itertools.islice(cache, max(0, len(cache) - self._cache_size))):
+            del cache[text]
+        return found
 
     def rows(self, analysis: Analysis) -> list[LesionLabels]:
         """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.analysis.Analyzer.annotate>`)."""
@@ -151,6 +187,7 @@ class Extractor:
             return [LesionLabels(bookmark=None, sentence="")]
         matches = self.matcher.match(analysis.keys)
         if not analysis.bookmarks:
+            matches = _within_sentences(matches, analysis.sent_starts)
             sentence = text.strip()
             if len(sentence) > self._max_chars:
                 sentence = sentence[: self._max_chars].rstrip() + "…"
@@ -210,6 +247,19 @@ def _rebuild(config: dict[str, Any]) -> Extractor:
             graph = LabelGraph(terms, source=source, curation=curation, curation_skipped=skipped)
         config = {**config, "ontology": graph}
     return Extractor.from_config(config)
+
+
+def _within_sentences(matches: list[Match], sent_starts: list[int]) -> list[Match]:
+    """``matches`` without those that run into the next sentence ("no lung\\nNODULE: none")."""
+    if len(sent_starts) == 1:
+        return matches
+    return [m for m in matches if bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)]
+
+
+def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(texts)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _mentions(analysis: Analysis, matches: Iterable[Match]) -> list[Mention]:

@@ -116,6 +116,47 @@ def test_pipe_equals_call(extractor: Extractor) -> None:
     assert list(extractor.pipe(texts, batch_size=2)) == [extractor(t) for t in texts]
 
 
+def test_cache_does_not_change_rows() -> None:
+    texts = [
+        "No pleural effusion. Right renal cyst.",
+        "Right renal cyst. No pleural effusion.",  # the same sentences at other offsets
+        "Possible liver mass. No pleural effusion. Right renal cyst.",
+        "Liver mass BOOKMARK. Possible left adrenal nodule BOOKMARK.",
+        "",
+    ] * 4 + [f"Nodule {i} in the right lung. No pleural effusion." for i in range(12)]
+    cached, uncached = Extractor(cache_size=2), Extractor(cache_size=0)
+    expected = list(uncached.pipe(texts, batch_size=3))
+    assert list(cached.pipe(texts, batch_size=3)) == expected  # evictions on the way
+    assert [cached(t) for t in texts] == expected
+    first, again = cached(texts[0]), cached(texts[0])
+    first.clear()  # a caller's list is its own
+    assert again == expected[0] and cached(texts[0]) == expected[0]
+    # the second text's sentences were cached at other offsets by the first
+    assert [m[:4] + m[5:] for m in cached(texts[1])[0].mentions] == [
+        ("right kidney", "Right renal", 0, 11, None, None, None),
+        ("kidney cyst", "renal cyst", 6, 16, None, None, None),
+        ("pleural effusion", "pleural effusion", 21, 37, "No", 18, 20),
+    ]
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, "8"])
+def test_bad_cache_size(size: object) -> None:
+    with pytest.raises(InputError, match="cache_size: expected a non-negative integer"):
+        Extractor(cache_size=size)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        ("FINDINGS: Right\n\nkidney mass.", {"kidney", "mass"}),  # not "right kidney" across the blank line
+        ("IMPRESSION: no lung\nNODULE: none.", {"lung", "nodule"}),  # not "lung nodule" across the header
+    ],
+)
+def test_matches_and_compositions_stay_within_a_sentence(extractor: Extractor, text: str, labels: set[str]) -> None:
+    (row,) = extractor(text)
+    assert {m.label for m in row.mentions} == labels
+
+
 def test_pickle_round_trip(extractor: Extractor) -> None:
     clone = pickle.loads(pickle.dumps(extractor))
     text = "Right renal cyst BOOKMARK."
