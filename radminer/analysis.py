@@ -28,7 +28,7 @@ from functools import lru_cache
 from itertools import compress
 from operator import add
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import InputError, RadminerError
 
@@ -145,7 +145,7 @@ def _spacy_lookup() -> dict[str, str]:
     from spacy.util import load_language_data
     from spacy_lookups_data import en
 
-    return load_language_data(en["lemma_lookup"])
+    return cast("dict[str, str]", load_language_data(en["lemma_lookup"]))  # a JSON object of str → str
 
 
 def _spacy_lemmatizer() -> Callable[[str], str]:
@@ -198,11 +198,13 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
     from spacy.vocab import create_vocab
 
     defaults = English.Defaults
+    prefixes, suffixes = defaults.prefixes, defaults.suffixes
+    assert prefixes is not None and suffixes is not None  # English inherits spaCy's base punctuation rules
     return Tokenizer(
         create_vocab("en", defaults) if vocab is None else vocab,
         rules=defaults.tokenizer_exceptions,
-        prefix_search=compile_prefix_regex(defaults.prefixes).search,
-        suffix_search=compile_suffix_regex(defaults.suffixes).search,
+        prefix_search=compile_prefix_regex(prefixes).search,
+        suffix_search=compile_suffix_regex(suffixes).search,
         infix_finditer=compile_infix_regex(defaults.infixes).finditer,
         token_match=defaults.token_match,
         url_match=defaults.url_match,
@@ -376,7 +378,8 @@ def _write(doc: Doc, lemmas: list[int], starts: list[int], *, overwrite: bool) -
         attrs.append(SENT_START)
         columns.append(flags)
     if attrs:
-        doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)
+        # spaCy types the array as thinc's Ints2d; any 2-D integer ndarray is what it takes
+        doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)  # type: ignore[arg-type]
 
 
 def _join_hyphenated(keys: list[str | None], kinds: list[int], spaces: list[int]) -> None:

@@ -149,7 +149,7 @@ class Composer:
             added = []
             for k in ready:
                 rule = self.rules[k]
-                candidates = [
+                candidates: list[list[_Part]] = [
                     [(s, e, None) for s, e in words[part]]
                     if isinstance(part, tuple)
                     else [(items[i].start, items[i].end, i) for i in by_label[part]]
@@ -223,7 +223,7 @@ class Composer:
                     found.setdefault(word, []).append((i, j))
         return found
 
-    def _holds(self, combo: list[_Part], adjacent: bool, scope: _Scope) -> bool:
+    def _holds(self, combo: Sequence[_Part], adjacent: bool, scope: _Scope) -> bool:
         """Whether the components ``combo`` (sorted by position) satisfy the rule's scope."""
         keys = scope.keys
         for (_, left_end, _), (right_start, _, _) in itertools.pairwise(combo):

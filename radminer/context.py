@@ -237,7 +237,8 @@ class ContextRules:
         for phrase, (kind, directions) in self.triggers.items():
             for words in _expand_phrase(phrase):
                 key = _compact("".join(words))
-                meaning = (kind, *(d in directions for d in DIRECTIONS))
+                forward, backward, adjacent = (d in directions for d in DIRECTIONS)
+                meaning = (kind, forward, backward, adjacent)
                 if self._meaning.get(key, meaning) != meaning:
                     raise ContextRulesError(f"{source}: {' '.join(words)!r} is given two meanings")
                 self._meaning[key] = meaning
@@ -587,8 +588,8 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     for i in positive:
         label = mentions[i].label
         if label not in closures:
-            expanded = graph.expand([label])
-            closures[label] = (expanded, frozenset().union(*(graph.exclusive(a) for a in expanded)))
+            expansion = graph.expand([label])
+            closures[label] = (expansion, frozenset().union(*(graph.exclusive(a) for a in expansion)))
     expanded = {i: closures[mentions[i].label][0] for i in positive}
     excluded = {i: closures[mentions[i].label][1] for i in positive}
 

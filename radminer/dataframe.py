@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .graph import LabelGraph
+    from .mentions import LesionLabels
 
 __all__ = ["cell_text", "extract_dataframe"]
 
@@ -47,18 +48,19 @@ def extract_dataframe(
     if extractor is None:
         from .extractor import Extractor
 
-        options = {} if bookmark is None else {"bookmark": bookmark}
-        extractor = Extractor(ontology, label_set=label_set, **options)
+        extractor = (  # bookmark=None: the Extractor's default bookmark
+            Extractor(ontology, label_set=label_set)
+            if bookmark is None
+            else Extractor(ontology, label_set=label_set, bookmark=bookmark)
+        )
     ids = df.index if id_column is None else df[id_column]
     cells = zip(*(df[column] for column in text_columns), strict=True)
     texts = (join_texts(cell_text(value) for value in row) for row in cells)
-    records: list[dict[str, Any]] = [
-        row.to_dict(report_id)
-        for report_id, rows in extract_texts(
-            zip(ids, texts, strict=True), extractor=extractor, jobs=jobs, chunk_size=chunk_size
-        )
-        for row in rows
-    ]
+    # (id as pandas gives it: a cell of id_column or an index label, rows of its report)
+    results: Iterator[tuple[Any, list[LesionLabels]]] = extract_texts(
+        zip(ids, texts, strict=True), extractor=extractor, jobs=jobs, chunk_size=chunk_size
+    )
+    records: list[dict[str, Any]] = [row.to_dict(report_id) for report_id, rows in results for row in rows]
     return pd.DataFrame.from_records(records, columns=list(RECORD_FIELDS))
 
 

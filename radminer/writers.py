@@ -314,16 +314,15 @@ class NpzWriter(Writer):
 
     def close(self) -> None:
         shape = (self.rows, len(self.space))
-        matrices = {
-            name: np.frombuffer(data, dtype=np.uint8).reshape(shape)
-            for name, data in zip(("positive", "uncertain", "negated"), self._matrices, strict=True)
-        }
+        positive, uncertain, negated = (np.frombuffer(data, dtype=np.uint8).reshape(shape) for data in self._matrices)
         np.savez_compressed(
             self.handle,
             ids=np.array(self._ids, dtype=str),
             bookmarks=np.frombuffer(self._bookmarks, dtype=np.intc).astype(np.int32),
             labels=np.array(self.space.labels, dtype=str),
-            **matrices,
+            positive=positive,
+            uncertain=uncertain,
+            negated=negated,
         )
 
 
