@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -110,6 +111,7 @@ class Extractor:
         self._all_labels = len(self._keep) == len(graph)
         self._cache: dict[str, list[LesionLabels]] = {}  # text → its rows, least recently used first
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
     # -- configuration and pickling ---------------------------------------------------------
     @property
@@ -164,20 +166,23 @@ class Extractor:
 
     def _cached(self, batch: list[str]) -> dict[str, list[LesionLabels]]:
         """Rows of each distinct text of ``batch``: from the cache, or mined and then cached."""
-        cache, found = self._cache, {}
         for text in batch:
             if not isinstance(text, str):
                 raise InputError(f"expected each text as str, found {type(text).__name__}")
-            rows = cache.pop(text, None)  # re-inserted below: most recently used
-            if rows is not None:
-                found[text] = rows
+        cache, found = self._cache, {}
+        with self._cache_lock:
+            for text in batch:
+                rows = cache.pop(text, None)  # re-inserted below: most recently used
+                if rows is not None:
+                    found[text] = rows
         todo = [text for text in dict.fromkeys(batch) if text not in found]
         analyses = self.analyzer.pipe(todo, batch_size=len(todo) or 1, write_doc=False)
         for text, analysis in zip(todo, analyses, strict=True):
             found[text] = self.rows(analysis)
-        cache.update(found)
-        for text in list(itertools.islice(cache, max(0, len(cache) - self._cache_size))):
-            del cache[text]
+        with self._cache_lock:
+            cache.update(found)
+            for text in list(itertools.islice(cache, max(0, len(cache) - self._cache_size))):
+                del cache[text]
         return found
 
     def rows(self, analysis: Analysis) -> list[LesionLabels]:

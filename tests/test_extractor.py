@@ -139,6 +139,17 @@ def test_cache_does_not_change_rows() -> None:
     ]
 
 
+def test_cache_shared_by_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Right renal cyst {i % 7}. No pleural effusion." for i in range(300)]
+    expected = list(Extractor(cache_size=0).pipe(texts))
+    shared = Extractor(cache_size=3)  # evicts all the time
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: list(shared.pipe(texts, batch_size=5)), range(4)))
+    assert results == [expected] * 4
+
+
 @pytest.mark.parametrize("size", [-1, 1.5, "8"])
 def test_bad_cache_size(size: object) -> None:
     with pytest.raises(InputError, match="cache_size: expected a non-negative integer"):
