@@ -10,7 +10,8 @@ impression --id-column uid --no-progress --jobs J`` is timed as a subprocess (wa
 median of --repeat). "startup" is the same command on a one-report file: the fixed cost
 (interpreter, imports, ontology, matcher) inside each whole-process figure. The baseline
 is ``spacy.blank("en").tokenizer.pipe`` over the same joined texts, in this process.
-Target: >= 10,000 reports/s with one process.
+Target: >= 10,000 reports/s with one process. The build measured is this interpreter's
+radminer: run it with ``.venv-native/bin/python`` (``make native``) for the compiled one.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int) -> list[s
     return texts
 
 
+def _build() -> str:
+    """``compiled`` when the extraction modules are mypyc extensions (``make native``), else ``pure``."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("radminer.context")
+    return "compiled" if spec is not None and str(spec.origin).endswith((".so", ".pyd")) else "pure"
+
+
 def time_extract(csv_path: Path, out: Path, *, jobs: int, repeat: int) -> float:
     """Median wall seconds of the ``radminer extract`` subprocess."""
     command = [*CLI, "extract", str(csv_path), "-o", str(out), "--no-progress", "--jobs", str(jobs)]
@@ -58,7 +67,7 @@ def time_extract(csv_path: Path, out: Path, *, jobs: int, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(command, check=True)
+        subprocess.run(command, check=True, cwd=csv_path.parent)  # not the repository: its sources would shadow
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -104,6 +113,7 @@ def main() -> None:
         tokenizer = time_tokenizer(texts, repeat=args.repeat)
 
     result = {
+        "radminer": _build(),
         "reports": n,
         "output_rows": rows,
         "startup_s": round(startup, 3),
@@ -118,7 +128,8 @@ def main() -> None:
             for jobs, seconds in runs.items()
         },
     }
-    print(f"{n} reports ({rows} output rows); startup {startup:.2f} s; median of {args.repeat}")
+    print(f"{n} reports ({rows} output rows), radminer {result['radminer']}; startup {startup:.2f} s;", end=" ")
+    print(f"median of {args.repeat}")
     print(f"{'pass':<22}{'seconds':>9}{'reports/s':>11}{'vs tokenizer':>14}")
     print(f"{'tokenizer only':<22}{tokenizer:>9.2f}{n / tokenizer:>11.0f}{1:>14.3f}")
     for jobs, seconds in runs.items():

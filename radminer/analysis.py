@@ -28,7 +28,7 @@ from functools import lru_cache
 from itertools import compress
 from operator import add
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import InputError, RadminerError
 
@@ -89,7 +89,7 @@ class Analysis:
     ORTH hash of each token.
     """
 
-    doc: Doc
+    doc: Any  # a spacy.tokens.Doc (spaCy is imported on first use, after this module)
     text: str
     keys: list[str | None]
     sent_starts: list[int]
