@@ -42,7 +42,7 @@ TEXT_SEPARATOR = "\n\n"
 MAX_RAW_CHARS = 65_536
 
 # Bytes that are not UTF-8 come through the "surrogateescape" handler as U+DC80..U+DCFF.
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_UNDECODABLE = re.compile(f"[{chr(0xDC80)}-{chr(0xDCFF)}]")  # chr(): mypyc refuses surrogate literals
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ EMPTY_ROW = LesionLabels(bookmark=None, sentence="")
 class TextExtractor(Protocol):
     """What the runner needs of :class:`radminer.Extractor`."""
 
-    def pipe(self, texts: Iterable[str], *, batch_size: int = ...) -> Iterator[list[LesionLabels]]: ...
+    def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[list[LesionLabels]]: ...
 
 
 def extract_texts(

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 #: The modules the compiled build compiles (pyproject.toml, ``[tool.hatch.build.targets.wheel.hooks.mypyc]``).
-COMPILED = ("analysis", "compose", "context", "extractor", "graph", "matching", "writers")
+COMPILED = ("analysis", "compose", "context", "extractor", "graph", "matching", "reader", "runner", "writers")
 
 
 def _install_wheel(tmp_path: Path, *, compiled: bool = False) -> tuple[Path, Path]:
