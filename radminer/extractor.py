@@ -33,6 +33,7 @@ from .labelspace import LabelSpace
 from .matching import Match, Matcher, select
 from .mentions import LesionLabels, Mention
 from .ontology import load_ontology
+from .runner import chunks
 
 if TYPE_CHECKING:
     from spacy.vocab import Vocab
@@ -159,7 +160,7 @@ class Extractor:
             for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
                 yield self.rows(analysis)
             return
-        for batch in _batches(texts, batch_size):
+        for batch in chunks(texts, batch_size):
             found = self._cached(batch)
             for text in batch:
                 yield list(found[text])
@@ -259,12 +260,6 @@ def _within_sentences(matches: list[Match], sent_starts: list[int]) -> list[Matc
     if len(sent_starts) == 1:
         return matches
     return [m for m in matches if bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)]
-
-
-def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(texts)
-    while batch := list(itertools.islice(iterator, size)):
-        yield batch
 
 
 def _mentions(analysis: Analysis, matches: Iterable[Match]) -> list[Mention]:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from .errors import InputError, RadminerError
 from .mentions import LesionLabels
 
-__all__ = ["EMPTY_ROW", "TextExtractor", "extract_texts"]
+__all__ = ["EMPTY_ROW", "TextExtractor", "chunks", "extract_texts"]
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -54,14 +54,15 @@ def extract_texts(
     """
     if jobs < 1 or chunk_size < 1:
         raise InputError(f"jobs and chunk_size must be at least 1, got {jobs} and {chunk_size}")
-    chunks = _chunks(items, chunk_size)
+    batches = chunks(items, chunk_size)
     task = _Task(extractor, encode)
     if jobs == 1:
-        return (pair for chunk in chunks for pair in zip((k for k, _ in chunk), task(chunk), strict=True))
-    return _in_pool(task, chunks, jobs=jobs)
+        return (pair for chunk in batches for pair in zip((k for k, _ in chunk), task(chunk), strict=True))
+    return _in_pool(task, batches, jobs=jobs)
 
 
-def _chunks(items: Iterable[tuple[K, str]], size: int) -> Iterator[list[tuple[K, str]]]:
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk

@@ -55,6 +55,9 @@ def build() -> tuple[str, str]:
     for fix in fixes:
         action, term, value = fix["action"], fix["term"], fix["value"]
         if action == "add_term":
+            categories = sorted({r["class"] for r in rows})
+            if value not in categories:
+                raise SystemExit(f"{FIXES}: add_term {term!r}: category {value!r} is not one of {categories}")
             rows.append({"id": "", "class": value, "term": term, "synonyms": "", "num_detected": ""})
             names.append(term)
             known.add(term)
