@@ -130,8 +130,12 @@ def _work_chunk(records: Sequence[LesionRecord], options: PrepareOptions, path: 
 
 
 def _fingerprint(source: Path, records: Sequence[LesionRecord], options: PrepareOptions, chunk: int) -> str:
-    text = json.dumps([str(source.resolve()), [r.lesion_id for r in records], asdict(options), chunk])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """Digest of all the chunks depend on: the source, every field of every record (image, key
+    slice, box, spacing, slice interval and range, split, ...), the options and the chunk size."""
+    digest = hashlib.sha256(json.dumps([str(source.resolve()), asdict(options), chunk]).encode())
+    for record in records:
+        digest.update(json.dumps(asdict(record), default=str).encode())
+    return digest.hexdigest()[:16]
 
 
 def _run_chunks(
