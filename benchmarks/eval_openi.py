@@ -134,12 +134,18 @@ def read_set(labels: Path, reports: Path) -> list[tuple[str, str, dict[str, bool
     return out
 
 
-def sentence_at(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` that holds ``[start, end)`` (blanks collapsed)."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the sentence of ``text`` (split after ``.``/``!``/``?`` and blanks) that holds ``[start, end)``."""
     for s, e in split_sentences(text):
         if s <= start <= e:
-            return " ".join(text[s : max(e, end)].split())
-    return " ".join(text.split())
+            return s, max(e, end)
+    return 0, len(text)
+
+
+def sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` that holds ``[start, end)`` (blanks collapsed)."""
+    s, e = sentence_bounds(text, start, end)
+    return " ".join(text[s:e].split())
 
 
 def class_mentions(row: LesionLabels, labels: tuple[str, ...], expand: dict[str, frozenset[str]]) -> list[Mention]:
@@ -162,7 +168,11 @@ def explain(name: str, cls: str, text: str, gold: bool, mentions: list[Mention],
         return Error(name, cls, cause, sentence, m.text)
     if mentions:
         m = next((m for m in mentions if m.status == "uncertain"), mentions[0])
-        return Error(name, cls, f"false negative: {m.status}", sentence_at(text, m.start, m.end), m.trigger)
+        cause = f"false negative: {m.status}"
+        s, e = sentence_bounds(text, m.start, m.end)
+        if m.trigger_start is not None and not s <= m.trigger_start < e:
+            cause += " by a trigger in another sentence"
+        return Error(name, cls, cause, sentence_at(text, m.start, m.end), m.trigger)
     written = STEMS[cls].search(text)
     if written:
         cause = "false negative: not mentioned, though the class's word is written"
