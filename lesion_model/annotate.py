@@ -31,7 +31,7 @@ import torch
 from radminer.cliutil import exit_cleanly
 
 from .data.preprocess import extract_patch
-from .data.records import read_dl_info
+from .data.records import find_dl_info_rows, read_dl_info
 from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
 from .errors import DataError
 from .train import InputTransform, LoadedModel, load_checkpoint, resolve_device, setup_cli_logging
@@ -86,11 +86,11 @@ def _deeplesion_lesion(
     """The DL_info row of a DeepLesion PNG slice (``<series>/<slice>.png``) and its series."""
     folder = png.parent
     key = int(png.stem) if key_slice is None else key_slice
-    rows = [
-        r for r in read_dl_info(dl_info, images=folder.parent) if r.image.name == folder.name and r.key_slice == key
-    ]
+    file_name = f"{folder.name}_{key:03d}.png"
+    found = read_dl_info(dl_info, images=folder.parent, rows=find_dl_info_rows(dl_info, file_name))
+    rows = [r for r in found if r.image.name == folder.name and r.key_slice == key]
     if not rows:
-        raise DataError(f"{dl_info}: no row for series {folder.name}, key slice {key} (file {png})")
+        raise DataError(f"{dl_info}: no row with File_name {file_name} (series {folder.name}, key slice {key})")
     if box is None:
         if len(rows) > 1:
             boxes = "; ".join(",".join(f"{v:g}" for v in r.box) for r in rows)
@@ -107,6 +107,7 @@ def _deeplesion_lesion(
         last=row.last,
         key_slice=key,
         replicate_key_only=replicate_key_only,
+        size=row.image_size,
     )
     return Lesion(series, key, box, f"{png} (DL_info row {row.row})")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 from radminer.errors import RadminerError
 
-__all__ = ["DataError", "LesionModelError", "TrainingError"]
+__all__ = ["BadRowsError", "DataError", "LesionModelError", "SkippedRow", "TrainingError"]
 
 
 class LesionModelError(RadminerError):
@@ -13,6 +17,23 @@ class LesionModelError(RadminerError):
 
 class DataError(LesionModelError):
     """CT input, a manifest or a patch store is missing, corrupt or not what was expected."""
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A lesion left out, and why (one line naming the file, line and column at fault)."""
+
+    lesion_id: str
+    reason: str
+
+
+class BadRowsError(DataError):
+    """Rows of ``path`` that failed validation: ``rows`` holds one :class:`SkippedRow` per bad row
+    and the message one line per bad row."""
+
+    def __init__(self, path: Path, rows: Sequence[SkippedRow]) -> None:
+        self.path, self.rows = path, tuple(rows)
+        super().__init__("\n".join(row.reason for row in self.rows))
 
 
 class TrainingError(LesionModelError):

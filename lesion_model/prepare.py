@@ -36,7 +36,7 @@ from .data.preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
 from .data.records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
 from .data.store import PATCH_SHAPE, write_store
 from .data.volumes import PngSeries, Volume, read_volume
-from .errors import DataError
+from .errors import BadRowsError, DataError, SkippedRow
 
 __all__ = ["PrepareOptions", "check_patient_splits", "main", "prepare_store", "truth_labels"]
 
@@ -94,6 +94,7 @@ class _SeriesCache:
                 record.key_slice,
                 replicate_key_only=self.options.replicate_key_only,
                 cache=self.slices,
+                size=record.image_size,
             )
         if self.array is None:
             self.array = read_volume(record.image)
@@ -114,9 +115,10 @@ def _work_chunk(records: Sequence[LesionRecord], options: PrepareOptions, path: 
             volume = series.volume(record)
             patch = extract_patch(volume, record.key_slice, record.box)
         except DataError as exc:
+            reason = f"{record.origin}: {exc}"
             if options.on_error == "raise":
-                raise
-            errors.append(f"{record.lesion_id}\t{exc}")
+                raise DataError(reason) from exc
+            errors.append(_skipped_line(SkippedRow(record.lesion_id, reason)))
             continue
         if options.dtype == "int16":
             patches[i] = np.clip(np.rint(patch.hu), -32768, 32767)
@@ -163,15 +165,23 @@ def _run_chunks(
     return paths
 
 
-def _load_records(source: Path, split_file: Path | None) -> list[LesionRecord]:
+def _skipped_line(row: SkippedRow) -> str:
+    """A line of ``skipped.tsv``: lesion id, tab, reason (on one line)."""
+    return "\t".join(" ".join(x.split()) for x in (row.lesion_id, row.reason))
+
+
+def _load_records(source: Path, split_file: Path | None, skipped: list[SkippedRow] | None) -> list[LesionRecord]:
     if source.suffix.lower() != ".csv":
         raise DataError(f"{source}: expected DL_info.csv or a manifest .csv")
-    with source.open(encoding="utf-8") as handle:
-        header = handle.readline()
+    try:
+        with source.open(encoding="utf-8") as handle:
+            header = handle.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{source}: not a readable CSV ({exc})") from exc
     if "Key_slice_index" in header:
         splits = read_lesanet_split(split_file) if split_file else None
-        return read_dl_info(source, splits=splits)
-    return read_manifest(source)
+        return read_dl_info(source, splits=splits, skipped=skipped)
+    return read_manifest(source, skipped=skipped)
 
 
 def _select_labels(table: LabelTable, label_set: str) -> tuple[list[str], list[str], str]:
@@ -208,11 +218,14 @@ def prepare_store(
 
     ``label_set`` is a radminer label-set spec (``lesanet171``, ``all``, ...) or ``observed`` (the
     labels positive for some lesion); a source with its own label list (LesaNet's) keeps it.
+    Bad rows of ``source`` raise a :class:`BadRowsError` listing them all before any work, or,
+    with ``options.on_error == "skip"``, are left out and listed in ``skipped.tsv``.
     """
     source, out = Path(source), Path(out)
     if out.exists() and not overwrite:
         raise DataError(f"{out}: already exists (pass --overwrite to replace it)")
-    records = _load_records(source, split_file)[:limit]
+    bad_rows: list[SkippedRow] | None = [] if options.on_error == "skip" else None
+    records = _load_records(source, split_file, bad_rows)[:limit]
     if not records:
         raise DataError(f"{source}: no lesions to prepare")
     check_patient_splits(records)
@@ -225,7 +238,8 @@ def prepare_store(
     work.mkdir(parents=True, exist_ok=True)
     (work / "fingerprint").write_text(stamp)
     paths = _run_chunks(records, work, options, chunk, jobs, progress)
-    kept, boxes, flags, errors = [], [], [], []
+    kept, boxes, flags = [], [], []
+    errors = [_skipped_line(row) for row in bad_rows or ()]
     for path in paths:
         with np.load(path) as part:
             kept.append(part["ok"])
@@ -256,12 +270,11 @@ def prepare_store(
         labels=matrices,
         dtype=options.dtype,
         extra_meta=meta,
+        extra_files={"skipped.tsv": "lesion_id\terror\n" + "".join(f"{e}\n" for e in errors)} if errors else None,
         overwrite=overwrite,
     )
     if errors:
-        report = out / "skipped.tsv"
-        report.write_text("lesion_id\terror\n" + "\n".join(errors) + "\n", encoding="utf-8")
-        logger.warning("skipped %d lesion(s); see %s", len(errors), report)
+        logger.warning("skipped %d lesion(s); see %s", len(errors), out / "skipped.tsv")
     shutil.rmtree(work, ignore_errors=True)
     return out
 
@@ -322,7 +335,8 @@ def _index_table(records: Sequence[LesionRecord], boxes: np.ndarray, flags: np.n
     type=click.Choice(["raise", "skip"]),
     default="raise",
     show_default=True,
-    help="A missing or corrupt slice stops the run, or skips the lesion (listed in skipped.tsv).",
+    help="A bad DL_info/manifest row or a missing or corrupt slice stops the run (nothing is written), "
+    "or the lesion is left out and listed in STORE/skipped.tsv.",
 )
 @click.option("--replicate-key-only", is_flag=True, help="Key-slice-only series: use the key slice for all 3 channels.")
 @click.option(
@@ -353,17 +367,25 @@ def main(
     logging.basicConfig(level=logging.WARNING, format="lesion-prepare: %(message)s")
     table = _read_label_source(labels_path, bookmarks)
     options = PrepareOptions(dtype, tuple(window), replicate_key_only, on_error)  # type: ignore[arg-type]
-    path = prepare_store(
-        source,
-        out,
-        labels=table,
-        label_set=label_set,
-        split_file=split_file,
-        options=options,
-        jobs=jobs,
-        overwrite=overwrite,
-        progress=True,
-    )
+    try:
+        path = prepare_store(
+            source,
+            out,
+            labels=table,
+            label_set=label_set,
+            split_file=split_file,
+            options=options,
+            jobs=jobs,
+            overwrite=overwrite,
+            progress=True,
+        )
+    except BadRowsError as exc:
+        for row in exc.rows:
+            click.echo(f"lesion-prepare: error: {row.reason}", err=True)
+        raise DataError(
+            f"{exc.path}: {len(exc.rows)} bad row(s), nothing written; fix them, or pass --on-error skip "
+            f"to leave them out (listed in {out / 'skipped.tsv'})"
+        ) from None
     click.echo(f"wrote {path}", err=True)
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from lesion_model import prepare as prepare_module
 from lesion_model.data.labels import LabelTable, LesionLabelSets
+from lesion_model.data.preprocess import extract_patch
 from lesion_model.data.store import PatchStore
 from lesion_model.prepare import prepare_store, truth_labels
 from lesion_model.synth import SynthConfig, generate
@@ -79,3 +81,152 @@ def test_resume_redoes_chunks_whose_rows_changed(
     np.testing.assert_array_equal(resumed.positive, fresh.positive)  # labels are joined afresh
     assert [label for label, v in zip(resumed.labels, resumed.positive[0], strict=True) if v] == ["liver"]
     assert json.loads((out / "meta.json").read_text())["skipped"] == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("Spacing_mm_px_", "inf, inf, 1", "an in-plane spacing x, y of 0.1 to 5 mm per pixel"),
+        ("Spacing_mm_px_", "1e9, 1e9, 1", "an in-plane spacing"),
+        ("Spacing_mm_px_", "1e-9, 1e-9, 1", "an in-plane spacing"),
+        ("Spacing_mm_px_", "0.8, 0.8, nan", "a slice interval of 0.1 to 20 mm"),
+        ("Spacing_mm_px_", "0.8, 0.8, -2", "a slice interval"),
+        ("Slice_range", "0, inf", "2 comma-separated integers"),
+        ("Image_size", "0, 512", "a slice size width, height of 16 to 4096 pixels"),
+        ("Image_size", "512", "2 comma-separated numbers"),
+        ("Bounding_boxes", "10, 10, inf, 20", "a box x1, y1, x2, y2 of 4 finite numbers"),
+        ("Bounding_boxes", "10, 10, 10, 20", "a box x1, y1, x2, y2 with x2 > x1 and y2 > y1"),
+        ("Bounding_boxes", "600, 10, 640, 20", "a box inside the 128 × 128 image \\(-5 ≤ x1 < x2 ≤ 132"),
+        ("Possibly_noisy", "inf", "0 or 1"),
+    ],
+)
+def test_bad_geometry_names_file_line_column_and_expectation(
+    synth: Path, tmp_path: Path, column: str, value: str, expected: str
+) -> None:
+    from lesion_model.data.records import read_dl_info
+    from lesion_model.errors import BadRowsError
+
+    rows = read_rows(synth / "DL_info.csv")
+    rows[1][column] = value
+    path = write_dl_info(synth, tmp_path, rows)
+    with pytest.raises(BadRowsError, match=f"DL_info.csv, line 3, column {column}: expected {expected}") as info:
+        read_dl_info(path)
+    assert [row.lesion_id for row in info.value.rows] == ["1"]
+    skipped: list = []
+    assert len(read_dl_info(path, skipped=skipped)) == len(rows) - 1 and skipped == list(info.value.rows)
+
+
+def test_real_box_reaching_past_the_edge_is_accepted(synth: Path, tmp_path: Path) -> None:
+    from lesion_model.data.records import read_dl_info
+
+    rows = read_rows(synth / "DL_info.csv")
+    rows[0]["Image_size"] = "512, 512"
+    rows[0]["Bounding_boxes"] = "489.818, 252.689, 513.681, 284.578"  # DeepLesion row 003957_03_01_586 (5 px padding)
+    assert read_dl_info(write_dl_info(synth, tmp_path, rows), rows=[0])[0].box[2] == 513.681
+
+
+def _bad_rows(synth: Path, folder: Path) -> tuple[Path, list[dict[str, str]]]:
+    rows = read_rows(synth / "DL_info.csv")
+    rows[1]["Spacing_mm_px_"] = "inf, inf, 1"
+    rows[3]["Bounding_boxes"] = "0, 0, 900, 900"
+    rows[4]["Image_size"] = "256, 256"  # the slices on disk are 128 × 128: found when they are read
+    return write_dl_info(synth, folder, rows), rows
+
+
+def test_cli_lists_every_bad_row_and_writes_nothing(synth: Path, tmp_path: Path) -> None:
+    source, _ = _bad_rows(synth, tmp_path / "dl")
+    out = tmp_path / "store"
+    args = [str(source), "-o", str(out), "--labels", str(synth / "truth.csv"), "--label-set", "observed"]
+    result = CliRunner().invoke(prepare_module.main, args)
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"lesion-prepare: error: {source}, line 3, column Spacing_mm_px_: expected an in-plane")
+    assert lines[1].startswith(f"lesion-prepare: error: {source}, line 5, column Bounding_boxes: expected a box inside")
+    assert lines[2] == (
+        f"lesion-prepare: error: {source}: 2 bad row(s), nothing written; fix them, or pass --on-error skip "
+        f"to leave them out (listed in {out / 'skipped.tsv'})"
+    )
+    assert not out.exists() and not (tmp_path / "store.work").exists()
+    fixed = read_rows(source)
+    fixed[1]["Spacing_mm_px_"], fixed[3]["Bounding_boxes"] = "0.8, 0.8, 1", "10, 10, 30, 30"
+    write_dl_info(synth, tmp_path / "dl", fixed)
+    result = CliRunner().invoke(prepare_module.main, args)  # the wrong Image_size is found in the worker
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"lesion-prepare: error: {source}, line 6: ")
+    assert "png: expected a 256 × 256 slice as its Image_size states, found 128 × 128" in result.stderr
+    assert not out.exists()
+
+
+def test_on_error_skip_lists_bad_rows_in_skipped_tsv(synth: Path, tmp_path: Path) -> None:
+    source, rows = _bad_rows(synth, tmp_path / "dl")
+    out = prepare_store(
+        source,
+        tmp_path / "store",
+        labels=truth_labels(synth / "truth.csv"),
+        label_set="observed",
+        options=prepare_module.PrepareOptions(on_error="skip"),
+    )
+    store = PatchStore.open(out)
+    assert sorted(set(map(str, range(len(rows)))) - set(store.index["lesion_id"])) == ["1", "3", "4"]
+    skipped = read_rows_tsv(out / "skipped.tsv")
+    assert [r["lesion_id"] for r in skipped] == ["1", "3", "4"] and store.meta["skipped"] == 3
+    assert skipped[0]["error"].startswith(f"{source}, line 3, column Spacing_mm_px_: expected")
+    assert skipped[2]["error"].startswith(f"{source}, line 6: ") and "found 128 × 128" in skipped[2]["error"]
+    assert np.isfinite(store.index[["x1", "y1", "x2", "y2"]].to_numpy()).all()
+
+
+def read_rows_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_slices_of_one_lesion_must_share_a_size(tmp_path: Path) -> None:
+    sitk = pytest.importorskip("SimpleITK")
+    from lesion_model.data.volumes import HU_OFFSET, PngSeries
+    from lesion_model.errors import DataError
+
+    folder = tmp_path / "000001_01_01"
+    folder.mkdir()
+    for k, size in ((10, 64), (11, 48)):
+        pixels = np.full((size, size), HU_OFFSET + 40, dtype=np.uint16)
+        sitk.WriteImage(sitk.GetImageFromArray(pixels), str(folder / f"{k:03d}.png"))
+    series = PngSeries(folder, (1.0, 1.0), 1.0, 10, 11, key_slice=10)
+    with pytest.raises(DataError, match=r"011.png: expected a 64 × 64 slice like slice 10, found 48 × 48"):
+        extract_patch(series, 10, (20, 20, 30, 30))
+    stated = PngSeries(folder, (1.0, 1.0), 1.0, 10, 11, key_slice=10, size=(128, 64))
+    with pytest.raises(DataError, match=r"010.png: expected a 128 × 64 slice as its Image_size states, found 64"):
+        stated.slice(10)
+
+
+def test_manifest_geometry_is_checked_against_the_volume(tmp_path: Path) -> None:
+    sitk = pytest.importorskip("SimpleITK")
+    image = sitk.GetImageFromArray(np.zeros((5, 40, 50), dtype=np.int16))
+    image.SetSpacing((0.8, 0.8, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "ct.nii.gz"))
+    tiny = sitk.GetImageFromArray(np.zeros((5, 40, 50), dtype=np.int16))
+    tiny.SetSpacing((1e-9, 1e-9, 2.0))
+    sitk.WriteImage(tiny, str(tmp_path / "tiny.nii.gz"))
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "lesion_id,image,key_slice,x1,y1,x2,y2\n"
+        "ok,ct.nii.gz,2,20,15,29,24\n"
+        "outside,ct.nii.gz,2,200,15,290,24\n"
+        "slice,ct.nii.gz,9,20,15,29,24\n"
+        "spacing,tiny.nii.gz,2,20,15,29,24\n"
+        "inf,ct.nii.gz,2,20,15,inf,24\n"
+    )
+    out = prepare_store(
+        manifest,
+        tmp_path / "store",
+        labels=LabelTable("none", {}),
+        options=prepare_module.PrepareOptions(on_error="skip"),
+    )
+    assert PatchStore.open(out).index["lesion_id"].tolist() == ["ok"]
+    reasons = {r["lesion_id"]: r["error"] for r in read_rows_tsv(out / "skipped.tsv")}
+    assert reasons["outside"] == (
+        f"{manifest}, line 3: expected a box inside the 50 × 40 image (-5 ≤ x1 < x2 ≤ 54, -5 ≤ y1 < y2 ≤ 44), "
+        "found box 200, 15, 290, 24"
+    )
+    assert reasons["slice"] == f"{manifest}, line 4: expected a key slice in 0..4, found 9"
+    assert reasons["spacing"].startswith(f"{manifest}, line 5: {tmp_path / 'tiny.nii.gz'}: expected an in-plane")
+    assert reasons["inf"].startswith(f"{manifest}, line 6, columns x1, y1, x2, y2: expected a box x1, y1, x2, y2 of 4")

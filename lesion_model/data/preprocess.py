@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import DataError
+from .geometry import box_problem
 from .volumes import Volume
 
 __all__ = [
@@ -88,8 +90,15 @@ def extract_patch(
 ) -> Patch:
     """A ``size × size`` patch at ``spacing_mm``/pixel centred on ``box``, one channel per offset.
 
-    Reads only the slices the offsets need and resamples only the crop region.
+    Reads only the slices the offsets need and resamples only the crop region. A key slice
+    outside the volume or a box outside the key slice is a :class:`DataError`.
     """
+    if not volume.first <= key_slice <= volume.last:
+        raise DataError(f"expected a key slice in {volume.first}..{volume.last}, found {key_slice}")
+    plane = volume.slice(key_slice)
+    problem = box_problem(box, (plane.shape[1], plane.shape[0]))
+    if problem is not None:
+        raise DataError(f"expected {problem}, found box {', '.join(f'{float(v):g}' for v in box)}")
     x1, y1, x2, y2 = (float(v) for v in box)
     sx, sy = volume.spacing_xy
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2

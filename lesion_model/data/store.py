@@ -233,13 +233,15 @@ def write_store(
     labels: StoreLabels,
     dtype: str = "int16",
     extra_meta: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a store atomically: build it in a temporary sibling directory, then rename it.
 
     ``patch_chunks`` yields ``[n_i, 3, 120, 120]`` arrays (of ``dtype``) whose rows follow
     ``index``; they are streamed into ``patches.npy`` so the store never has to fit in memory.
-    An existing store at ``path`` is replaced only with ``overwrite``.
+    ``extra_files`` (name → text) are written into the store too. An existing store at ``path``
+    is replaced only with ``overwrite``.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -281,6 +283,8 @@ def write_store(
             **dict(extra_meta or {}),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import DataError
+from .geometry import interval_problem, spacing_problem
 
 __all__ = ["HU_OFFSET", "ArrayVolume", "PngSeries", "Volume", "read_png_hu", "read_volume"]
 
@@ -72,7 +73,8 @@ class PngSeries:
     A missing slice is a :class:`DataError` naming the file (and saying how many slices of the
     range the folder holds): a neighbouring slice is never substituted. For key-slice-only
     packages (DeepLesion's sample key slices), ``replicate_key_only`` makes the key slice stand
-    for every slice, without reading any other, and sets ``replicated``.
+    for every slice, without reading any other, and sets ``replicated``. Every slice read must be
+    ``size`` (width, height; DL_info's ``Image_size``) or, without it, the size of the first one.
     """
 
     folder: Path
@@ -84,9 +86,22 @@ class PngSeries:
     replicate_key_only: bool = False
     replicated: bool = field(default=False, init=False)
     cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)  # decoded slices
+    size: tuple[int, int] | None = None
+    size_from: str = field(default="as its Image_size states", init=False, repr=False)
 
     def path(self, k: int) -> Path:
         return self.folder / f"{k:03d}.png"
+
+    def _checked(self, k: int, pixels: np.ndarray) -> np.ndarray:
+        found = (pixels.shape[1], pixels.shape[0])
+        if self.size is None:
+            self.size, self.size_from = found, f"like slice {k}"
+        elif found != self.size:
+            raise DataError(
+                f"{self.path(k)}: expected a {self.size[0]} × {self.size[1]} slice {self.size_from}, "
+                f"found {found[0]} × {found[1]}"
+            )
+        return pixels
 
     def slice(self, k: int) -> np.ndarray:
         if not self.first <= k <= self.last:
@@ -98,7 +113,7 @@ class PngSeries:
             path = self.path(k)
             if not path.is_file():
                 raise DataError(f"{path}: slice file is missing{self._describe_gap()}")
-            self.cache[k] = read_png_hu(path)
+            self.cache[k] = self._checked(k, read_png_hu(path))
         return self.cache[k]
 
     def _describe_gap(self) -> str:
@@ -139,7 +154,9 @@ def read_volume(path: Path) -> ArrayVolume:
     """A NIfTI file, a DICOM file, or a folder holding one DICOM series, as HU.
 
     SimpleITK applies the rescale slope and intercept; a 2-D image becomes a one-slice volume
-    (slice interval then taken as the slice thickness when known, else 1 mm).
+    (slice interval then taken as the slice thickness when known, else 1 mm). Colour or 8-bit
+    images (photos, screenshots, display-windowed JPEGs) cannot hold HU and are refused, as is
+    implausible spacing (:mod:`~lesion_model.data.geometry`).
     """
     sitk = _sitk()
     if not path.exists():
@@ -156,6 +173,12 @@ def read_volume(path: Path) -> ArrayVolume:
             image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
         raise DataError(f"{path}: not a readable image ({str(exc).strip().splitlines()[-1]})") from exc
+    channels = image.GetNumberOfComponentsPerPixel()
+    if channels != 1 or image.GetPixelID() in (sitk.sitkUInt8, sitk.sitkInt8):
+        raise DataError(
+            f"{path}: expected a grey CT image in HU (16-bit or wider), found {channels} channel(s) of "
+            f"{image.GetPixelIDTypeAsString()} (a colour or 8-bit image, such as a JPEG, holds no HU)"
+        )
     hu = sitk.GetArrayFromImage(image).astype(np.float32)
     spacing = image.GetSpacing()
     if hu.ndim == 2:
@@ -163,5 +186,9 @@ def read_volume(path: Path) -> ArrayVolume:
     if hu.ndim != 3:
         raise DataError(f"{path}: expected a 2-D or 3-D grey image, found shape {hu.shape}")
     interval = float(spacing[2]) if len(spacing) > 2 else 1.0
+    problem = spacing_problem(spacing[:2]) or interval_problem(interval)
+    if problem is not None:
+        found = ", ".join(f"{v:g}" for v in (*spacing[:2], interval))
+        raise DataError(f"{path}: expected {problem}, found spacing {found} mm in its header")
     logger.debug("read %s: %s voxels, spacing %s", path, hu.shape, spacing)
     return ArrayVolume(hu, (float(spacing[0]), float(spacing[1])), interval)
