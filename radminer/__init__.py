@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError, OntologyError, OntologyWarning, RadminerError, RadminerWarning
+from .errors import InputError, OntologyError, OntologyWarning, OutputError, RadminerError, RadminerWarning
 from .graph import LabelGraph
 from .labelspace import LabelSpace
 from .ontology import load_ontology
@@ -36,6 +36,7 @@ __all__ = [
     "LabelSpace",
     "OntologyError",
     "OntologyWarning",
+    "OutputError",
     "RadminerError",
     "RadminerWarning",
     "Term",

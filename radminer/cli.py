@@ -1,7 +1,8 @@
 """The ``radminer`` command line: ``radminer ontology ...`` and ``radminer extract ...``.
 
 Exit codes: 0 success; 1 a radminer error (bad input, broken ontology), reported as one
-line on stderr; 2 a usage error (click); 130 interrupted (Ctrl-C).
+line on stderr; 2 a usage error (click); 130 interrupted (Ctrl-C), 143 / 129 terminated (SIGTERM /
+SIGHUP), after the same cleanup.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def export(path: str | None, fmt: str, output: str | None) -> None:
     """Export labels (term, category, synonyms, parents, exclusive, rid) as CSV, JSON or GraphML."""
     from .io import atomic_output
 
+    _refuse_overwriting(path, Path(output) if output else None)
     graph, _ = _load(path)
     rows = [
         {
@@ -167,6 +169,31 @@ def export(path: str | None, fmt: str, output: str | None) -> None:
 
 
 # --- extract ---------------------------------------------------------------------------
+
+
+def _output_format(out: Path) -> str:
+    """The format that the suffix of ``-o`` names; JSONL for a device or FIFO without one."""
+    from .io import is_special
+    from .writers import SUFFIXES, format_for
+
+    found = format_for(out)
+    if found is None and not (out.suffix == "" and is_special(out)):
+        known = ", ".join(f"{suffix} ({fmt})" for suffix, fmt in SUFFIXES.items())
+        raise click.BadParameter(
+            f"cannot tell the output format of {str(out)!r}: expected a file name ending in {known}, "
+            "or the format named with --format",
+            param_hint="'-o'",
+        )
+    return found or "jsonl"
+
+
+def _refuse_overwriting(source: str | None, output: Path | None) -> None:
+    """A usage error when ``output`` is the file ``source`` (through links too)."""
+    from .io import same_file
+
+    if source is not None and output is not None and same_file(source, output):
+        message = f"{str(output)!r} is the input file {source!r}: choose another output"
+        raise click.BadParameter(message, param_hint="'-o'")
 
 
 def _import_spacy_without_torch() -> None:
@@ -213,7 +240,8 @@ CSV or Parquet, a path or a glob, read in --partitions parts; the output is the 
 \b
 Exit status: 0 success (rows may have been skipped with --on-error skip);
 1 error (bad input, unreadable row, broken ontology); 2 usage error;
-130 interrupted (Ctrl-C): no output file is left behind.
+130 interrupted (Ctrl-C), 143 / 129 terminated (SIGTERM / SIGHUP):
+no output file is left behind.
 """
 
 
@@ -275,13 +303,15 @@ def extract(
     from .io import atomic_output
     from .reader import CsvReports, RowError
     from .runner import extract_texts
-    from .writers import BINARY_FORMATS, format_for, make_writer
+    from .writers import BINARY_FORMATS, make_writer
 
     out = Path(output) if output else None
-    fmt = fmt or (format_for(out) if out else None) or "jsonl"
+    fmt = fmt or (_output_format(out) if out else "jsonl")
     if out is None and fmt in BINARY_FORMATS:
         raise click.UsageError(f"--format {fmt} writes a binary file: give it a path with -o")
     errors_path = out.with_name(f"{out.stem}.errors.jsonl") if out and on_error == "skip" else None
+    for written in (out, errors_path):
+        _refuse_overwriting(input_path, written)
     if engine == "local" and (scheduler or partitions):
         raise click.UsageError("--scheduler and --partitions need --engine dask")
     if engine == "dask" and on_error == "skip":

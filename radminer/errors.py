@@ -6,6 +6,7 @@ __all__ = [
     "InputError",
     "OntologyError",
     "OntologyWarning",
+    "OutputError",
     "RadminerError",
     "RadminerWarning",
 ]
@@ -21,6 +22,10 @@ class OntologyError(RadminerError):
 
 class InputError(RadminerError):
     """Input data (a reports CSV, a label-set file, an argument) is not what was expected."""
+
+
+class OutputError(RadminerError):
+    """An output file cannot be written (a read-only folder, a full disk, the input itself)."""
 
 
 class RadminerWarning(UserWarning):

@@ -26,7 +26,8 @@ import xml.parsers.expat
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import OntologyError
+from .errors import OntologyError, OutputError
+from .io import atomic_output
 from .terms import Term
 
 __all__ = ["NS", "cache_dir", "read_owl"]
@@ -271,12 +272,10 @@ def _cache_write(file: Path, terms: list[Term], imports: dict[str, Path]) -> Non
         "terms": {f: [_SEP.join(getattr(t, f)) if f in _LISTS else getattr(t, f) for t in terms] for f in _FIELDS},
     }
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, file)
-    except OSError as exc:  # a read-only cache directory must not stop the load
-        logger.warning("could not write the ontology cache %s: %s", file, exc)
+        with atomic_output(file) as handle:
+            handle.write(json.dumps(entry, ensure_ascii=False))
+    except OutputError as exc:  # a read-only cache directory must not stop the load
+        logger.warning("could not write the ontology cache: %s", exc)
 
 
 def read_owl(path: str | Path, *, cache: bool = True, imports: Mapping[str, str | Path] | None = None) -> list[Term]:

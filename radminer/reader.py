@@ -29,6 +29,7 @@ __all__ = [
     "RowError",
     "check_columns",
     "join_texts",
+    "quoted",
 ]
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ MAX_FIELD_CHARS = 64 * 2**20
 TEXT_SEPARATOR = "\n\n"
 #: Longest raw record text kept in a :class:`RowError`.
 MAX_RAW_CHARS = 65_536
+#: Longest piece of the input (a column name, a list of them) quoted in an error message.
+MAX_QUOTED_CHARS = 200
 
 # Bytes that are not UTF-8 come through the "surrogateescape" handler as U+DC80..U+DCFF.
 _UNDECODABLE = re.compile(f"[{chr(0xDC80)}-{chr(0xDCFF)}]")  # chr(): mypyc refuses surrogate literals
@@ -70,7 +73,7 @@ class RowError:
         if self.column is not None:
             where += f", column {self.column}"
         if self.field is not None:
-            where += f" (field {self.field!r})"
+            where += f" (field {quoted(self.field)})"
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,14 +92,37 @@ def join_texts(values: Iterable[str]) -> str:
     return TEXT_SEPARATOR.join(value for value in values if value)
 
 
+def quoted(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
+    """``repr(text)``, cut after ``limit`` characters (then followed by the full length)."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text):,} characters)"
+
+
+def _listing(names: Sequence[str], limit: int = MAX_QUOTED_CHARS) -> str:
+    """The quoted ``names``, as many as fit in about ``limit`` characters, then their count."""
+    shown: list[str] = []
+    size = 0
+    for name in names:
+        item = quoted(name, limit)
+        if shown and size + len(item) > limit:
+            return f"{', '.join(shown)}, … ({len(names):,} in all)"
+        shown.append(item)
+        size += len(item) + 2
+    return ", ".join(shown) or "none"
+
+
 def check_columns(present: Sequence[str], wanted: Iterable[str], *, source: str) -> None:
-    """Raise :class:`InputError` when a wanted column is missing or repeated in ``present``."""
+    """Raise :class:`InputError` when a wanted column is missing or repeated in ``present``.
+
+    The message lists the columns present, cut to about :data:`MAX_QUOTED_CHARS` characters.
+    """
+    present = list(present)
     for name in dict.fromkeys(wanted):
-        count = list(present).count(name)
+        count = present.count(name)
         if count != 1:
             problem = "has no column" if count == 0 else f"has {count} columns named"
-            listed = ", ".join(repr(c) for c in present) or "none"
-            raise InputError(f"{source} {problem} {name!r} (columns present: {listed})")
+            raise InputError(f"{source} {problem} {quoted(name)} (columns present: {_listing(present)})")
 
 
 class _Where(NamedTuple):

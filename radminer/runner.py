@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -104,19 +105,42 @@ def _collect(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[K, str]]], *
             keys, future = pending.popleft()
             yield from zip(keys, future.result(), strict=True)
     except BrokenProcessPool as exc:
-        raise RadminerError(f"a worker process died ({exc}); try fewer --jobs if memory is short") from exc
-    finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        raise RadminerError(f"a worker process died ({exc}); try fewer --jobs if memory is short") from exc
+    except BaseException:  # an error, Ctrl-C or SIGTERM, or the caller stopped early: stop the workers now
+        _kill_workers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes rather than wait for the chunks they are mining."""
+    processes: dict[int, multiprocessing.Process] = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.kill()
 
 
 _worker_task: _Task | None = None
 
 
 def _init_worker(task: _Task) -> None:
-    """Keep the task (extractor and encoder) of this worker; Ctrl-C is the parent's to handle."""
+    """Keep the task (extractor and encoder) of this worker. Ctrl-C, SIGTERM and SIGHUP are the
+    parent's to handle (it stops the workers); on Linux a worker dies with its parent."""
     global _worker_task
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    if sys.platform == "linux":
+        _die_with_parent()
     _worker_task = task
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
 
 def _work(chunk: list[tuple[Any, str]]) -> list[Any]:

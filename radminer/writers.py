@@ -30,6 +30,7 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "RECORD_FIELDS",
+    "SUFFIXES",
     "CsvEncoder",
     "CsvWriter",
     "Encoded",
@@ -48,7 +49,8 @@ __all__ = [
 #: Output formats, and those written to a binary handle.
 FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "npz")
 BINARY_FORMATS = frozenset({"parquet", "npz"})
-_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".npz": "npz"}
+#: File name suffixes and the formats they name.
+SUFFIXES: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".npz": "npz"}
 
 #: Keys of a JSONL record, in order; also the Parquet and DataFrame columns.
 RECORD_FIELDS: tuple[str, ...] = ("id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions")
@@ -59,7 +61,7 @@ _LIST_FIELDS = ("labels", "uncertain", "negated")
 
 def format_for(path: str | Path) -> str | None:
     """The output format that the suffix of ``path`` names, ``None`` when it names none."""
-    return _SUFFIXES.get(Path(path).suffix.lower())
+    return SUFFIXES.get(Path(path).suffix.lower())
 
 
 #: What an encoder makes of one report: its number of rows and the payload its writer takes.

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -71,15 +77,129 @@ def test_text_columns_are_joined(reports: Path) -> None:
     assert "Right lung nodule, 5 × 3 mm.\n\nNo effusion." in sentences
 
 
-@pytest.mark.parametrize(("suffix", "fmt"), [("csv", "csv"), ("parquet", "parquet"), ("npz", "npz"), ("out", "jsonl")])
+@pytest.mark.parametrize(
+    ("suffix", "fmt"), [("csv", "csv"), ("parquet", "parquet"), ("npz", "npz"), ("ndjson", "jsonl")]
+)
 def test_format_from_suffix(reports: Path, tmp_path: Path, suffix: str, fmt: str) -> None:
     if fmt == "parquet":
         pytest.importorskip("pyarrow")
     out = tmp_path / f"labels.{suffix}"
     assert run(reports, "-o", out).exit_code == 0
-    explicit = tmp_path / f"explicit.{suffix}"
+    explicit = tmp_path / f"explicit.{suffix}.out"
     assert run(reports, "-o", explicit, "--format", fmt).exit_code == 0
     assert out.read_bytes() == explicit.read_bytes() or fmt == "parquet"
+
+
+@pytest.mark.parametrize("name", ["labels.json", "labels.jsonl.gz", "labels"])
+def test_unknown_output_suffix_is_refused_naming_the_formats(reports: Path, tmp_path: Path, name: str) -> None:
+    result = CliRunner().invoke(main, ["extract", str(reports), "-o", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert (
+        "cannot tell the output format of" in result.stderr and ".jsonl (jsonl), .ndjson (jsonl), .csv" in result.stderr
+    )
+    assert "--format" in result.stderr and not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_output_equal_to_the_input_is_refused(reports: Path, tmp_path: Path, link: str) -> None:
+    out = {"same": reports, "symlink": tmp_path / "link.csv", "hardlink": tmp_path / "hard.csv"}[link]
+    if link == "symlink":
+        out.symlink_to(reports)
+    elif link == "hardlink":
+        os.link(reports, out)
+    result = CliRunner().invoke(main, ["extract", str(reports), "-o", str(out)])
+    assert result.exit_code == 2 and "is the input file" in result.stderr
+    assert reports.read_text(encoding="utf-8") == REPORTS
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "npz"])
+def test_full_device_is_one_error_line(reports: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    result = run(reports, "-o", "/dev/full", "--format", fmt)
+    assert result.exit_code == 1
+    assert result.stderr == "radminer: error: cannot write /dev/full: No space left on device\n"
+
+
+def test_fifo_output_is_written_through(reports: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    result = run(reports, "-o", fifo)
+    assert result.exit_code == 0
+    assert reader.communicate(timeout=30)[0].decode().count("\n") == 4
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_symlink_output_replaces_its_target_and_keeps_the_link(reports: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.jsonl"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert run(reports, "-o", link).exit_code == 0
+    assert link.is_symlink() and len(records(target)) == 4
+
+
+def test_output_mode_follows_the_umask(reports: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert run(reports, "-o", tmp_path / "labels.jsonl").exit_code == 0
+        assert run("--help").exit_code == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "labels.jsonl").stat().st_mode) == 0o644
+
+
+def _cli(*args: object, **kwargs: Any) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "radminer", "extract", *map(str, args), "--no-progress"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_full_disk_is_one_error_line_and_leaves_nothing(reports: Path, tmp_path: Path) -> None:
+    def small_files() -> None:  # writes past 2 kB fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+
+    many = tmp_path / "many.csv"
+    many.write_text("id,text\n" + "".join(f"{i},Liver mass {i}.\n" for i in range(300)), encoding="utf-8")
+    process = _cli(many, "-o", tmp_path / "out" / "labels.jsonl", preexec_fn=small_files)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert err == f"radminer: error: cannot write {tmp_path / 'out' / 'labels.jsonl'}: File too large\n"
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(("signum", "jobs"), [(signal.SIGTERM, 2), (signal.SIGHUP, 1)])
+def test_termination_signal_cleans_up_and_stops_the_workers(tmp_path: Path, signum: int, jobs: int) -> None:
+    many = tmp_path / "many.csv"
+    many.write_text(
+        "id,text\n" + "".join(f"{i},Liver mass BOOKMARK. Lung nodule {i} and no effusion.\n" for i in range(300_000)),
+        encoding="utf-8",
+    )
+    process = _cli(many, "-o", tmp_path / "labels.jsonl", "--jobs", jobs)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".labels.jsonl.*.part")):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.1)
+    workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    assert len(workers) == (jobs if jobs > 1 else 0)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signum
+    assert err.endswith(f"radminer: terminated ({signal.Signals(signum).name})\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv"]
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_huge_bogus_header_gives_a_bounded_error_line(tmp_path: Path) -> None:
+    path = tmp_path / "bogus.csv"
+    path.write_text("x" * 10_000_000 + "\n1\n", encoding="utf-8")
+    result = run(path, "-o", tmp_path / "labels.jsonl")
+    assert result.exit_code == 1
+    assert "has no column 'id' (columns present: 'xxx" in result.stderr
+    assert "… (10,000,000 characters)" in result.stderr and len(result.stderr) < 600
 
 
 def test_npz_holds_the_label_set(reports: Path, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -62,6 +64,23 @@ def test_export_formats(tmp_path: Path) -> None:
 
     graph = nx.read_graphml(tmp_path / "o.graphml")
     assert graph.number_of_nodes() == 338 and graph.has_edge("lung", "lung nodule")
+
+
+def test_export_file_gets_the_mode_of_open(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert run("ontology", "export", "--format", "graphml", "-o", str(tmp_path / "o.graphml"))[0] == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "o.graphml").stat().st_mode) == 0o644
+
+
+def test_export_onto_its_own_ontology_is_refused(tmp_path: Path) -> None:
+    vocab = tmp_path / "vocab.csv"
+    vocab.write_text("term,synonyms,parents,category\nnodule,,,type\n", encoding="utf-8")
+    code, _, err = run("ontology", "export", "--ontology", str(vocab), "-o", str(vocab))
+    assert code == 2 and "is the input file" in err
+    assert vocab.read_text(encoding="utf-8").startswith("term,")
 
 
 def test_broken_ontology_is_one_line_and_exit_1(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 import warnings
@@ -210,6 +212,17 @@ def test_corrupt_cache_is_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     cache.write_text("{not json", encoding="utf-8")
     assert read_owl(DATA / "radlex_mini.owl") == first
     assert cache.read_text(encoding="utf-8").startswith("{")
+
+
+def test_cache_file_gets_the_mode_of_open(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RADMINER_CACHE_DIR", str(tmp_path / "cache"))
+    previous = os.umask(0o022)
+    try:
+        read_owl(DATA / "radlex_mini.owl")
+    finally:
+        os.umask(previous)
+    (cache,) = (tmp_path / "cache").iterdir()
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o644
 
 
 def test_import_radminer_stays_light() -> None:
