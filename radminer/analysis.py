@@ -59,19 +59,54 @@ ABBREVIATIONS: tuple[str, ...] = (
     "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.",
 )  # fmt: skip
 
+#: spaCy's English exceptions of this shape are mostly US states and company words ("Mass.",
+#: "Ill.", "Co."): in reports they are words that end a sentence ("... adrenal Mass."), so they
+#: are split, except months and titles.
+_PLACE_ABBREVIATION = re.compile(r"[A-Z][a-z]+\.")
+_KEPT_ABBREVIATIONS = frozenset(
+    [
+        "jan.",
+        "feb.",
+        "mar.",
+        "apr.",
+        "jun.",
+        "jul.",
+        "aug.",
+        "sep.",
+        "sept.",
+        "oct.",
+        "nov.",
+        "dec.",
+        "dr.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "prof.",
+        "st.",
+        "jr.",
+        "mt.",
+    ]
+)
+
 _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
-_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET = (1 << i for i in range(11))
+_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER = (
+    1 << i for i in range(13)
+)
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE
 _SKIPPED = _SPACE | _CLOSE | _TERM
-_TERMINATORS = frozenset({".", "!", "?", "...", "…"})
+_TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
 _HYPHENS = frozenset({"-", "–", "‐"})
 _HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
+#: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
+_JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
+#: Most words in a header that is not written in capitals ("Reason for exam:").
+MAX_HEADER_WORDS = 4
 _REDACTED = re.compile(r"X{2,}")
 #: Match key of bookmark tokens: it matches nothing and breaks matches and adjacency.
 BOOKMARK_KEY = " bookmark"
@@ -86,7 +121,8 @@ class Analysis:
     token index of each sentence start, ascending (``[0]`` for any non-empty text);
     ``bookmarks``: token index of the first token of each bookmark, in text order;
     ``text``: the text (``doc.text``, which spaCy rebuilds on each access); ``orths``: the
-    ORTH hash of each token.
+    ORTH hash of each token; ``headers``: token ranges ``(first, after the colon)`` of the
+    headers ("FINDINGS:", "Liver:"), each a sentence of its own.
     """
 
     doc: Any  # a spacy.tokens.Doc (spaCy is imported on first use, after this module)
@@ -95,6 +131,7 @@ class Analysis:
     sent_starts: list[int]
     bookmarks: list[int]
     orths: list[int] = field(default_factory=list, repr=False)
+    headers: list[tuple[int, int]] = field(default_factory=list)
     _offsets: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
 
     def offsets(self) -> tuple[list[int], list[int]]:
@@ -200,9 +237,14 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
     defaults = English.Defaults
     prefixes, suffixes = defaults.prefixes, defaults.suffixes
     assert prefixes is not None and suffixes is not None  # English inherits spaCy's base punctuation rules
+    rules = {
+        form: tokens
+        for form, tokens in defaults.tokenizer_exceptions.items()
+        if not _PLACE_ABBREVIATION.fullmatch(form) or form.lower() in _KEPT_ABBREVIATIONS
+    }
     return Tokenizer(
         create_vocab("en", defaults) if vocab is None else vocab,
-        rules=defaults.tokenizer_exceptions,
+        rules=rules,
         prefix_search=compile_prefix_regex(prefixes).search,
         suffix_search=compile_suffix_regex(suffixes).search,
         infix_finditer=compile_infix_regex(defaults.infixes).finditer,
@@ -228,10 +270,14 @@ def _kind(text: str) -> int:
         kind |= _BULLET
     if text.isdigit() and len(text) <= 2:
         kind |= _NUMBER
+    if text.lower() in _JOINERS:
+        kind |= _JOINER
     if any(c.isalnum() for c in text):
         kind |= _WORD
-        if text.isalpha() and text.isupper() and len(text) > 1 and not _REDACTED.fullmatch(text):
-            kind |= _UPPER
+        if text.isalpha():
+            kind |= _ALPHA
+            if text.isupper() and len(text) > 1 and not _REDACTED.fullmatch(text):
+                kind |= _UPPER
     return kind
 
 
@@ -343,13 +389,13 @@ class Analyzer:
         for i in marked:
             keys[i] = BOOKMARK_KEY
         if write_doc and not overwrite and doc.has_annotation("SENT_START"):
-            starts = [s.start for s in doc.sents]
+            starts, headers = [s.start for s in doc.sents], []
         else:
-            starts = _sentence_starts(kinds, marked)
+            starts, headers = _sentence_starts(kinds, marked)
         if write_doc:
             _write(doc, list(map(self._lemmas.__getitem__, orths)), starts, overwrite=overwrite)
         offsets = idx, list(map(add, idx, lengths))
-        return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths, offsets)
+        return Analysis(doc, text, keys, starts, [first for first, _ in marks], orths, headers, offsets)
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
         """Token ranges of the bookmarks of ``doc``."""
@@ -389,14 +435,16 @@ def _join_hyphenated(keys: list[str | None], kinds: list[int], spaces: list[int]
             keys[i] = None
 
 
-def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
-    """Token indices that start a sentence; ``bookmarks``: indices of bookmark tokens.
+def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], list[tuple[int, int]]]:
+    """Token indices that start a sentence, and the token ranges of headers ("FINDINGS:", "Liver:").
 
-    Only the tokens of :data:`_EVENTS` kinds (terminators, colons, line breaks) end a
-    sentence; after one, the next token that is not blank, a closer or a terminator starts
-    the next sentence.
+    ``bookmarks``: indices of bookmark tokens. Only the tokens of :data:`_EVENTS` kinds
+    (terminators, colons, line breaks) end a sentence; after one, the next token that is not
+    blank, a closer or a terminator starts the next sentence. A header (its words and colon)
+    is a sentence of its own (see :func:`_header_start`).
     """
     starts = [0]
+    headers: list[tuple[int, int]] = []
     pending = False
     scan = 0  # tokens before it have been looked at for a pending start
 
@@ -425,12 +473,11 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
                 continue  # "1." of a numbered list
             pending = True
         elif kind & _COLON:
-            first = i
-            while first > 0 and kinds[first - 1] & _UPPER and i - first < 4:
-                first -= 1
-            if first < i:  # "FINDINGS:" heads a section
+            first = _header_start(kinds, i, starts[-1])
+            if first is not None:
                 if first > starts[-1]:
                     starts.append(first)
+                headers.append((first, i + 1))
                 pending = True
         elif kind & _BLANK:
             pending = True
@@ -445,7 +492,38 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> list[int]:
             j += 1
         if j < n:
             start_at(j)
-    return starts
+    return starts, headers
+
+
+def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
+    """First token of the header that ends at the token ``colon``, or ``None`` when none does.
+
+    A header is words (joined by blanks, "/", "&", "-", "and", "of", parentheses) before a
+    colon: up to :data:`MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
+    "POSTOPERATIVE DIAGNOSIS(ES):"), or up to :data:`MAX_HEADER_WORDS` words of any case that
+    start a line or the sentence ``sentence`` ("Impression: no effusion").
+    """
+    first, words = colon, 0
+    while first > 0 and words < MAX_HEADER_WORDS + 2:
+        kind = kinds[first - 1]
+        if kind & _SPACE or not kind & (_UPPER | _JOINER):
+            break
+        first -= 1
+        words += bool(kind & _ALPHA)
+    while first < colon and not kinds[first] & _UPPER:  # a header starts with a word
+        first += 1
+    if first < colon:
+        return first
+    words = 0
+    while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
+        first -= 1
+        words += bool(kinds[first] & _ALPHA)
+        if words > MAX_HEADER_WORDS:
+            return None
+    while first < colon and not kinds[first] & _ALPHA:
+        first += 1
+    at_line_start = first == 0 or first == sentence or kinds[first - 1] & _NEWLINE
+    return first if first < colon and at_line_start else None
 
 
 def _only_bookmark_follows(kinds: list[int], i: int, bookmarks: set[int]) -> bool:

@@ -7,7 +7,11 @@ still holds *renal*) or a quoted word matched on its lemma. Scope ``adjacent``: 
 components follow one another in any order, separated by at most :data:`MAX_GAP` words
 that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
-node"). Scope ``sentence``: anywhere in one sentence. A
+node"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor across
+a clause boundary ("and", ",", "but", ...) with another finding between the components
+("hepatic steatosis and a 2 cm renal mass" has no liver mass). The body part of an organ
+header ("LIVER:", see :mod:`radminer.sections`) may be a component for the findings of its
+block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then
 "left" + hilum lymph node → left hilum lymph node).
 """
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from .analysis import Analyzer
     from .curation import Composition
     from .graph import LabelGraph
+    from .sections import Block
 
 __all__ = ["GAP_WORDS", "MAX_GAP", "Composed", "Composer"]
 
@@ -43,6 +48,12 @@ GAP_WORDS: tuple[str, ...] = (
 )  # fmt: skip
 #: Most gap words between two ``adjacent`` components.
 MAX_GAP = 3
+#: Match keys that end a clause (``HARD``) or may end one (``SOFT``, when another finding
+#: lies between two components).
+HARD_BOUNDARIES = frozenset({";"})
+SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
+#: Category of the labels that are findings (a finding between two components may cut them apart).
+FINDING_CATEGORY = "type"
 _ROUNDS = 4  # compositions of compositions, at most this deep
 
 
@@ -98,6 +109,7 @@ class Composer:
             for label in rule.labels:
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
+        self._findings = frozenset(label for label in graph.labels if graph.category(label) == FINDING_CATEGORY)
         # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
         self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
         for k, rule in enumerate(self.rules):
@@ -115,8 +127,12 @@ class Composer:
         sent_starts: Sequence[int],
         start: int = 0,
         end: int | None = None,
+        *,
+        blocks: Sequence[Block] = (),
     ) -> list[Composed]:
         """Composed matches over ``matches`` (all matches of tokens ``[start, end)``).
+
+        ``blocks``: the organ headers of the text (:attr:`radminer.sections.Layout.blocks`).
 
         A label is composed once per place: of overlapping candidates the first found wins
         (candidates are tried in the order of ``itertools.product`` over the components'
@@ -133,7 +149,7 @@ class Composer:
         ready = self._applicable(set(map(itemgetter(2), matches)), words.keys())
         if not ready:
             return []  # no rule has all its components here
-        scope = _Scope(matches, keys, sent_starts, start, end)
+        scope = _Scope(matches, keys, sent_starts, start, end, blocks, self._findings)
         items: list[Match] = list(matches)
         out: list[Composed] = []
         seen: dict[str, _Spans] = {}  # label → composed matches
@@ -158,7 +174,8 @@ class Composer:
                 taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
                 for combo in self._combos(candidates, rule.adjacent, scope, taken, fresh if round_ else None):
                     indices = tuple(c[2] for c in combo if c[2] is not None)
-                    match = Match(min(map(itemgetter(0), combo)), max(map(itemgetter(1), combo)), rule.label)
+                    span = scope.located(combo)
+                    match = Match(min(map(itemgetter(0), span)), max(map(itemgetter(1), span)), rule.label)
                     added.append(Composed(match, indices))
             if not added:
                 break
@@ -199,7 +216,8 @@ class Composer:
                 if fresh is not None and not any(c[2] in fresh for c in combo) and any(c[2] is not None for c in combo):
                     continue  # tried in an earlier round
                 ordered = sorted(combo, key=_span) if tail else combo
-                hull = ordered[0][0], max(map(itemgetter(1), combo))
+                located = scope.located(ordered)
+                hull = located[0][0], max(map(itemgetter(1), located))
                 if self._holds(ordered, adjacent, scope) and not taken.overlaps(*hull):
                     taken.add(*hull)
                     out.append(combo)
@@ -225,6 +243,13 @@ class Composer:
 
     def _holds(self, combo: Sequence[_Part], adjacent: bool, scope: _Scope) -> bool:
         """Whether the components ``combo`` (sorted by position) satisfy the rule's scope."""
+        if scope.blocks:
+            located = scope.located(combo)
+            if len(located) < len(combo):  # a component is an organ header's
+                block = scope.block(combo[0][0])
+                if block is None or not all(block.header_end <= c[0] < block.end for c in located):
+                    return False
+                combo = located
         keys = scope.keys
         for (_, left_end, _), (right_start, _, _) in itertools.pairwise(combo):
             if right_start < left_end:
@@ -237,6 +262,8 @@ class Composer:
                     for i in gap
                 ):
                     return False
+            elif scope.cut(left_end, right_start):
+                return False
         first = scope.sentence(combo[0][0])  # in one sentence, adjacent or not
         return all(scope.sentence(c[0]) == first for c in combo[1:])
 
@@ -252,13 +279,52 @@ class _Scope:
     """What the scope checks need of one text, computed on first use."""
 
     def __init__(
-        self, matches: Sequence[Match], keys: Sequence[str | None], sent_starts: Sequence[int], start: int, end: int
+        self,
+        matches: Sequence[Match],
+        keys: Sequence[str | None],
+        sent_starts: Sequence[int],
+        start: int,
+        end: int,
+        blocks: Sequence[Block],
+        findings: frozenset[str],
     ) -> None:
         self.matches = matches
         self.keys = keys
         self.sent_starts = sent_starts
         self.start = start
         self.end = end
+        self.blocks = blocks
+        self._findings = findings
+
+    def block(self, token: int) -> Block | None:
+        """The organ block whose header holds ``token``."""
+        for b in self.blocks:
+            if b.start <= token < b.header_end:
+                return b
+        return None
+
+    def located(self, combo: Sequence[_Part]) -> Sequence[_Part]:
+        """``combo`` without the components in organ headers (all of it when all are)."""
+        if not self.blocks:
+            return combo
+        rest = [c for c in combo if self.block(c[0]) is None]
+        return rest or combo
+
+    def cut(self, left_end: int, right_start: int) -> bool:
+        """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,
+        or a soft one with a finding in between."""
+        between = self.keys[left_end:right_start]
+        if HARD_BOUNDARIES.intersection(between):
+            return True
+        if SOFT_BOUNDARIES.isdisjoint(between):
+            return False
+        starts = self._finding_starts
+        k = bisect_left(starts, left_end)
+        return k < len(starts) and starts[k] < right_start
+
+    @cached_property
+    def _finding_starts(self) -> list[int]:
+        return sorted(m.start for m in self.matches if m.label in self._findings)
 
     def sentence(self, token: int) -> int:
         return bisect_right(self.sent_starts, token)

@@ -53,10 +53,12 @@ __all__ = [
     "Context",
     "ContextRules",
     "ContextRulesError",
+    "Header",
     "aggregate",
     "apply_context",
     "assign_context",
     "mark_irrelevant",
+    "refine",
     "resolve_exclusive",
     "split_sentences",
     "with_context",
@@ -65,11 +67,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 RULES_FORMAT = "radminer-context-rules/1"
-#: Trigger kinds: the two that set a status, and the two that only end scopes.
-STATUS_KINDS = ("negated", "uncertain")
-SCOPE_KINDS = ("pseudo", "terminate")
-#: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia").
-DIRECTIONS = ("forward", "backward", "adjacent")
+#: Trigger kinds: the three that set a status (in the order that breaks ties), and those that only
+#: end scopes (``exception``: "apart from", "other than", see :func:`refine`).
+STATUS_KINDS = ("negated", "uncertain", "normal")
+SCOPE_KINDS = ("pseudo", "terminate", "exception")
+#: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia");
+#: ``next``: only the nearest target after the trigger ("borderline enlarged node").
+DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Category of the labels that name a lesion (heads of clauses in :func:`mark_irrelevant`).
 HEAD_CATEGORY = "type"
 
@@ -101,7 +105,7 @@ def with_context(mention: Mention, context: Context) -> Mention:
     """``mention`` with the status and trigger of ``context`` (itself when nothing changes)."""
     if context is POSITIVE and mention.status == "positive" and mention.trigger is None:
         return mention
-    return Mention(mention.label, mention.text, mention.start, mention.end, *context)
+    return Mention(mention.label, mention.text, mention.start, mention.end, *context, mention.section)
 
 
 class _Trigger(NamedTuple):
@@ -111,6 +115,7 @@ class _Trigger(NamedTuple):
     forward: bool
     backward: bool
     adjacent: bool
+    next: bool
 
 
 def _expand_phrase(phrase: str) -> list[tuple[str, ...]]:
@@ -213,7 +218,8 @@ class ContextRules:
     ``triggers``: phrase → (kind, directions), kind in negated | uncertain | pseudo | terminate.
     ``window``: the most words between a trigger (or the previous target in its scope) and a
     target. ``lesion_heads``, ``clause_boundaries`` and ``same_lesion_cues`` serve
-    :func:`mark_irrelevant`.
+    :func:`mark_irrelevant`; ``clause_boundaries`` followed by one of ``clause_openers`` ("and a",
+    ", there") and ";" end the clauses of :func:`refine`.
     """
 
     def __init__(
@@ -224,6 +230,7 @@ class ContextRules:
         lesion_heads: Sequence[str] = (),
         clause_boundaries: Sequence[str] = (),
         same_lesion_cues: Sequence[str] = (),
+        clause_openers: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -231,14 +238,14 @@ class ContextRules:
         self.source = source
         self.window = window
         self.triggers = dict(triggers)
-        self._meaning: dict[str, tuple[str, bool, bool, bool]] = {}  # blank-free phrase → meaning
-        self._exact: dict[str, tuple[str, bool, bool, bool]] = {}  # phrase as usually written → meaning
+        self._meaning: dict[str, tuple[str, bool, bool, bool, bool]] = {}  # blank-free phrase → meaning
+        self._exact: dict[str, tuple[str, bool, bool, bool, bool]] = {}  # phrase as usually written → meaning
         expanded: list[tuple[str, ...]] = []
         for phrase, (kind, directions) in self.triggers.items():
             for words in _expand_phrase(phrase):
                 key = _compact("".join(words))
-                forward, backward, adjacent = (d in directions for d in DIRECTIONS)
-                meaning = (kind, forward, backward, adjacent)
+                forward, backward, adjacent, next_ = (d in directions for d in DIRECTIONS)
+                meaning = (kind, forward, backward, adjacent, next_)
                 if self._meaning.get(key, meaning) != meaning:
                     raise ContextRulesError(f"{source}: {' '.join(words)!r} is given two meanings")
                 self._meaning[key] = meaning
@@ -253,12 +260,15 @@ class ContextRules:
         self.same_lesion_cues = tuple(same_lesion_cues)
         self._boundaries = _phrase_regex((w for p in clause_boundaries for w in _expand_phrase(p)), re.IGNORECASE)
         self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
+        self.clause_openers = tuple(clause_openers)
+        openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
+        self._clause = re.compile(rf";|(?:{self._boundaries.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
         """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
         known = {
-            "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues",
+            "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
             *STATUS_KINDS, *SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)
@@ -297,6 +307,7 @@ class ContextRules:
             lesion_heads=data.get("lesion_heads", ()),
             clause_boundaries=data.get("clause_boundaries", ()),
             same_lesion_cues=data.get("same_lesion_cues", ()),
+            clause_openers=data.get("clause_openers", ()),
             source=source,
         )
 
@@ -453,14 +464,14 @@ def statuses(
     last = max(sentence_ends[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)], *map(itemgetter(1), spans))
     triggers = rules._triggers(rules._fold(text), first, last, trigger_starts)
     starts = list(map(itemgetter(0), spans))
+    if triggers:  # a trigger inside a target (a term holding "other than") neither sets nor ends scopes
+        triggers = [t for t in triggers if not _overlaps(spans, starts, t.start, t.end)]
     window = rules.window
     best: dict[int, tuple[int, int, _Trigger]] = {}  # position in spans → (distance, tie-break, trigger)
     for n, trigger in enumerate(triggers):
         if trigger.kind not in STATUS_KINDS:
             continue
         j = bisect_right(starts, trigger.start)  # spans[j:] start after the trigger's start
-        if (j < len(spans) and spans[j][0] < trigger.end) or (j > 0 and spans[j - 1][1] > trigger.start):
-            continue
         k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
         after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
         before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
@@ -468,7 +479,7 @@ def statuses(
         for forward in (True, False):
             if trigger.forward if forward else trigger.backward:
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
-            elif trigger.adjacent:
+            elif trigger.adjacent or (forward and trigger.next):
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
             else:
                 continue
@@ -479,6 +490,12 @@ def statuses(
         p if order is None else order[p]: Context(trigger.kind, text[trigger.start : trigger.end], *trigger[:2])
         for p, (_, _, trigger) in best.items()
     }
+
+
+def _overlaps(spans: Sequence[tuple[int, int]], starts: list[int], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` overlaps one of the sorted ``spans`` (``starts``: their starts)."""
+    j = bisect_right(starts, start)
+    return (j < len(spans) and spans[j][0] < end) or (j > 0 and spans[j - 1][1] > start)
 
 
 def _reach(
@@ -572,6 +589,178 @@ def mark_irrelevant(
         return list(mentions)
     clause = bisect_right(cuts, bookmark)
     return [m if bisect_right(cuts, m.start) == clause else with_context(m, Context("irrelevant")) for m in mentions]
+
+
+class Header(NamedTuple):
+    """A header in character offsets: ``start``-``end`` the header with its colon, ``body_end``
+    the end of the text under it (the next header, or the end); ``organ``: it names a body part."""
+
+    start: int
+    end: int
+    body_end: int
+    organ: bool
+
+
+#: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
+BODYPART_CATEGORY = "bodypart"
+_FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3}
+
+
+def refine(
+    text: str,
+    mentions: list[Mention],
+    graph: LabelGraph,
+    *,
+    rules: ContextRules,
+    sentences: Sequence[tuple[int, int]],
+    headers: Sequence[Header] = (),
+    bookmark: int | None = None,
+) -> list[Mention]:
+    """Statuses that depend on what the labels are, on clauses and on headers (after
+    :func:`assign_context`; ``mentions`` sorted by start, updated in place and returned).
+
+    - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence).
+    - Exceptions: a body part negated before "apart from", "other than", "except" ... stays
+      positive when a finding follows the cue ("no splenic lesions apart from a small cyst").
+    - Clauses (a sentence cut at ";" and at a clause boundary before an opener such as "and a"):
+      a body part said to be normal is positive again when its clause holds a lesion (a
+      positive finding, a lesion noun such as "lesion", or the bookmark): "the liver is normal
+      in size with a 2 cm hypodense lesion"; a positive body part whose clause holds findings
+      that are all negated or normal, and no lesion, is ``normal``: "the spleen is not enlarged".
+    - Headers: the mentions of a header take the status of a value that is all of the first
+      sentence under it ("Pneumothorax: none.", "Liver: unremarkable."); else an organ header's
+      body parts take the best status of the findings under it ("LUNGS: No nodules." → negated).
+    """
+    if not mentions:
+        return mentions
+    category = graph.category
+    is_part = [m.label in graph and category(m.label) == BODYPART_CATEGORY for m in mentions]
+    for p, m in enumerate(mentions):
+        if m.status == "normal" and not is_part[p] and m.label in graph and category(m.label) == HEAD_CATEGORY:
+            mentions[p] = _status(m, POSITIVE)
+    sentence_starts = [s for s, _ in sentences]
+    folded = rules._fold(text)
+    by_sentence: dict[int, list[int]] = {}
+    for p, m in enumerate(mentions):
+        by_sentence.setdefault(max(bisect_right(sentence_starts, m.start) - 1, 0), []).append(p)
+    for k, members in by_sentence.items():
+        statuses_here = {mentions[p].status for p in members}
+        if "negated" in statuses_here and any(is_part[p] and mentions[p].status == "negated" for p in members):
+            _exceptions(text, mentions, members, is_part, rules, folded, sentences[k][1])
+        if "normal" in statuses_here or (
+            any(is_part[p] and mentions[p].status == "positive" for p in members)
+            and any(not is_part[p] and mentions[p].status in ("negated", "normal") for p in members)
+        ):
+            _clauses(text, mentions, members, is_part, rules, sentences[k], bookmark)
+    for header in headers:
+        _header(text, mentions, is_part, rules, folded, header, sentences)
+    return mentions
+
+
+def _status(mention: Mention, context: Context) -> Mention:
+    return Mention(mention.label, mention.text, mention.start, mention.end, *context, mention.section)
+
+
+def _exceptions(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    is_part: list[bool],
+    rules: ContextRules,
+    folded: tuple[str, re.Pattern[str]],
+    sentence_end: int,
+) -> None:
+    """Negated body parts before an exception cue followed by a finding become positive."""
+    first = min(mentions[p].end for p in members if is_part[p] and mentions[p].status == "negated")
+    cues = [t for t in rules._triggers(folded, first, sentence_end) if t.kind == "exception"]
+    if not cues:
+        return
+    for p in members:
+        m = mentions[p]
+        if not (is_part[p] and m.status == "negated"):
+            continue
+        cue = next((t for t in cues if t.start >= m.end), None)
+        if cue is None:
+            continue
+        found = any(
+            not is_part[q] and mentions[q].start >= cue.end and mentions[q].status == "positive" for q in members
+        ) or rules._heads.search(text, cue.end, sentence_end)
+        if found:
+            mentions[p] = _status(m, POSITIVE)
+
+
+def _clauses(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    is_part: list[bool],
+    rules: ContextRules,
+    sentence: tuple[int, int],
+    bookmark: int | None,
+) -> None:
+    """The clause rules of :func:`refine` for the mentions ``members`` of one sentence."""
+    start, end = sentence
+    cuts = [match.end() for match in rules._clause.finditer(text, start, end)]
+    bounds = [start, *cuts, end]
+    clause_of = {p: bisect_right(cuts, mentions[p].start) for p in members}
+    for c in set(clause_of.values()):
+        inside = [p for p in members if clause_of[p] == c]
+        lo, hi = bounds[c], bounds[c + 1]
+        lesion = (
+            any(not is_part[p] and mentions[p].status == "positive" for p in inside)
+            or (bookmark is not None and lo <= bookmark < hi)
+            or rules._heads.search(text, lo, hi) is not None
+        )
+        findings = [mentions[p].status for p in inside if not is_part[p]]
+        for p in inside:
+            m = mentions[p]
+            if is_part[p] and m.status == "normal" and lesion:
+                mentions[p] = _status(m, POSITIVE)
+            elif (
+                is_part[p]
+                and m.status == "positive"
+                and not lesion
+                and findings
+                and all(s in ("negated", "normal") for s in findings)
+            ):
+                mentions[p] = _status(m, Context("normal"))
+
+
+def _header(
+    text: str,
+    mentions: list[Mention],
+    is_part: list[bool],
+    rules: ContextRules,
+    folded: tuple[str, re.Pattern[str]],
+    header: Header,
+    sentences: Sequence[tuple[int, int]],
+) -> None:
+    """The header rules of :func:`refine` for one header."""
+    own = [p for p, m in enumerate(mentions) if header.start <= m.start and m.end <= header.end]
+    if not own:
+        return
+    k = bisect_left([s for s, _ in sentences], header.end)
+    value = None
+    if k < len(sentences) and sentences[k][0] < header.body_end:
+        first, last = sentences[k]
+        found = [t for t in rules._triggers(folded, first, last) if t.kind in STATUS_KINDS]
+        if (
+            len(found) == 1
+            and not _WORD.search(text, first, found[0].start)
+            and not _WORD.search(text, found[0].end, last)
+        ):
+            t = found[0]
+            value = Context(t.kind, text[t.start : t.end], t.start, t.end)
+    if value is None and header.organ:
+        findings = [m for p, m in enumerate(mentions) if header.end <= m.start < header.body_end and not is_part[p]]
+        if findings:
+            best = min(findings, key=lambda m: _FINDING_RANK.get(m.status, 0))
+            if best.status != "positive":
+                value = Context(best.status, best.trigger, best.trigger_start, best.trigger_end)
+    if value is not None:
+        for p in own:
+            if is_part[p] or not header.organ:
+                mentions[p] = _status(mentions[p], value)
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:

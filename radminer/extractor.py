@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, Analyzer
 from .compose import Composer
-from .context import ContextRules, aggregate, mark_irrelevant, resolve_exclusive, statuses
+from .context import ContextRules, Header, aggregate, mark_irrelevant, refine, resolve_exclusive, statuses
 from .errors import InputError
 from .graph import LabelGraph
 from .labelspace import LabelSpace
@@ -34,6 +34,7 @@ from .matching import Match, Matcher, select
 from .mentions import LesionLabels, Mention
 from .ontology import load_ontology
 from .runner import chunks
+from .sections import PLAIN, Layout, counted, layout, section_filter
 
 if TYPE_CHECKING:
     from spacy.vocab import Vocab
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 MAX_SENTENCE_CHARS = 2000
 #: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
 CACHE_SIZE = 1024
-_STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "irrelevant": 3}
+_STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
 
 
 class Extractor:
@@ -63,7 +64,13 @@ class Extractor:
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
-    often); 0 turns the cache off. The rows do not depend on it.
+    often); 0 turns the cache off. The rows do not depend on it. ``context_rules``: the
+    negation / uncertainty rules (``None``: the shipped ones; a path to a rules file, see
+    docs/context.md; or a :class:`~radminer.context.ContextRules`). ``sections``: the report
+    sections whose mentions count towards the labels (``None``: all but history, indication,
+    comparison, technique and recommendation; ``"all"``; or a list of section names, see
+    :mod:`radminer.sections`); text outside any section always counts, and every mention is
+    reported whatever its section.
 
     An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
     it can be sent to worker processes.
@@ -80,6 +87,8 @@ class Extractor:
         compositions: bool = True,
         max_sentence_chars: int = MAX_SENTENCE_CHARS,
         cache_size: int = CACHE_SIZE,
+        context_rules: ContextRules | str | Path | None = None,
+        sections: str | Sequence[str] | None = None,
         vocab: Vocab | None = None,
     ) -> None:
         if isinstance(ontology, LabelGraph):
@@ -101,12 +110,15 @@ class Extractor:
             "compositions": bool(compositions),
             "max_sentence_chars": max_sentence_chars,
             "cache_size": cache_size,
+            "context_rules": str(context_rules) if isinstance(context_rules, Path) else context_rules,
+            "sections": sections if sections is None or isinstance(sections, str) else list(sections),
         }
+        self._include, self._exclude = section_filter(sections)
         self.graph = graph
         self.analyzer = Analyzer(bookmark=bookmark, lemmatizer=lemmatizer, vocab=vocab)
         self.matcher = Matcher(graph, self.analyzer)
         self.composer = Composer(graph, self.analyzer, compositions=None if compositions else ())
-        self._context = _ContextStage(graph) if context else None
+        self._context = _ContextStage(graph, _rules(context_rules)) if context else None
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
         self._all_labels = len(self._keep) == len(graph)
@@ -125,7 +137,7 @@ class Extractor:
         """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
         allowed = {
             "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions",
-            "max_sentence_chars", "cache_size",
+            "max_sentence_chars", "cache_size", "context_rules", "sections",
         }  # fmt: skip
         unknown = sorted(set(config) - allowed)
         if unknown:
@@ -192,12 +204,13 @@ class Extractor:
         if not analysis.keys:
             return [LesionLabels(bookmark=None, sentence="")]
         matches = self.matcher.match(analysis.keys)
+        plan = layout(analysis, matches, self.graph)
         if not analysis.bookmarks:
-            matches = _within_sentences(matches, analysis.sent_starts)
+            matches = _within_sentences(matches, analysis)
             sentence = text.strip()
             if len(sentence) > self._max_chars:
                 sentence = sentence[: self._max_chars].rstrip() + "…"
-            return [self._row(analysis, matches, None, 0, len(analysis.keys), sentence)]
+            return [self._row(analysis, plan, matches, None, 0, len(analysis.keys), sentence)]
         out = []
         match_starts = [m.start for m in matches]
         for index, token in enumerate(analysis.bookmarks):
@@ -205,29 +218,41 @@ class Extractor:
             inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
             inside = [m for m in inside if m.end <= hi]
             start, end = analysis.chars(lo, hi)
-            out.append(self._row(analysis, inside, index, lo, hi, text[start:end].strip()))
+            out.append(self._row(analysis, plan, inside, index, lo, hi, text[start:end].strip()))
         return out
 
     def _row(
-        self, analysis: Analysis, matches: list[Match], bookmark: int | None, lo: int, hi: int, sentence: str
+        self,
+        analysis: Analysis,
+        plan: Layout,
+        matches: list[Match],
+        bookmark: int | None,
+        lo: int,
+        hi: int,
+        sentence: str,
     ) -> LesionLabels:
         if not matches:
             return LesionLabels(bookmark, sentence)
         chosen = select(matches)
-        mentions = _mentions(analysis, chosen)
+        mentions = _mentions(analysis, chosen, plan)
         mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
         if self._context is not None:
-            mentions = self._context.assign(analysis, mentions, mark, lo, hi)
-        composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi)
+            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan)
+        composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi, blocks=plan.blocks)
         if composed:
             statuses = _inherit(matches, chosen, mentions)
             added = _Added()
             kept = set(chosen)
-            for item, mention in zip(composed, _mentions(analysis, [c.match for c in composed]), strict=True):
+            for item, mention in zip(composed, _mentions(analysis, [c.match for c in composed], plan), strict=True):
                 parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
-                    mention = Mention(mention.label, mention.text, mention.start, mention.end, *worst[4:])
+                    mention = mention._replace(
+                        status=worst.status,
+                        trigger=worst.trigger,
+                        trigger_start=worst.trigger_start,
+                        trigger_end=worst.trigger_end,
+                    )
                 statuses.append(mention)
                 if item.match not in kept:
                     added.add(len(mentions), mention)
@@ -235,11 +260,15 @@ class Extractor:
             mentions.sort(key=lambda m: (m.start, -m.end, m.label))
         if self._context is not None and mark is not None:
             mentions = resolve_exclusive(mentions, self.graph, bookmark=mark)
-        labels, uncertain, negated = aggregate(mentions, self.graph)
+        if plan is PLAIN:
+            labels, uncertain, negated = aggregate(mentions, self.graph)
+        else:
+            keep = counted((m.section for m in mentions), self._include, self._exclude)
+            labels, uncertain, negated = aggregate(compress(mentions, keep), self.graph)
         if not self._all_labels:
-            keep = self._keep
+            keep_labels = self._keep
             labels, uncertain, negated = (
-                tuple(x for x in group if x in keep) for group in (labels, uncertain, negated)
+                tuple(x for x in group if x in keep_labels) for group in (labels, uncertain, negated)
             )
         return LesionLabels(bookmark, sentence, labels, uncertain, negated, tuple(mentions))
 
@@ -255,21 +284,46 @@ def _rebuild(config: dict[str, Any]) -> Extractor:
     return Extractor.from_config(config)
 
 
-def _within_sentences(matches: list[Match], sent_starts: list[int]) -> list[Match]:
-    """``matches`` without those that run into the next sentence ("no lung\\nNODULE: none")."""
+def _rules(rules: ContextRules | str | Path | None) -> ContextRules:
+    """The context rules given to the Extractor: the shipped ones, a file's, or the value itself."""
+    if rules is None:
+        return ContextRules.default()
+    if isinstance(rules, ContextRules):
+        return rules
+    if isinstance(rules, (str, Path)):
+        return ContextRules.from_file(rules)
+    raise InputError(f"context_rules: expected None, a path or a ContextRules, found {type(rules).__name__}")
+
+
+def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
+    """``matches`` without those that run into the next sentence ("no lung\\nNODULE: none"), but
+    for a term that holds a header's colon ("abdomen: soft" in a user vocabulary)."""
+    sent_starts = analysis.sent_starts
     if len(sent_starts) == 1:
         return matches
-    return [m for m in matches if bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)]
+    header_ends = {end for _, end in analysis.headers}
+    out = []
+    for m in matches:
+        first, last = bisect_right(sent_starts, m.start), bisect_right(sent_starts, m.end - 1)
+        if first == last or all(s in header_ends for s in sent_starts[first:last]):
+            out.append(m)
+    return out
 
 
-def _mentions(analysis: Analysis, matches: Iterable[Match]) -> list[Mention]:
-    """A positive mention of each match (character offsets from token offsets)."""
+def _mentions(analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN) -> list[Mention]:
+    """A positive mention of each match (character offsets from token offsets), in its section."""
     starts, ends = analysis.offsets()
     text = analysis.text
     out = []
+    if plan is PLAIN:
+        for m in matches:
+            start, end = starts[m.start], ends[m.end - 1]
+            out.append(Mention(m.label, text[start:end], start, end))
+        return out
+    section = plan.section
     for m in matches:
         start, end = starts[m.start], ends[m.end - 1]
-        out.append(Mention(m.label, text[start:end], start, end))
+        out.append(Mention(m.label, text[start:end], start, end, section=section(m.start)))
     return out
 
 
@@ -326,31 +380,43 @@ class _ContextStage:
     kept per token).
     """
 
-    def __init__(self, graph: LabelGraph) -> None:
+    def __init__(self, graph: LabelGraph, rules: ContextRules) -> None:
         self.graph = graph
-        self.rules = ContextRules.default()
+        self.rules = rules
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
 
-    def assign(self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int) -> list[Mention]:
-        """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place, then
-        marked irrelevant (a new list) when ``mark`` is a bookmark's offset."""
+    def assign(
+        self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int, layout: Layout
+    ) -> list[Mention]:
+        """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place
+        (:func:`~radminer.context.statuses`, then :func:`~radminer.context.refine`), then marked
+        irrelevant (a new list) when ``mark`` is a bookmark's offset."""
         text = analysis.text
         trigger_starts = self._trigger_starts(analysis, lo, hi)
         if trigger_starts or not self.rules.folds_exactly(text):
             starts, ends = analysis.offsets()
             sent_starts = analysis.sent_starts
             sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
-            found = statuses(
-                text,
-                [m[2:4] for m in mentions],
-                self.rules,
-                [starts[s] for s in sentences],
-                [ends[e - 1] for e in [*sentences[1:], hi]],
-                trigger_starts,
-            )
+            bounds = [starts[s] for s in sentences], [ends[e - 1] for e in [*sentences[1:], hi]]
+            found = statuses(text, [m[2:4] for m in mentions], self.rules, *bounds, trigger_starts)
             for p, context in found.items():
                 m = mentions[p]
-                mentions[p] = Mention(m.label, m.text, m.start, m.end, *context)
+                mentions[p] = Mention(m.label, m.text, m.start, m.end, *context, m.section)
+            header_starts = [h for h, _ in analysis.headers] + [len(analysis.keys)]
+            headers = [
+                Header(starts[h], ends[e - 1], ends[header_starts[n + 1] - 1], layout.block(h) is not None)
+                for n, (h, e) in enumerate(analysis.headers)
+                if lo <= h < hi
+            ]
+            refine(
+                text,
+                mentions,
+                self.graph,
+                rules=self.rules,
+                sentences=list(zip(*bounds, strict=True)),
+                headers=headers,
+                bookmark=mark,
+            )
         if mark is not None:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions

@@ -9,12 +9,17 @@ from typing import Any, NamedTuple
 
 __all__ = ["STATUSES", "LesionLabels", "Mention"]
 
-#: Mention statuses. ``irrelevant``: about another lesion than the bookmarked one.
-STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "irrelevant")
+#: Mention statuses. ``normal``: a body part or attribute said to be normal ("unremarkable
+#: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one.
+STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "normal", "irrelevant")
 
 
 class Mention(NamedTuple):
-    """A label found in the text; ``start``/``end`` are character offsets into the input text."""
+    """A label found in the text; ``start``/``end`` are character offsets into the input text.
+
+    ``section``: the report section that holds it ("findings", "impression", "history", ...;
+    ``None`` outside any section header, see :mod:`radminer.sections`).
+    """
 
     label: str
     text: str
@@ -24,9 +29,10 @@ class Mention(NamedTuple):
     trigger: str | None = None
     trigger_start: int | None = None
     trigger_end: int | None = None
+    section: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The mention's record: label, text, start, end, status, and the trigger fields when set."""
+        """The mention's record: label, text, start, end, status, and the trigger fields and section when set."""
         out: dict[str, Any] = {
             "label": self.label,
             "text": self.text,
@@ -36,6 +42,8 @@ class Mention(NamedTuple):
         }
         if self.trigger is not None:
             out.update(trigger=self.trigger, trigger_start=self.trigger_start, trigger_end=self.trigger_end)
+        if self.section is not None:
+            out["section"] = self.section
         return out
 
 

@@ -158,12 +158,14 @@ class JsonlEncoder(Encoder):
             f'{{"label": {label}, "text": {_json_string(m.text)}, "start": {m.start:d}, '
             f'"end": {m.end:d}, "status": {_json_string(m.status)}'
         )
-        if m.trigger is None:
-            return out + "}"
-        return (
-            f'{out}, "trigger": {_json_string(m.trigger)}, "trigger_start": {_json_int(m.trigger_start)}, '
-            f'"trigger_end": {_json_int(m.trigger_end)}}}'
-        )
+        if m.trigger is not None:
+            out += (
+                f', "trigger": {_json_string(m.trigger)}, "trigger_start": {_json_int(m.trigger_start)}, '
+                f'"trigger_end": {_json_int(m.trigger_end)}'
+            )
+        if m.section is not None:
+            out += f', "section": {_json_string(m.section)}'
+        return out + "}"
 
 
 _json_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
@@ -247,6 +249,7 @@ class ParquetWriter(Writer):
                 ("trigger", pa.string()),
                 ("trigger_start", pa.int64()),
                 ("trigger_end", pa.int64()),
+                ("section", pa.string()),
             ]
         )
         self._schema = pa.schema(

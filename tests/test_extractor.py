@@ -132,7 +132,7 @@ def test_cache_does_not_change_rows() -> None:
     first.clear()  # a caller's list is its own
     assert again == expected[0] and cached(texts[0]) == expected[0]
     # the second text's sentences were cached at other offsets by the first
-    assert [m[:4] + m[5:] for m in cached(texts[1])[0].mentions] == [
+    assert [m[:4] + m[5:8] for m in cached(texts[1])[0].mentions] == [
         ("right kidney", "Right renal", 0, 11, None, None, None),
         ("kidney cyst", "renal cyst", 6, 16, None, None, None),
         ("pleural effusion", "pleural effusion", 21, 37, "No", 18, 20),

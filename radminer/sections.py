@@ -1,0 +1,199 @@
+"""Sections: the structure of a report, from its headers and recommendation cues.
+
+The analyzer finds headers ("FINDINGS:", "Impression:", "LUNGS/PLEURA:"; see
+:class:`~radminer.analysis.Analysis`); each header is a sentence of its own, so no
+negation or uncertainty scope crosses it. This stage reads them:
+
+- a **section header** names the section of the text under it, up to the next section header.
+  Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
+  "Conclusion:" → ``impression``); other headers that name no body part ("ALLERGIES:",
+  "Physical examination:") start a section of their own name, lower-cased.
+- an **organ header** ("LIVER:", "Lymph nodes:") names a body part of the ontology: its
+  section stays the enclosing one, and its body part is the location of the findings under
+  it, up to the next header (its *block*; see :class:`~radminer.compose.Composer` and
+  :func:`~radminer.context.refine`).
+- in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue
+  is in section ``recommendation`` ("Recommend CT of the abdomen and pelvis.").
+
+Text before the first section header has section ``None``. :data:`DEFAULT_EXCLUDED`
+sections do not count towards a row's labels unless asked for (their mentions are still
+reported, with their section).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .graph import LabelGraph
+    from .matching import Match
+
+__all__ = [
+    "DEFAULT_EXCLUDED",
+    "RECOMMENDATION_CUES",
+    "SECTION_NAMES",
+    "Block",
+    "Layout",
+    "counted",
+    "layout",
+    "section_filter",
+]
+
+#: Canonical section names, by the header's words (lower case, blanks single).
+SECTION_NAMES: dict[str, str] = {
+    **dict.fromkeys(
+        ["findings", "finding", "observations", "description", "report", "ct findings"], "findings"
+    ),
+    **dict.fromkeys(
+        [
+            "impression", "impressions", "conclusion", "conclusions", "summary", "opinion", "diagnosis",
+            "interpretation", "assessment", "final impression", "final diagnosis",
+        ],
+        "impression",
+    ),
+    **dict.fromkeys(
+        [
+            "history", "clinical history", "medical history", "past medical history", "past history", "hx",
+            "history of present illness", "hpi", "clinical information", "clinical data", "clinical details",
+            "clinical notes", "clinical", "past surgical history", "family history", "social history",
+        ],
+        "history",
+    ),
+    **dict.fromkeys(
+        [
+            "indication", "indications", "clinical indication", "clinical indications", "reason for exam",
+            "reason for examination", "reason for study", "reason for referral", "reason", "clinical question",
+            "exam reason", "reason for request",
+        ],
+        "indication",
+    ),
+    **dict.fromkeys(
+        ["comparison", "comparisons", "prior", "priors", "prior studies", "prior study", "prior exam", "compared"],
+        "comparison",
+    ),
+    **dict.fromkeys(
+        ["technique", "techniques", "procedure", "protocol", "examination", "exam", "study", "contrast"],
+        "technique",
+    ),
+    **dict.fromkeys(
+        ["recommendation", "recommendations", "plan", "follow-up", "follow up", "followup", "advice"],
+        "recommendation",
+    ),
+}  # fmt: skip
+#: Sections whose mentions do not count towards a row's labels by default: the reason for the
+#: exam and the history are not findings of this exam, nor are the comparison and technique
+#: notes or what is recommended.
+DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
+#: Match keys (lemmas) that open a recommendation for the rest of their sentence.
+RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
+
+
+class Block(NamedTuple):
+    """An organ header and the tokens under it.
+
+    ``header``: token range of the header (its colon included); ``end``: the token where the
+    block ends (the next header, or the end of the text); ``labels``: the body-part labels
+    the header names.
+    """
+
+    start: int
+    header_end: int
+    end: int
+    labels: frozenset[str]
+
+
+class Layout:
+    """Sections and organ blocks of one analyzed text (see :func:`layout`)."""
+
+    def __init__(self, starts: list[int], names: list[str | None], blocks: list[Block]) -> None:
+        self._starts = starts  # token where each stretch of one section begins, ascending
+        self._names = names
+        self.blocks = blocks
+        self._block_starts = [b.start for b in blocks]
+
+    def section(self, token: int) -> str | None:
+        """Section of the token ``token`` (``None`` before the first section header)."""
+        k = bisect_right(self._starts, token) - 1
+        return self._names[k] if k >= 0 else None
+
+    def block(self, token: int) -> Block | None:
+        """The organ block that holds ``token`` (header or body), if any."""
+        k = bisect_right(self._block_starts, token) - 1
+        if k >= 0 and token < self.blocks[k].end:
+            return self.blocks[k]
+        return None
+
+
+#: The layout of a text without headers or recommendation cues.
+PLAIN = Layout([], [], [])
+
+
+def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> Layout:
+    """The :class:`Layout` of ``analysis``; ``matches``: its label matches (organ headers are
+    those holding a match of a ``bodypart`` label of ``graph``)."""
+    headers = analysis.headers
+    cues = _recommendation_cues(analysis) if not RECOMMENDATION_CUES.isdisjoint(analysis.keys) else []
+    if not headers and not cues:
+        return PLAIN
+    keys = analysis.keys
+    starts: list[int] = []
+    names: list[str | None] = []
+    blocks: list[Block] = []
+    current: str | None = None
+    match_starts = [m.start for m in matches]
+    for n, (first, colon_end) in enumerate(headers):
+        end = headers[n + 1][0] if n + 1 < len(headers) else len(keys)
+        inside = matches[bisect_right(match_starts, first - 1) : bisect_right(match_starts, colon_end - 1)]
+        organs = frozenset(
+            m.label for m in inside if m.end <= colon_end and m.label in graph and graph.category(m.label) == "bodypart"
+        )
+        words = " ".join(analysis.text[slice(*analysis.chars(first, colon_end - 1))].lower().split())
+        name = SECTION_NAMES.get(words)
+        if name is None and organs:
+            blocks.append(Block(first, colon_end, end, organs))
+            continue
+        current = name or words
+        starts.append(first)
+        names.append(current)
+    for cue, sentence_end in cues:
+        resume = bisect_right(starts, cue) - 1
+        starts[resume + 1 : resume + 1] = [cue, sentence_end]
+        names[resume + 1 : resume + 1] = ["recommendation", names[resume] if resume >= 0 else None]
+    return Layout(starts, names, blocks)
+
+
+def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:
+    """``(cue token, end of its sentence)`` of the first recommendation cue of each sentence."""
+    out: list[tuple[int, int]] = []
+    for i, key in enumerate(analysis.keys):
+        if key in RECOMMENDATION_CUES and (not out or i >= out[-1][1]):
+            out.append((i, analysis.sentence_of(i)[1]))
+    return out
+
+
+def section_filter(sections: str | Iterable[str] | None) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """``(include, exclude)`` for :func:`counted` from the Extractor's ``sections`` option:
+    ``None`` (all but :data:`DEFAULT_EXCLUDED`), ``"all"``, or section names (a list, or one
+    string of comma-separated names)."""
+    if sections is None:
+        return None, DEFAULT_EXCLUDED
+    names = sections.split(",") if isinstance(sections, str) else list(sections)
+    if not all(isinstance(n, str) and n.strip() for n in names):
+        raise InputError(f"sections: expected section names, found {sections!r}")
+    chosen = frozenset(n.strip().lower() for n in names)
+    if "all" in chosen:
+        return None, frozenset()
+    return chosen, frozenset()
+
+
+def counted(sections: Iterable[str | None], include: frozenset[str] | None, exclude: frozenset[str]) -> list[bool]:
+    """Whether mentions in each of ``sections`` count towards a row's labels (see
+    :func:`section_filter`); text outside any section (``None``) always counts."""
+    if include is None:
+        return [s is None or s not in exclude for s in sections]
+    return [s is None or s in include for s in sections]
