@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from .cliutil import exit_cleanly
+from .errors import InputError
 from .graph import LabelGraph
 from .ontology import load_ontology
 
@@ -187,6 +188,16 @@ def _output_format(out: Path) -> str:
     return found or "jsonl"
 
 
+def _check_encoding(encoding: str) -> None:
+    """A usage error when ``encoding`` is no text encoding."""
+    from .reader import text_codec
+
+    try:
+        text_codec(encoding)
+    except InputError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--encoding'") from None
+
+
 def _refuse_overwriting(source: str | None, output: Path | None) -> None:
     """A usage error when ``output`` is the file ``source`` (through links too)."""
     from .io import same_file
@@ -214,9 +225,11 @@ def _import_spacy_without_torch() -> None:
         del sys.modules["torch"]
 
 
-_EXTRACT_HELP = """Mine lesion labels from the reports of INPUT.csv.
+_EXTRACT_HELP = """Mine lesion labels from the reports of INPUT.
 
-One output row per bookmark of a report, or per report when its text holds no bookmark;
+INPUT is a CSV file (UTF-8 unless --encoding says otherwise; gzip, bzip2, xz or
+Zstandard compressed files are read as they are), or a Parquet file (.parquet, .pq;
+needs the 'parquet' extra). One output row per bookmark of a report, or per report when its text holds no bookmark;
 a report with an empty text gives one row with empty labels. Rows come in input order
 (duplicate ids are kept as they are). Several --text-column are joined with a blank line
 (empty cells left out); mention offsets refer to the joined text.
@@ -246,7 +259,7 @@ no output file is left behind.
 
 
 @main.command(help=_EXTRACT_HELP, short_help="Mine lesion labels from a reports CSV.")
-@click.argument("input_path", metavar="INPUT.csv", type=click.Path())
+@click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: JSONL on stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "npz"]), help="Output format.")
 @click.option(
@@ -258,6 +271,9 @@ no output file is left behind.
     help="Column holding report text; repeat to join several.",
 )
 @click.option("--id-column", default="id", show_default=True, help="Column holding the report id.")
+@click.option(
+    "--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV INPUT (utf-8 may start with a BOM)."
+)
 @_ONTOLOGY
 @click.option("--label-set", default="all", show_default=True, help="Label set name or file (one label a line).")
 @click.option("--bookmark", metavar="REGEX", help="Regex of the lesion bookmark token (default: BOOKMARK).")
@@ -286,6 +302,7 @@ def extract(
     fmt: str | None,
     text_columns: tuple[str, ...],
     id_column: str,
+    encoding: str,
     path: str | None,
     label_set: str,
     bookmark: str | None,
@@ -301,7 +318,7 @@ def extract(
     from tqdm import tqdm
 
     from .io import atomic_output
-    from .reader import CsvReports, RowError
+    from .reader import RowError, open_reports
     from .runner import extract_texts
     from .writers import BINARY_FORMATS, make_writer
 
@@ -317,7 +334,8 @@ def extract(
     if engine == "dask" and on_error == "skip":
         raise click.UsageError("--on-error skip needs --engine local")
     if engine == "local" and not Path(input_path).is_file():
-        raise click.BadParameter(f"file {input_path!r} does not exist", param_hint="'INPUT.csv'")
+        raise click.BadParameter(f"file {input_path!r} does not exist", param_hint="'INPUT'")
+    _check_encoding(encoding)
 
     options: dict[str, Any] = {} if bookmark is None else {"bookmark": bookmark}
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
@@ -348,7 +366,7 @@ def extract(
 
             client = stack.enter_context(engine_dask.connect(scheduler, workers=jobs))
             ddf = engine_dask.read_reports(
-                input_path, text_columns=text_columns, id_column=id_column, partitions=partitions
+                input_path, text_columns=text_columns, id_column=id_column, partitions=partitions, encoding=encoding
             )
             results = engine_dask.encode(
                 ddf, writer.encoder, client=client, text_columns=text_columns, id_column=id_column,
@@ -356,11 +374,12 @@ def extract(
             )  # fmt: skip
         else:
             reports = stack.enter_context(
-                CsvReports(
+                open_reports(
                     input_path,
                     text_columns=text_columns,
                     id_column=id_column,
                     on_error=log_error if on_error == "skip" else None,
+                    encoding=encoding,
                 )
             )
             items = ((r.id, r.text) for r in reports)

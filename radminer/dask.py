@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError, RadminerError
-from .reader import check_columns, join_texts
+from .reader import COMPRESSIONS, PARQUET_SUFFIXES, check_columns, join_texts, text_codec
 from .writers import RECORD_FIELDS, Encoded, Encoder
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ LOCAL_CLUSTER_CONFIG: dict[str, object] = {
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
 }
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", *(f".csv{suffix}" for suffix, _ in COMPRESSIONS.values()))
 
 
 def _require_dask() -> None:
@@ -299,11 +298,13 @@ def read_reports(
     text_columns: Sequence[str] = ("text",),
     id_column: str = "id",
     partitions: int | None = None,
+    encoding: str = "utf-8",
 ) -> dd.DataFrame:
     """The id and text columns of the reports at ``path`` (a file, a glob or a Parquet folder).
 
     CSV (``.csv``, optionally compressed) is read one partition per file (so that a quoted
-    field may hold newlines), every cell as a string, empty cells as empty strings. Parquet
+    field may hold newlines), every cell as a string, empty cells as empty strings, in
+    ``encoding`` (UTF-8 may start with a BOM). Parquet
     (``.parquet``, ``.pq`` or a folder) is read as dask splits it, ids made strings.
     ``partitions``: repartition to that many. Missing columns raise :class:`InputError`
     listing those present.
@@ -311,13 +312,14 @@ def read_reports(
     _require_dask()
     import dask.dataframe as dd
 
+    codec, _ = text_codec(encoding)
     name = str(path)
     csv = name.lower().endswith(_CSV_SUFFIXES)
-    if not csv and not name.lower().endswith(_PARQUET_SUFFIXES) and not Path(name).is_dir():
+    if not csv and not name.lower().endswith(PARQUET_SUFFIXES) and not Path(name).is_dir():
         raise InputError(f"cannot tell the format of {name}: expected a path or glob ending in .csv or .parquet")
     try:
         if csv:
-            ddf = dd.read_csv(name, blocksize=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            ddf = dd.read_csv(name, blocksize=None, dtype=str, keep_default_na=False, encoding=codec)
         else:
             ddf = dd.read_parquet(name)
     except (OSError, ValueError) as exc:

@@ -1,35 +1,50 @@
-"""Read reports from a CSV file as a stream: one :class:`Report` per row, with clear errors.
+"""Read reports from a CSV or Parquet file as a stream: one :class:`Report` per row, with clear errors.
 
-The file is read with the ``csv`` module, one record at a time, so memory stays flat
-however large the file is. A row that cannot be read (bad quoting, invalid UTF-8, a
-wrong number of fields) raises :class:`~radminer.errors.InputError` naming the file,
-line and column, or, when an ``on_error`` callback is given, is handed to it as a
-:class:`RowError` and skipped.
+A CSV file is read with the ``csv`` module, one record at a time, so memory stays flat
+however large the file is; gzip, bzip2, xz and Zstandard (with the ``zstandard`` module)
+compressed files are decompressed on the way, told by their first bytes. A row that cannot
+be read (bad quoting, bytes invalid in the encoding, a wrong number of fields) raises
+:class:`~radminer.errors.InputError` naming the file, line and column, or, when an
+``on_error`` callback is given, is handed to it as a :class:`RowError` and skipped.
+Parquet files (``.parquet``, ``.pq``; with pyarrow) are read in batches of rows.
+:func:`open_reports` picks the reader.
 """
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import contextlib
 import csv
+import gzip
+import io
 import logging
+import lzma
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, TypeVar, cast
 
-from .errors import InputError
+from .errors import InputError, RadminerError
 
 __all__ = [
+    "COMPRESSIONS",
     "MAX_FIELD_CHARS",
+    "PARQUET_SUFFIXES",
     "TEXT_SEPARATOR",
     "CsvReports",
+    "ParquetReports",
     "Report",
+    "Reports",
     "RowError",
     "check_columns",
     "join_texts",
+    "open_reports",
     "quoted",
+    "text_codec",
 ]
 
 logger = logging.getLogger(__name__)
@@ -44,6 +59,16 @@ MAX_RAW_CHARS = 65_536
 #: Longest piece of the input (a column name, a list of them) quoted in an error message.
 MAX_QUOTED_CHARS = 200
 
+#: Compressed CSV read: the suffix that names each, and the pattern its files start with.
+COMPRESSIONS: dict[str, tuple[str, bytes]] = {
+    "gzip": (".gz", rb"\x1f\x8b"),
+    "bz2": (".bz2", rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"),
+    "xz": (".xz", rb"\xfd7zXZ\x00"),
+    "zstd": (".zst", rb"\x28\xb5\x2f\xfd"),
+}
+#: Suffixes of Parquet files.
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
+_MAGIC = re.compile(b"|".join(b"(?P<%s>%s)" % (name.encode(), magic) for name, (_, magic) in COMPRESSIONS.items()))
 # Bytes that are not UTF-8 come through the "surrogateescape" handler as U+DC80..U+DCFF.
 _UNDECODABLE = re.compile(f"[{chr(0xDC80)}-{chr(0xDCFF)}]")  # chr(): mypyc refuses surrogate literals
 
@@ -186,13 +211,87 @@ def _diagnose(
     return _Where(max(last, 0), len(lines[last].rstrip("\r\n")) if lines else 0, index), None
 
 
-class CsvReports:
+def text_codec(encoding: str) -> tuple[str, str]:
+    """The codec to read ``encoding`` with (UTF-8 accepting a BOM) and its name in messages."""
+    try:
+        name = codecs.lookup(encoding).name
+        "".encode(name)  # a LookupError for codecs that are not text encodings (base64, ...)
+    except LookupError:
+        expected = "expected a Python codec name such as utf-8, latin-1, cp1252"
+        raise InputError(f"unknown text encoding {quoted(encoding)}: {expected}") from None
+    if name in ("utf-8", "utf-8-sig"):
+        return "utf-8-sig", "UTF-8"
+    return name, name
+
+
+def _compression(path: Path, stream: io.BufferedReader) -> str | None:
+    """The compression of ``stream``, told by its first bytes; an error when its suffix names another."""
+    match = _MAGIC.match(stream.peek(16)[:16])
+    found = match.lastgroup if match else None
+    named = next((name for name, (suffix, _) in COMPRESSIONS.items() if path.suffix.lower() == suffix), None)
+    if named is not None and found != named:
+        raise InputError(f"{path}: its name says {named}-compressed, but it does not start as {named} data does")
+    return found
+
+
+def _decompressed(path: Path, stream: io.BufferedReader, compression: str | None) -> io.BufferedIOBase:
+    """``stream`` decompressed (read lazily)."""
+    if compression is None:
+        return stream
+    if compression == "gzip":
+        return gzip.GzipFile(fileobj=stream, mode="rb")
+    if compression == "bz2":
+        return bz2.BZ2File(stream)
+    if compression == "xz":
+        return lzma.LZMAFile(stream)
+    try:
+        import zstandard
+    except ImportError:
+        raise RadminerError(
+            f"{path} is Zstandard-compressed: reading it needs the zstandard package: pip install 'radminer[zstd]'"
+        ) from None
+    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+    return io.BufferedReader(reader)  # type: ignore[arg-type]  # a raw stream, though not an io.RawIOBase
+
+
+R = TypeVar("R", bound="Reports")
+
+
+class Reports(ABC):
+    """The reports of a file, read lazily (an iterable of :class:`Report`); a context manager
+    that closes the file. ``columns``: the names of its columns."""
+
+    path: Path
+    columns: tuple[str, ...]
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Report]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self: R) -> R:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class CsvReports(Reports):
     """The reports of a CSV file, read lazily; a context manager that closes the file.
 
     ``text_columns`` are joined by :data:`TEXT_SEPARATOR` (empty cells skipped);
     ``id_column`` gives :attr:`Report.id`. Column names are checked when the file is
     opened. ``on_error``: ``None`` raises :class:`InputError` at the first unreadable
-    row; a callback receives each :class:`RowError` and reading goes on.
+    row; a callback receives each :class:`RowError` and reading goes on. ``encoding``: of
+    the text (UTF-8 may start with a BOM); bytes invalid in it make a row unreadable. A
+    compressed file (gzip, bzip2, xz, Zstandard: see :data:`COMPRESSIONS`) is told by its
+    first bytes and decompressed as it is read (:attr:`compression`).
     """
 
     def __init__(
@@ -202,17 +301,24 @@ class CsvReports:
         text_columns: Sequence[str] = ("text",),
         id_column: str = "id",
         on_error: Callable[[RowError], None] | None = None,
+        encoding: str = "utf-8",
     ) -> None:
         if not text_columns:
             raise InputError("expected at least one text column, got none")
         self.path = Path(path)
         self._on_error = on_error
+        codec, self._encoding = text_codec(encoding)
         try:
-            self._file: IO[str] = open(  # noqa: SIM115 (closed by close())
-                self.path, encoding="utf-8-sig", errors="surrogateescape", newline=""
-            )
+            self._stream = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         except OSError as exc:
             raise InputError(f"cannot read reports file {self.path}: {exc.strerror}") from exc
+        try:
+            self.compression = _compression(self.path, self._stream)
+            data = _decompressed(self.path, self._stream, self.compression)
+        except BaseException:
+            self._stream.close()
+            raise
+        self._file = io.TextIOWrapper(cast(BinaryIO, data), encoding=codec, errors="surrogateescape", newline="")
         self._tap = _LineTap(iter(self._file))
         self.columns: tuple[str, ...] = ()
         self._reader = csv.reader(self._tap, strict=True)
@@ -254,6 +360,11 @@ class CsvReports:
             except csv.Error as exc:
                 self._fail(self._parse_error(str(exc)), on_error=on_error)
                 continue
+            except Exception as exc:  # decompression (any codec's error) or the disk
+                if self.compression is None and not isinstance(exc, OSError):
+                    raise
+                what = f"cannot decompress ({self.compression})" if self.compression else "cannot read"
+                raise InputError(f"{self.path}: line {self._start}: {what}: {exc}") from exc
             if not row:
                 continue
             for i, line in enumerate(tap.record):
@@ -261,7 +372,7 @@ class CsvReports:
                 if bad:
                     byte = ord(bad.group()) - 0xDC00
                     where, _ = _diagnose(tap.record, at=(i, bad.start()))
-                    error = self._error(where, f"invalid UTF-8 byte 0x{byte:02x}")
+                    error = self._error(where, f"invalid {self._encoding} byte 0x{byte:02x}")
                     self._fail(error, on_error=on_error)
                     break
             else:
@@ -305,17 +416,82 @@ class CsvReports:
 
     def close(self) -> None:
         self._file.close()
+        self._stream.close()  # not closed with a decompressor over it
 
-    def __enter__(self) -> CsvReports:
-        return self
 
-    def __exit__(
+class ParquetReports(Reports):
+    """The reports of a Parquet file, read in batches of ``batch_rows`` rows; a context manager.
+
+    Columns as for :class:`CsvReports`; ids and texts that are not strings are written as
+    text (``str(value)``), nulls as empty. :attr:`Report.line` is the row's number (1-based).
+    Needs pyarrow (the ``parquet`` extra).
+    """
+
+    def __init__(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        path: str | Path,
+        *,
+        text_columns: Sequence[str] = ("text",),
+        id_column: str = "id",
+        batch_rows: int = 4096,
     ) -> None:
-        self.close()
+        if not text_columns:
+            raise InputError("expected at least one text column, got none")
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise RadminerError(
+                "reading Parquet needs pyarrow: install the extra with pip install 'radminer[parquet]'"
+            ) from None
+        self.path = Path(path)
+        try:
+            self._file = pq.ParquetFile(self.path)
+        except OSError as exc:
+            raise InputError(f"cannot read reports file {self.path}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # pyarrow's ArrowInvalid and kin
+            raise InputError(f"{self.path}: not a Parquet file ({quoted(str(exc))})") from exc
+        self.columns: tuple[str, ...] = tuple(self._file.schema_arrow.names)
+        try:
+            check_columns(self.columns, [id_column, *text_columns], source=str(self.path))
+        except BaseException:
+            self.close()
+            raise
+        self._wanted = list(dict.fromkeys([id_column, *text_columns]))
+        self._id = self._wanted.index(id_column)
+        self._texts = [self._wanted.index(c) for c in text_columns]
+        self._batch_rows = batch_rows
+
+    def __iter__(self) -> Iterator[Report]:
+        line = 0
+        for batch in self._file.iter_batches(batch_size=self._batch_rows, columns=self._wanted):
+            columns = [column.to_pylist() for column in batch.columns]
+            for row in zip(*columns, strict=True):
+                line += 1
+                texts = (_cell(row[i]) for i in self._texts)
+                yield Report(_cell(row[self._id]), join_texts(texts), line)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def open_reports(
+    path: str | Path,
+    *,
+    text_columns: Sequence[str] = ("text",),
+    id_column: str = "id",
+    on_error: Callable[[RowError], None] | None = None,
+    encoding: str = "utf-8",
+) -> Reports:
+    """The reports of ``path``: :class:`ParquetReports` for a name ending in one of
+    :data:`PARQUET_SUFFIXES`, else :class:`CsvReports` (plain or compressed CSV).
+    ``on_error`` and ``encoding`` are the CSV reader's."""
+    if Path(path).suffix.lower() in PARQUET_SUFFIXES:
+        return ParquetReports(path, text_columns=text_columns, id_column=id_column)
+    return CsvReports(path, text_columns=text_columns, id_column=id_column, on_error=on_error, encoding=encoding)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import resource
@@ -337,3 +338,25 @@ def test_hiding_torch_from_spacy_leaves_torch_importable() -> None:
     pytest.importorskip("torch")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "torch"
+
+
+def test_compressed_and_parquet_input_give_the_plain_output(reports: Path, tmp_path: Path) -> None:
+    expected = run(reports).stdout
+    gz = tmp_path / "reports.csv.gz"
+    gz.write_bytes(gzip.compress(reports.read_bytes()))
+    assert run(gz).stdout == expected
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    parquet = tmp_path / "reports.parquet"
+    pd.read_csv(reports, dtype=str, keep_default_na=False).to_parquet(parquet)
+    assert run(parquet).stdout == expected
+
+
+def test_encoding_option(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,text\n1,Lésion hépatique: liver mass.\n".encode("latin-1"))
+    result = run(path, "--encoding", "latin-1")
+    assert result.exit_code == 0 and json.loads(result.stdout)["sentence"] == "Lésion hépatique: liver mass."
+    assert "invalid UTF-8 byte 0xe9" in run(path).stderr
+    result = CliRunner().invoke(main, ["extract", str(path), "--encoding", "klingon"])
+    assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr

@@ -1,14 +1,28 @@
-"""radminer.reader: streaming CSV reading, and its errors naming file, line and column."""
+"""radminer.reader: streaming CSV (compressed, any encoding) and Parquet; errors naming file, line and column."""
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import lzma
+import sys
 from pathlib import Path
 
 import pytest
 
-from radminer.errors import InputError
-from radminer.reader import TEXT_SEPARATOR, CsvReports, Report, RowError, check_columns, join_texts
+from radminer.errors import InputError, RadminerError
+from radminer.reader import (
+    COMPRESSIONS,
+    TEXT_SEPARATOR,
+    CsvReports,
+    ParquetReports,
+    Report,
+    RowError,
+    check_columns,
+    join_texts,
+    open_reports,
+)
 
 
 def write(tmp_path: Path, data: bytes | str, name: str = "reports.csv") -> Path:
@@ -126,3 +140,98 @@ def test_reading_is_lazy(tmp_path: Path) -> None:
     with CsvReports(path) as reports:
         first = next(iter(reports))
     assert first == Report("1", "a", 2)
+
+
+PLAIN = '\ufeffid,text\n1,"Liver mass,\nsecond line"\n2,café\n'.encode()
+EXPECTED = [Report("1", "Liver mass,\nsecond line", 2), Report("2", "café", 4)]
+
+
+def _compress(kind: str, data: bytes) -> bytes:
+    if kind == "gzip":
+        return gzip.compress(data)
+    if kind == "bz2":
+        return bz2.compress(data)
+    if kind == "xz":
+        return lzma.compress(data)
+    zstandard = pytest.importorskip("zstandard")
+    return zstandard.ZstdCompressor().compress(data[:20]) + zstandard.ZstdCompressor().compress(data[20:])  # 2 frames
+
+
+@pytest.mark.parametrize("kind", list(COMPRESSIONS))
+@pytest.mark.parametrize("named", [True, False])
+def test_compressed_csv_by_suffix_and_by_first_bytes(tmp_path: Path, kind: str, named: bool) -> None:
+    suffix = COMPRESSIONS[kind][0] if named else ""
+    path = write(tmp_path, _compress(kind, PLAIN), f"reports.csv{suffix}")
+    with CsvReports(path) as reports:
+        assert reports.compression == kind
+        assert list(reports) == EXPECTED
+
+
+def test_suffix_naming_another_compression_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, PLAIN, "reports.csv.gz")
+    with pytest.raises(InputError, match=r"reports\.csv\.gz: its name says gzip-compressed, but it does not start"):
+        CsvReports(path)
+
+
+def test_corrupt_compressed_data_names_file_and_line(tmp_path: Path) -> None:
+    data = gzip.compress(b"id,text\n" + b"".join(b"%d,Liver mass.\n" % i for i in range(5000)))
+    path = write(tmp_path, data[: len(data) // 2], "reports.csv.gz")
+    with pytest.raises(InputError, match=r"reports\.csv\.gz: line \d+: cannot decompress \(gzip\): "):
+        read(path)
+
+
+def test_zstd_without_zstandard_names_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, b"\x28\xb5\x2f\xfd" + b"\x00" * 20, "reports.csv.zst")
+    monkeypatch.setitem(sys.modules, "zstandard", None)
+    with pytest.raises(RadminerError, match=r"Zstandard-compressed: reading it needs the zstandard package"):
+        CsvReports(path)
+
+
+def test_encoding_latin1_and_invalid_bytes_named_in_the_encoding(tmp_path: Path) -> None:
+    path = write(tmp_path, "id,text\n1,café\n".encode("latin-1"))
+    assert read(path, encoding="latin-1") == [Report("1", "café", 2)]
+    with pytest.raises(InputError, match=r"line 2, column 6 \(field 'text'\): invalid UTF-8 byte 0xe9"):
+        read(path)
+    with pytest.raises(InputError, match=r"line 2, column 3 \(field 'text'\): invalid cp1252 byte 0x81"):
+        read(write(tmp_path, b"id,text\n1,\x81\n"), encoding="cp1252")
+
+
+@pytest.mark.parametrize("encoding", ["klingon", "base64"])
+def test_unknown_encoding(tmp_path: Path, encoding: str) -> None:
+    with pytest.raises(InputError, match=f"unknown text encoding '{encoding}'"):
+        CsvReports(write(tmp_path, PLAIN), encoding=encoding)
+
+
+def test_parquet_reports(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "reports.parquet"
+    table = pa.table({"uid": [7, 8, None], "findings": ["Liver mass.", None, "x"], "impression": ["Stable.", "", None]})
+    pq.write_table(table, path, row_group_size=2)
+    with open_reports(path, text_columns=("findings", "impression"), id_column="uid") as reports:
+        assert isinstance(reports, ParquetReports)
+        assert list(reports) == [Report("7", "Liver mass.\n\nStable.", 1), Report("8", "", 2), Report("", "x", 3)]
+    with pytest.raises(InputError, match=r"has no column 'id' \(columns present: 'uid', 'findings', 'impression'\)"):
+        open_reports(path)
+    with pytest.raises(InputError, match=r"bogus\.parquet: not a Parquet file"):
+        open_reports(write(tmp_path, PLAIN, "bogus.parquet"))
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(RadminerError, match=r"reading Parquet needs pyarrow: .*radminer\[parquet\]"):
+        open_reports(tmp_path / "reports.parquet")
+
+
+def test_open_reports_reads_csv_otherwise(tmp_path: Path) -> None:
+    with open_reports(write(tmp_path, PLAIN, "reports.txt")) as reports:
+        assert isinstance(reports, CsvReports) and list(reports) == EXPECTED
+
+
+def test_long_column_names_are_cut_in_messages() -> None:
+    with pytest.raises(InputError) as caught:
+        check_columns(["y" * 5000, *map(str, range(1000))], ["id"], source="f.csv")
+    message = str(caught.value)
+    assert message.startswith("f.csv has no column 'id' (columns present: 'yyy")
+    assert "… (5,000 characters)" in message and message.endswith(", … (1,001 in all))") and len(message) < 500
