@@ -91,11 +91,10 @@ _KEPT_ABBREVIATIONS = frozenset(
 _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
-_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER = (
-    1 << i for i in range(13)
-)
+(_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
+ _CAPITAL, _OPEN, _PAREN) = (1 << i for i in range(16))  # fmt: skip
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
-_EVENTS = _TERM | _COLON | _NEWLINE
+_EVENTS = _TERM | _COLON | _NEWLINE | _PAREN
 _SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
@@ -105,6 +104,13 @@ _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
+#: Tokens after which a line break does not end a sentence (the line was wrapped mid-phrase).
+_OPENERS = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "in", "to", "for", "at", "by", "-", "/"})
+#: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
+#: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
+#: period, so "e.g." and "p.o." stay whole).
+_INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)")
+_PREFIXES = (r"\.(?=[A-Za-z]{2})",)
 #: Most words in a header that is not written in capitals ("Reason for exam:").
 MAX_HEADER_WORDS = 4
 _REDACTED = re.compile(r"X{2,}")
@@ -245,11 +251,11 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
     return Tokenizer(
         create_vocab("en", defaults) if vocab is None else vocab,
         rules=rules,
-        prefix_search=compile_prefix_regex(prefixes).search,
+        prefix_search=compile_prefix_regex([*_PREFIXES, *prefixes]).search,
         suffix_search=compile_suffix_regex(suffixes).search,
-        infix_finditer=compile_infix_regex(defaults.infixes).finditer,
+        infix_finditer=compile_infix_regex([*(defaults.infixes or ()), *_INFIXES]).finditer,
         token_match=defaults.token_match,
-        url_match=defaults.url_match,
+        url_match=None,  # "consolidation.mild" is two words that lost a blank, not a domain name
     )
 
 
@@ -272,6 +278,12 @@ def _kind(text: str) -> int:
         kind |= _NUMBER
     if text.lower() in _JOINERS:
         kind |= _JOINER
+    if text.lower() in _OPENERS:
+        kind |= _OPEN
+    if text == ")":
+        kind |= _PAREN
+    if text[0].isupper():
+        kind |= _CAPITAL
     if any(c.isalnum() for c in text):
         kind |= _WORD
         if text.isalpha():
@@ -479,12 +491,16 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
                     starts.append(first)
                 headers.append((first, i + 1))
                 pending = True
+        elif kind & _PAREN:
+            if _inline_item(kinds, i) and i - 1 > starts[-1]:
+                starts.append(i - 1)  # "... nodules 2) Hepatic steatosis"
         elif kind & _BLANK:
             pending = True
         elif i + 1 < n:  # a line break
             nxt = kinds[i + 1]
             list_item = nxt & _NUMBER and i + 2 < n and kinds[i + 2] & (_TERM | _CLOSE)
-            if list_item or nxt & _BULLET:
+            new_line = nxt & (_CAPITAL | _NUMBER) and i > 0 and not kinds[i - 1] & _OPEN
+            if list_item or nxt & _BULLET or new_line:
                 pending = True
     if pending:
         j = scan
@@ -493,6 +509,21 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
         if j < n:
             start_at(j)
     return starts, headers
+
+
+def _inline_item(kinds: list[int], paren: int) -> bool:
+    """Whether the ")" at ``paren`` closes the number of an inline list item: a number after a
+    word and before a capitalized word ("nodules 2) Hepatic")."""
+    return (
+        paren >= 2
+        and bool(kinds[paren - 1] & _NUMBER)
+        and bool(kinds[paren - 2] & _ALPHA)
+        and paren + 1 < len(kinds)
+        and bool(
+            kinds[paren + 1] & _CAPITAL
+            or (kinds[paren + 1] & _SPACE and paren + 2 < len(kinds) and kinds[paren + 2] & _CAPITAL)
+        )
+    )
 
 
 def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:

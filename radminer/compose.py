@@ -52,6 +52,8 @@ MAX_GAP = 3
 #: lies between two components).
 HARD_BOUNDARIES = frozenset({";"})
 SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
+#: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
+OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 #: Category of the labels that are findings (a finding between two components may cut them apart).
 FINDING_CATEGORY = "type"
 _ROUNDS = 4  # compositions of compositions, at most this deep
@@ -312,12 +314,15 @@ class _Scope:
 
     def cut(self, left_end: int, right_start: int) -> bool:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,
-        or a soft one with a finding in between."""
+        a soft one before an opener, or a soft one with a finding in between."""
         between = self.keys[left_end:right_start]
         if HARD_BOUNDARIES.intersection(between):
             return True
         if SOFT_BOUNDARIES.isdisjoint(between):
             return False
+        words = [k for k in between if k is not None]
+        if any(a in SOFT_BOUNDARIES and b in OPENERS for a, b in itertools.pairwise(words)):
+            return True
         starts = self._finding_starts
         k = bisect_left(starts, left_end)
         return k < len(starts) and starts[k] < right_start

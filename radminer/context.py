@@ -619,24 +619,31 @@ def refine(
     """Statuses that depend on what the labels are, on clauses and on headers (after
     :func:`assign_context`; ``mentions`` sorted by start, updated in place and returned).
 
+    A *lesion* is a positive finding (a label that is not a body part), a lesion noun of the
+    rules ("lesion", "focus", ...) that no negation or normal statement covers, or the bookmark.
+
     - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence).
-    - Exceptions: a body part negated before "apart from", "other than", "except" ... stays
-      positive when a finding follows the cue ("no splenic lesions apart from a small cyst").
+    - Exceptions: mentions negated before "apart from", "other than", "except" ... are positive
+      again when what the cue excepts is a lesion without a body part of its own (the body
+      parts: "no splenic lesions apart from a small cyst"), or names no lesion at all (all of
+      them: "no free fluid except for a small amount in the pelvis").
     - Clauses (a sentence cut at ";" and at a clause boundary before an opener such as "and a"):
-      a body part said to be normal is positive again when its clause holds a lesion (a
-      positive finding, a lesion noun such as "lesion", or the bookmark): "the liver is normal
-      in size with a 2 cm hypodense lesion"; a positive body part whose clause holds findings
-      that are all negated or normal, and no lesion, is ``normal``: "the spleen is not enlarged".
-    - Headers: the mentions of a header take the status of a value that is all of the first
-      sentence under it ("Pneumothorax: none.", "Liver: unremarkable."); else an organ header's
-      body parts take the best status of the findings under it ("LUNGS: No nodules." → negated).
+      a body part or attribute said to be normal is positive again when its clause holds a
+      lesion ("the liver is normal in size with a 2 cm hypodense lesion"); a positive body part
+      whose clause holds findings, all negated or normal, and no lesion is ``normal`` ("the
+      spleen is not enlarged", "the lungs are free of nodules").
+    - Headers: the mentions of a header take the status of the one status cue of the first
+      sentence under it when that sentence names no label ("Pneumothorax: none.", "Liver:
+      normal in size."); else an organ header's body parts take the best status of the
+      findings and lesion nouns under it ("LUNGS: No nodules." → negated).
     """
     if not mentions:
         return mentions
     category = graph.category
-    is_part = [m.label in graph and category(m.label) == BODYPART_CATEGORY for m in mentions]
+    kinds = [category(m.label) if m.label in graph else None for m in mentions]
+    is_part = [k == BODYPART_CATEGORY for k in kinds]
     for p, m in enumerate(mentions):
-        if m.status == "normal" and not is_part[p] and m.label in graph and category(m.label) == HEAD_CATEGORY:
+        if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
             mentions[p] = _status(m, POSITIVE)
     sentence_starts = [s for s, _ in sentences]
     folded = rules._fold(text)
@@ -645,13 +652,13 @@ def refine(
         by_sentence.setdefault(max(bisect_right(sentence_starts, m.start) - 1, 0), []).append(p)
     for k, members in by_sentence.items():
         statuses_here = {mentions[p].status for p in members}
-        if "negated" in statuses_here and any(is_part[p] and mentions[p].status == "negated" for p in members):
+        if "negated" in statuses_here:
             _exceptions(text, mentions, members, is_part, rules, folded, sentences[k][1])
         if "normal" in statuses_here or (
             any(is_part[p] and mentions[p].status == "positive" for p in members)
             and any(not is_part[p] and mentions[p].status in ("negated", "normal") for p in members)
         ):
-            _clauses(text, mentions, members, is_part, rules, sentences[k], bookmark)
+            _clauses(text, mentions, members, is_part, rules, folded, sentences[k], bookmark)
     for header in headers:
         _header(text, mentions, is_part, rules, folded, header, sentences)
     return mentions
@@ -659,6 +666,26 @@ def refine(
 
 def _status(mention: Mention, context: Context) -> Mention:
     return Mention(mention.label, mention.text, mention.start, mention.end, *context, mention.section)
+
+
+def _lesion_nouns(
+    text: str, start: int, end: int, rules: ContextRules, folded: tuple[str, re.Pattern[str]]
+) -> list[Context]:
+    """The contexts of the lesion nouns of ``text[start:end]`` that are not part of a trigger."""
+    heads = [match.span() for match in rules._heads.finditer(text, start, end)]
+    if not heads:
+        return []
+    triggers = rules._triggers(folded, start, end)
+    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in triggers)]
+    if not heads:
+        return []
+    found = statuses(text, heads, rules, [start], [end], None)
+    return [found.get(p, POSITIVE) for p in range(len(heads))]
+
+
+def _asserted(contexts: Iterable[Context]) -> bool:
+    """Whether one of the lesion nouns of ``contexts`` is not negated (a lesion is never normal)."""
+    return any(c.status != "negated" for c in contexts)
 
 
 def _exceptions(
@@ -670,23 +697,20 @@ def _exceptions(
     folded: tuple[str, re.Pattern[str]],
     sentence_end: int,
 ) -> None:
-    """Negated body parts before an exception cue followed by a finding become positive."""
-    first = min(mentions[p].end for p in members if is_part[p] and mentions[p].status == "negated")
+    """The exception rule of :func:`refine` for the mentions ``members`` of one sentence."""
+    negated = [p for p in members if mentions[p].status == "negated"]
+    first = min(mentions[p].end for p in negated)
     cues = [t for t in rules._triggers(folded, first, sentence_end) if t.kind == "exception"]
-    if not cues:
-        return
-    for p in members:
-        m = mentions[p]
-        if not (is_part[p] and m.status == "negated"):
-            continue
-        cue = next((t for t in cues if t.start >= m.end), None)
-        if cue is None:
-            continue
-        found = any(
-            not is_part[q] and mentions[q].start >= cue.end and mentions[q].status == "positive" for q in members
-        ) or rules._heads.search(text, cue.end, sentence_end)
-        if found:
-            mentions[p] = _status(m, POSITIVE)
+    for cue in cues:
+        after = [q for q in members if mentions[q].start >= cue.end]
+        lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
+            _lesion_nouns(text, cue.end, sentence_end, rules, folded)
+        )
+        located = any(is_part[q] for q in after)
+        for p in negated:
+            m = mentions[p]
+            if m.status == "negated" and m.end <= cue.start and (not lesion or (is_part[p] and not located)):
+                mentions[p] = _status(m, POSITIVE)
 
 
 def _clauses(
@@ -695,6 +719,7 @@ def _clauses(
     members: list[int],
     is_part: list[bool],
     rules: ContextRules,
+    folded: tuple[str, re.Pattern[str]],
     sentence: tuple[int, int],
     bookmark: int | None,
 ) -> None:
@@ -703,18 +728,18 @@ def _clauses(
     cuts = [match.end() for match in rules._clause.finditer(text, start, end)]
     bounds = [start, *cuts, end]
     clause_of = {p: bisect_right(cuts, mentions[p].start) for p in members}
-    for c in set(clause_of.values()):
+    for c in sorted(set(clause_of.values())):
         inside = [p for p in members if clause_of[p] == c]
         lo, hi = bounds[c], bounds[c + 1]
         lesion = (
             any(not is_part[p] and mentions[p].status == "positive" for p in inside)
             or (bookmark is not None and lo <= bookmark < hi)
-            or rules._heads.search(text, lo, hi) is not None
+            or _asserted(_lesion_nouns(text, lo, hi, rules, folded))
         )
         findings = [mentions[p].status for p in inside if not is_part[p]]
         for p in inside:
             m = mentions[p]
-            if is_part[p] and m.status == "normal" and lesion:
+            if m.status == "normal" and lesion:
                 mentions[p] = _status(m, POSITIVE)
             elif (
                 is_part[p]
@@ -743,24 +768,24 @@ def _header(
     value = None
     if k < len(sentences) and sentences[k][0] < header.body_end:
         first, last = sentences[k]
-        found = [t for t in rules._triggers(folded, first, last) if t.kind in STATUS_KINDS]
-        if (
-            len(found) == 1
-            and not _WORD.search(text, first, found[0].start)
-            and not _WORD.search(text, found[0].end, last)
-        ):
-            t = found[0]
+        cues = [t for t in rules._triggers(folded, first, last) if t.kind in STATUS_KINDS]
+        if len(cues) == 1 and not any(first <= m.start < last for m in mentions):
+            t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
-    if value is None and header.organ:
-        findings = [m for p, m in enumerate(mentions) if header.end <= m.start < header.body_end and not is_part[p]]
-        if findings:
-            best = min(findings, key=lambda m: _FINDING_RANK.get(m.status, 0))
-            if best.status != "positive":
-                value = Context(best.status, best.trigger, best.trigger_start, best.trigger_end)
     if value is not None:
         for p in own:
-            if is_part[p] or not header.organ:
-                mentions[p] = _status(mentions[p], value)
+            mentions[p] = _status(mentions[p], value)
+    elif header.organ:
+        found = [
+            Context(*m[4:8])
+            for p, m in enumerate(mentions)
+            if header.end <= m.start < header.body_end and not is_part[p]
+        ] or _lesion_nouns(text, header.end, header.body_end, rules, folded)
+        best = min(found, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
+        if best.status != "positive":
+            for p in own:
+                if is_part[p]:
+                    mentions[p] = _status(mentions[p], best)
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:

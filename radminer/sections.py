@@ -6,8 +6,9 @@ negation or uncertainty scope crosses it. This stage reads them:
 
 - a **section header** names the section of the text under it, up to the next section header.
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
-  "Conclusion:" → ``impression``); other headers that name no body part ("ALLERGIES:",
-  "Physical examination:") start a section of their own name, lower-cased.
+  "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
+  "Physical examination:") start a section of their own name, lower-cased. A header that
+  names labels ("Pneumothorax: none.") stays in the enclosing section.
 - an **organ header** ("LIVER:", "Lymph nodes:") names a body part of the ontology: its
   section stays the enclosing one, and its body part is the location of the findings under
   it, up to the next header (its *block*; see :class:`~radminer.compose.Composer` and
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import InputError
+from .matching import select
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -148,14 +150,16 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     match_starts = [m.start for m in matches]
     for n, (first, colon_end) in enumerate(headers):
         end = headers[n + 1][0] if n + 1 < len(headers) else len(keys)
-        inside = matches[bisect_right(match_starts, first - 1) : bisect_right(match_starts, colon_end - 1)]
-        organs = frozenset(
-            m.label for m in inside if m.end <= colon_end and m.label in graph and graph.category(m.label) == "bodypart"
-        )
+        inside = select(
+            [m for m in matches[bisect_right(match_starts, first - 1) : bisect_right(match_starts, colon_end - 1)]
+             if m.end <= colon_end]
+        )  # fmt: skip
         words = " ".join(analysis.text[slice(*analysis.chars(first, colon_end - 1))].lower().split())
         name = SECTION_NAMES.get(words)
-        if name is None and organs:
-            blocks.append(Block(first, colon_end, end, organs))
+        if name is None and inside:  # a header naming labels ("LIVER:", "Pneumothorax:") keeps the section
+            organs = frozenset(m.label for m in inside if m.label in graph and graph.category(m.label) == "bodypart")
+            if organs:
+                blocks.append(Block(first, colon_end, end, organs))
             continue
         current = name or words
         starts.append(first)
