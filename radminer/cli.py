@@ -37,27 +37,43 @@ def ontology() -> None:
     """Inspect and export ontologies (the shipped lesion ontology by default)."""
 
 
-def _load(path: str | None, label_set: str = "all") -> tuple[LabelGraph, list[str]]:
+def _load(path: str | None) -> tuple[LabelGraph, list[str]]:
     """The graph and the warnings its loading raised (shown by ``info``)."""
+    if path is not None and path.lower().endswith(".csv"):
+        _import_spacy_without_torch()  # a vocabulary's terms are analysed as it is read
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        graph = load_ontology(path, label_set=label_set)
+        graph = load_ontology(path)
     return graph, [str(w.message) for w in caught]
 
 
-_PATH = click.argument("path", required=False, type=click.Path(dir_okay=False))
 _ONTOLOGY = click.option(
     "--ontology", "path", type=click.Path(dir_okay=False), help="OWL or vocabulary CSV (default: shipped)."
 )
 
 
 @ontology.command()
-@_PATH
-@click.option("--label-set", default="lesanet171", show_default=True, help="Label set to report on.")
+@click.argument("old_path", metavar="[PATH]", required=False, type=click.Path(dir_okay=False))
+@_ONTOLOGY
+@click.option(
+    "--label-set",
+    help="Label set to report on (default: lesanet171 for the shipped ontology, all for another).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @fail_cleanly
-def info(path: str | None, label_set: str, as_json: bool) -> None:
-    """Counts per category, depth, synonyms, exclusive pairs and warnings of an ontology."""
+def info(old_path: str | None, path: str | None, label_set: str | None, as_json: bool) -> None:
+    """Counts per category, depth, synonyms, exclusive pairs and warnings of an ontology.
+
+    The ontology is --ontology, as for show and export (PATH alone is deprecated).
+    """
+    if old_path is not None:
+        if path is not None:
+            raise click.UsageError("give the ontology once, with --ontology PATH")
+        click.echo(
+            "radminer: warning: 'ontology info PATH' is deprecated: use 'ontology info --ontology PATH'", err=True
+        )
+        path = old_path
+    label_set = label_set or ("lesanet171" if path is None else "all")
     graph, problems = _load(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

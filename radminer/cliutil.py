@@ -1,5 +1,5 @@
-"""What every command line of the project shares: one clear line for expected errors, and
-termination signals handled as Ctrl-C is."""
+"""What every command line of the project shares: one clear line for expected errors and for
+radminer's warnings, and termination signals handled as Ctrl-C is."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ import contextlib
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from functools import wraps
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
-from .errors import RadminerError
+from .errors import RadminerError, RadminerWarning
 
 __all__ = ["TERMINATING_SIGNALS", "Interrupted", "exit_cleanly", "terminating_signals_interrupt"]
 
@@ -53,16 +54,37 @@ def terminating_signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _one_line_warnings(prog: str, fallback: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints a :class:`RadminerWarning` as ``PROG: warning: MESSAGE``."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, RadminerWarning):
+            click.echo(f"{prog}: warning: {message}", err=True)
+        else:
+            fallback(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def exit_cleanly(prog: str) -> Callable[[F], F]:
     """Decorate a command: a :class:`RadminerError` (lesion_model's errors included) becomes
     ``PROG: error: MESSAGE`` on stderr and exit 1; Ctrl-C becomes exit 130, SIGTERM and SIGHUP
-    exit 128 + signal, each after the same cleanup (``finally`` blocks and context managers run)."""
+    exit 128 + signal, each after the same cleanup (``finally`` blocks and context managers run).
+    A :class:`RadminerWarning` is shown as ``PROG: warning: MESSAGE`` (one line, no source line)."""
 
     def decorate(func: F) -> F:
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:
-                with terminating_signals_interrupt():
+                with terminating_signals_interrupt(), warnings.catch_warnings():
+                    warnings.showwarning = _one_line_warnings(prog, warnings.showwarning)
                     return func(*args, **kwargs)
             except RadminerError as exc:
                 click.echo(f"{prog}: error: {exc}", err=True)

@@ -34,9 +34,10 @@ _SCOPES = ("adjacent", "sentence")
 
 
 def read_table(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a curation CSV; :class:`OntologyError` naming file, line and column otherwise."""
+    """Rows of a curation CSV (UTF-8, a BOM accepted); :class:`OntologyError` naming file, line
+    and column otherwise."""
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in columns if c not in (reader.fieldnames or [])]
             if missing:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from functools import cached_property, lru_cache
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,10 +26,12 @@ class LabelGraph:
     """Labels of one ontology with their synonyms, categories, hierarchy and exclusive pairs.
 
     Built from :class:`Term` records. At construction a cycle raises :class:`OntologyError`
-    naming it; dangling parent or exclusive names and synonyms claimed by two labels are
-    dropped and reported once through :class:`OntologyWarning` (also kept in ``problems``).
-    ``label_space`` is the selected :class:`LabelSpace` (all labels unless chosen otherwise
-    with :meth:`with_label_set`); ``curation`` the tables applied when loading.
+    naming it; dangling parent or exclusive names, synonyms claimed by two labels and names
+    equal but for case or spacing are dropped and reported once each through
+    :class:`OntologyWarning` (also kept in ``problems``), naming the labels' ``lines`` in
+    ``source`` when given. ``label_space`` is the selected :class:`LabelSpace` (all labels
+    unless chosen otherwise with :meth:`with_label_set`); ``curation`` the tables applied
+    when loading. Any depth of hierarchy is handled (no recursion).
     """
 
     def __init__(
@@ -39,10 +41,12 @@ class LabelGraph:
         source: str = "<terms>",
         curation: Curation | None = None,
         curation_skipped: Sequence[str] = (),
+        lines: Mapping[str, int] | None = None,
     ) -> None:
         self.source = source
         self.curation = curation
         self.curation_skipped = tuple(curation_skipped)
+        self._lines = dict(lines or {})
         self._terms: dict[str, Term] = {}
         for term in terms:
             if term.name in self._terms:
@@ -59,7 +63,7 @@ class LabelGraph:
                     valid.append(parent)
                     self._children[parent].append(name)
                 else:
-                    dangling.append(f"{name} -> parent {parent}")
+                    dangling.append(f"{self._at(name)} -> parent {parent}")
             self._parents[name] = tuple(dict.fromkeys(valid))
         self._exclusive: dict[str, set[str]] = {}
         for name, term in self._terms.items():
@@ -68,12 +72,12 @@ class LabelGraph:
                     self._exclusive.setdefault(name, set()).add(other)
                     self._exclusive.setdefault(other, set()).add(name)
                 else:
-                    dangling.append(f"{name} -> exclusive {other}")
+                    dangling.append(f"{self._at(name)} -> exclusive {other}")
         self._check_acyclic()
         self._synonyms = self._index_synonyms()
         if dangling:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
-        self._ancestors = lru_cache(maxsize=None)(self._compute_ancestors)
+        self._ancestor_sets: dict[str, frozenset[str]] = {}  # label → its ancestors, filled on use
         self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
         self.label_space = LabelSpace(self.labels, name="all")
 
@@ -88,6 +92,11 @@ class LabelGraph:
         return view
 
     # -- validation -------------------------------------------------------------------
+    def _at(self, name: str) -> str:
+        """``name``, with its line in the source when known."""
+        line = self._lines.get(name)
+        return name if line is None else f"{name} (line {line})"
+
     def _warn(self, message: str) -> None:
         self.problems.append(message)
         warnings.warn(f"{self.source}: {message}", OntologyWarning, stacklevel=3)
@@ -123,8 +132,20 @@ class LabelGraph:
         return graph
 
     def _index_synonyms(self) -> dict[str, str]:
-        """Normalized name or synonym → label. A label's own name always wins."""
-        index = {" ".join(name.split()).casefold(): name for name in self._terms}  # normalize_name, inlined
+        """Normalized name or synonym → label. A label's own name always wins (the first of
+        names equal but for case or spacing)."""
+        index: dict[str, str] = {}
+        twins: dict[str, list[str]] = {}
+        for name in self._terms:
+            key = " ".join(name.split()).casefold()  # normalize_name, inlined
+            if index.setdefault(key, name) != name:
+                twins.setdefault(key, [index[key]]).append(name)
+        if twins:
+            listed = "; ".join(f"{key!r}: {', '.join(map(self._at, names))}" for key, names in twins.items())
+            self._warn(
+                f"{len(twins)} name(s) equal but for case or spacing: lookup and matching find only the first "
+                f"of each: {listed}"
+            )
         names = set(index)
         shared: dict[str, set[str]] = {}
         for term in self._terms.values():
@@ -136,9 +157,10 @@ class LabelGraph:
         problems = []
         for key, claimants in shared.items():
             if key in names:
-                problems.append(f"{key!r}: {', '.join(sorted(claimants - {index[key]}))} (name of {index[key]})")
+                others = ", ".join(map(self._at, sorted(claimants - {index[key]})))
+                problems.append(f"{key!r}: {others}, and the name of {self._at(index[key])}")
             else:
-                problems.append(f"{key!r}: {', '.join(sorted(claimants))}")
+                problems.append(f"{key!r}: {', '.join(map(self._at, sorted(claimants)))}")
                 del index[key]
         if problems:
             self._warn(f"{len(problems)} synonym(s) claimed by several labels, dropped: " + "; ".join(sorted(problems)))
@@ -192,12 +214,27 @@ class LabelGraph:
         self.term(label)
         return frozenset(self._children[label])
 
-    def _compute_ancestors(self, label: str) -> frozenset[str]:
-        out: set[str] = set()
-        for parent in self._parents[label]:
-            out.add(parent)
-            out |= self._ancestors(parent)
-        return frozenset(out)
+    def _ancestors(self, label: str) -> frozenset[str]:
+        """The ancestors of ``label``, and of every label above it, computed once each: parents
+        before children, with an explicit stack (a hierarchy may be thousands of levels deep)."""
+        known = self._ancestor_sets
+        stack = [label]
+        while stack:
+            current = stack[-1]
+            if current in known:
+                stack.pop()
+                continue
+            todo = [parent for parent in self._parents[current] if parent not in known]
+            if todo:
+                stack += todo
+                continue
+            out: set[str] = set()
+            for parent in self._parents[current]:
+                out.add(parent)
+                out |= known[parent]
+            known[current] = frozenset(out)
+            stack.pop()
+        return known[label]
 
     def ancestors(self, label: str) -> frozenset[str]:
         """All labels above ``label`` (excluding itself)."""

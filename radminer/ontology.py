@@ -66,12 +66,15 @@ def _build(
         raise OntologyError(f"{source}: unknown ontology file type {suffix or '(none)'!r}; accepted: {accepted}")
     if not source.is_file():
         raise OntologyError(f"ontology file not found: {source}")
-    terms = read_vocabulary(source) if suffix == ".csv" else read_owl(source, cache=cache, imports=imports)
+    if suffix == ".csv":
+        terms, lines = read_vocabulary(source)
+    else:
+        terms, lines = read_owl(source, cache=cache, imports=imports), {}
     tables = _curation(curation)
     terms, skipped = tables.apply(terms)
     if skipped:
         logger.info("%s: %d curation row(s) not applicable: %s", source, len(skipped), "; ".join(skipped))
-    return LabelGraph(terms, source=str(source), curation=tables, curation_skipped=skipped)
+    return LabelGraph(terms, source=str(source), curation=tables, curation_skipped=skipped, lines=lines)
 
 
 def _curation(curation: str | Path | bool) -> Curation:

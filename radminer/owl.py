@@ -22,11 +22,13 @@ import json
 import logging
 import os
 import re
+import warnings
 import xml.parsers.expat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from .errors import OntologyError, OutputError
+from .errors import OntologyError, OntologyWarning, OutputError
 from .io import atomic_output
 from .terms import Term
 
@@ -53,7 +55,7 @@ _NUM_DETECTED = NS["rm"] + "numDetected"
 _RID_PROP = NS["rm"] + "radlexRID"
 _RID_IN_IRI = re.compile(r"[#/](RID\d+)$")
 _MAX_ENTITY_VALUE = 4096
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"  # also in each entry; raise it when the entry or the terms read change
 _FIELDS = Term._fields
 _LISTS = {"synonyms", "parents", "exclusive"}
 _SEP = "\x1f"  # ASCII unit separator: list cells are stored joined (JSON decodes strings faster)
@@ -179,14 +181,25 @@ def _extract(world, source: str) -> list[Term]:  # type: ignore[no-untyped-def]
                 key = wanted[p] + ("@en" if d in lang_en else "")
                 data.setdefault(s, {}).setdefault(key, []).append(str(o))
 
-    def related(predicate: str) -> dict[int, list[int]]:
+    thing = sid(NS["owl"] + "Thing")
+
+    def related(predicate: str) -> tuple[dict[int, list[int]], dict[int, list[str]]]:
+        """Class → the classes it relates to by ``predicate``, and → the IRIs it relates to that
+        no class declares (``owl:Thing`` and anonymous classes aside)."""
         out: dict[int, list[int]] = {}
+        undeclared: dict[int, list[str]] = {}
         for s, o in db.execute("SELECT s, o FROM objs WHERE p=? ORDER BY rowid", (sid(predicate),)):
             if s in class_set and o in class_set:
                 out.setdefault(s, []).append(o)
-        return out
+            elif s in class_set and o > 0 and o != thing:
+                undeclared.setdefault(s, []).append(iri_of[o])
+        return out, undeclared
 
-    parents, disjoint = related(NS["rdfs"] + "subClassOf"), related(NS["owl"] + "disjointWith")
+    # an undeclared IRI is kept as the parent's (or exclusive label's) name: LabelGraph reports it as dangling
+    (parents, undeclared_parents), (disjoint, undeclared_disjoint) = (
+        related(NS["rdfs"] + "subClassOf"),
+        related(NS["owl"] + "disjointWith"),
+    )
 
     def first(values: dict[str, list[str]], props: tuple[str, ...]) -> str | None:
         for prop in props:
@@ -223,8 +236,10 @@ def _extract(world, source: str) -> list[Term]:  # type: ignore[no-untyped-def]
                 name=name,
                 category=first(values, (_CATEGORY,)),
                 synonyms=tuple(dict.fromkeys(x for x in synonyms if x != name)),
-                parents=tuple(dict.fromkeys(names[p] for p in parents.get(s, []))),
-                exclusive=tuple(dict.fromkeys(names[o] for o in disjoint.get(s, []))),
+                parents=tuple(dict.fromkeys([*(names[p] for p in parents.get(s, [])), *undeclared_parents.get(s, [])])),
+                exclusive=tuple(
+                    dict.fromkeys([*(names[o] for o in disjoint.get(s, [])), *undeclared_disjoint.get(s, [])])
+                ),
                 iri=iri_of[s],
                 rid=_rid(iri_of[s], values),
                 num_detected=int(detected) if detected is not None else None,
@@ -250,24 +265,52 @@ def _digest(path: Path) -> str:
 
 
 def _cache_read(file: Path) -> list[Term] | None:
-    """Cached terms, or ``None`` when absent, unreadable or when an import changed."""
+    """Cached terms, or ``None`` when absent, when an import changed, or when the entry is not
+    what :func:`_cache_write` writes (then with an :class:`OntologyWarning`: it is rebuilt)."""
     try:
         entry = json.loads(file.read_text(encoding="utf-8"))
-        for local, digest in entry["imports"].items():
+        imports, columns = _check_entry(entry)
+        for local, digest in imports.items():
             if not Path(local).is_file() or _digest(Path(local)) != digest:
                 return None
-        columns = entry["terms"]
         values = [[_unjoin(x) for x in columns[f]] if f in _LISTS else columns[f] for f in _FIELDS]
         return list(map(Term._make, zip(*values, strict=True)))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        logger.warning("ignoring unreadable ontology cache %s (%s); rebuilding it", file, exc)
+    except (OSError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)[:200]
+        warnings.warn(f"ignoring the ontology cache {file} ({reason}); rebuilding it", OntologyWarning, stacklevel=4)
         return None
+
+
+def _check_entry(entry: object) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """The imports and term columns of a cache entry; ``ValueError`` saying what is wrong with it."""
+    if not isinstance(entry, dict) or set(entry) != {"version", "imports", "terms"}:
+        raise ValueError("expected an object with the keys version, imports, terms")
+    if entry["version"] != _CACHE_VERSION:
+        raise ValueError(f"expected version {_CACHE_VERSION}, found {str(entry['version'])[:20]!r}")
+    imports, columns = entry["imports"], entry["terms"]
+    if not isinstance(imports, dict) or not all(isinstance(v, str) for v in imports.values()):
+        raise ValueError("expected imports as an object of file → digest")
+    if not isinstance(columns, dict) or set(columns) != set(_FIELDS):
+        raise ValueError(f"expected terms as an object with the keys {', '.join(_FIELDS)}")
+    names = columns["name"]
+    if not isinstance(names, list) or not names or not all(isinstance(x, str) and x for x in names):
+        raise ValueError("expected at least one term, each name a non-empty string")
+    for field in _FIELDS:
+        values = columns[field]
+        if not isinstance(values, list) or len(values) != len(names):
+            raise ValueError(f"expected terms.{field} as a list of {len(names)} values")
+        kind = int if field == "num_detected" else str
+        nullable = field not in _LISTS and field != "name"
+        if not all(type(value) is kind or (value is None and nullable) for value in values):
+            raise ValueError(f"terms.{field} holds a value of the wrong type")
+    return imports, columns
 
 
 def _cache_write(file: Path, terms: list[Term], imports: dict[str, Path]) -> None:
     entry = {
+        "version": _CACHE_VERSION,
         "imports": {str(p.resolve()): _digest(p) for p in imports.values()},
         "terms": {f: [_SEP.join(getattr(t, f)) if f in _LISTS else getattr(t, f) for t in terms] for f in _FIELDS},
     }

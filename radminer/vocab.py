@@ -1,28 +1,45 @@
-"""A user vocabulary as CSV: ``term,synonyms,parents,category`` (``|``-separated lists)."""
+"""A user vocabulary as CSV: ``term,synonyms,parents,category`` (``|``-separated lists).
+
+Reading one also checks that each of its names and synonyms can be matched in text: terms
+whose match keys (see :mod:`radminer.analysis`) are equal although their texts differ
+("murmur" and "murmurs") and terms made only of words matching skips ("the") are reported
+with an :class:`~radminer.errors.OntologyWarning` naming the file and lines. That check
+analyses the terms, so spaCy is imported then.
+"""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 from .curation import read_table
-from .errors import OntologyError
-from .terms import CATEGORIES, Term
+from .errors import OntologyError, OntologyWarning
+from .terms import CATEGORIES, Term, normalize_name
 
-__all__ = ["VOCAB_COLUMNS", "read_vocabulary"]
+__all__ = ["VOCAB_COLUMNS", "Vocabulary", "read_vocabulary"]
 
 VOCAB_COLUMNS = ("term", "synonyms", "parents", "category")
 _OPTIONAL = ("exclusive", "rid", "num_detected")
+
+
+class Vocabulary(NamedTuple):
+    """The terms of a vocabulary CSV and the line of each (by name)."""
+
+    terms: list[Term]
+    lines: dict[str, int]
 
 
 def _split(cell: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x.strip() for x in cell.split("|") if x.strip()))
 
 
-def read_vocabulary(path: str | Path) -> list[Term]:
-    """Terms of a vocabulary CSV. Empty lists and categories are allowed.
+def read_vocabulary(path: str | Path) -> Vocabulary:
+    """Terms of a vocabulary CSV (UTF-8, a BOM accepted). Empty lists and categories are allowed.
 
     Optional columns: ``exclusive`` (``|``-separated), ``rid``, ``num_detected``. Any other
-    column is an error listing the accepted ones.
+    column is an error listing the accepted ones. Terms that can never be matched, or only
+    one of which can, are warned about (see the module docstring).
     """
     path = Path(path)
     rows = read_table(path, VOCAB_COLUMNS)
@@ -31,6 +48,7 @@ def read_vocabulary(path: str | Path) -> list[Term]:
         accepted = ", ".join(VOCAB_COLUMNS + _OPTIONAL)
         raise OntologyError(f"{path}: unknown column(s) {', '.join(extra)}; accepted columns: {accepted}")
     terms = []
+    lines: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
         if not row["term"]:
             raise OntologyError(f"{path}: line {line}, column term: empty term name")
@@ -52,4 +70,41 @@ def read_vocabulary(path: str | Path) -> list[Term]:
                 num_detected=int(detected) if detected else None,
             )
         )
-    return terms
+        lines.setdefault(row["term"], line)
+    _check_match_keys(path, terms, lines)
+    return Vocabulary(terms, lines)
+
+
+def _check_match_keys(path: Path, terms: list[Term], lines: dict[str, int]) -> None:
+    """Warn, one line each, about phrases that are never matched and about phrases of different
+    labels whose texts differ but whose match keys are equal (matching can give only one).
+
+    Phrases whose texts are equal but for case and spacing are left to :class:`LabelGraph`,
+    which reports them.
+    """
+    from .analysis import Analyzer
+
+    analyzer = Analyzer(bookmark=None)
+    claims: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}  # keys → phrase text → (label, description)
+    for term in terms:
+        where = f"line {lines[term.name]}"
+        for phrase in (term.name, *term.synonyms):
+            what = f"term {phrase!r}" if phrase == term.name else f"synonym {phrase!r} of {term.name!r}"
+            keys = analyzer.phrase_keys(phrase)
+            if not keys:
+                warnings.warn(
+                    f"{path}: {where}: {what} holds only words that matching skips: it is never matched",
+                    OntologyWarning,
+                    stacklevel=3,
+                )
+            else:
+                claims.setdefault(keys, {}).setdefault(normalize_name(phrase), (term.name, f"{where}: {what}"))
+    for keys, phrases in claims.items():
+        if len(phrases) > 1 and len({label for label, _ in phrases.values()}) > 1:
+            listed = " and ".join(described for _, described in phrases.values())
+            warnings.warn(
+                f"{path}: {listed} have the same match key {' '.join(keys)!r} (after lemmatization): "
+                "text can be matched as only one of them",
+                OntologyWarning,
+                stacklevel=3,
+            )

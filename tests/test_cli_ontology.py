@@ -30,12 +30,45 @@ def test_info_shipped() -> None:
 
 
 def test_info_json_on_radlex_layout_reports_unmatched() -> None:
-    code, out, _ = run("ontology", "info", str(DATA / "radlex_mini.owl"), "--json")
+    code, out, _ = run("ontology", "info", "--ontology", str(DATA / "radlex_mini.owl"), "--label-set", "lesanet171")
+    assert code == 0 and "label set:       lesanet171: " in out
+    code, out, _ = run(
+        "ontology", "info", "--ontology", str(DATA / "radlex_mini.owl"), "--label-set", "lesanet171", "--json"
+    )
     assert code == 0
     summary = json.loads(out)
     assert summary["terms"] == 11
     assert "kidney" in summary["label_set"]["unmatched"]
     assert any("not found" in w for w in summary["warnings"])
+
+
+def test_info_on_a_custom_ontology_reports_all_its_labels_without_warnings() -> None:
+    code, out, err = run("ontology", "info", "--ontology", str(DATA / "radlex_mini.owl"), "--json")
+    assert code == 0 and err == ""
+    summary = json.loads(out)
+    assert summary["label_set"] == {"name": "all", "labels": 11, "unmatched": []}
+    assert summary["warnings"] == []
+
+
+def test_info_positional_path_still_works_but_is_deprecated() -> None:
+    code, out, err = run("ontology", "info", str(DATA / "radlex_mini.owl"), "--json")
+    assert code == 0 and json.loads(out)["terms"] == 11
+    assert err == "radminer: warning: 'ontology info PATH' is deprecated: use 'ontology info --ontology PATH'\n"
+    code, _, err = run("ontology", "info", str(DATA / "radlex_mini.owl"), "--ontology", str(DATA / "radlex_mini.owl"))
+    assert code == 2 and "give the ontology once" in err
+
+
+def test_warnings_of_a_command_are_one_line_each(tmp_path: Path) -> None:
+    vocab = tmp_path / "vocab.csv"
+    vocab.write_text("term,synonyms,parents,category\nmurmur,,,finding\nmurmurs,,ghost,finding\n", encoding="utf-8")
+    reports = tmp_path / "reports.csv"
+    reports.write_text("id,text\n1,A murmur.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["extract", str(reports), "--ontology", str(vocab)])
+    assert result.exit_code == 0
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"radminer: warning: {vocab}: ") for line in lines)
+    assert "line 2: term 'murmur' and line 3: term 'murmurs' have the same match key" in lines[0]
+    assert "murmurs (line 3) -> parent ghost" in lines[1]
 
 
 def test_show() -> None:
@@ -86,6 +119,6 @@ def test_export_onto_its_own_ontology_is_refused(tmp_path: Path) -> None:
 def test_broken_ontology_is_one_line_and_exit_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.owl"
     bad.write_text("<rdf:RDF>", encoding="utf-8")
-    code, _, err = run("ontology", "info", str(bad))
+    code, _, err = run("ontology", "info", "--ontology", str(bad))
     assert code == 1
     assert err.startswith("radminer: error: ") and "not well-formed XML" in err and err.count("\n") == 1
