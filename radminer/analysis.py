@@ -92,7 +92,7 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
- _CAPITAL, _OPEN, _PAREN) = (1 << i for i in range(16))  # fmt: skip
+ _CAPITAL, _OPEN, _PAREN, _LETTER) = (1 << i for i in range(17))  # fmt: skip
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE | _PAREN
 _SKIPPED = _SPACE | _CLOSE | _TERM
@@ -290,6 +290,8 @@ def _kind(text: str) -> int:
             kind |= _ALPHA
             if text.isupper() and len(text) > 1 and not _REDACTED.fullmatch(text):
                 kind |= _UPPER
+            elif text.isupper():
+                kind |= _LETTER
     return kind
 
 
@@ -537,11 +539,12 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     first, words = colon, 0
     while first > 0 and words < MAX_HEADER_WORDS + 2:
         kind = kinds[first - 1]
-        if kind & _SPACE or not kind & (_UPPER | _JOINER):
+        letter = kind & _LETTER and first < colon and kinds[first] & _JOINER  # the "X" of "X-RAY"
+        if kind & _SPACE or not (kind & (_UPPER | _JOINER) or letter):
             break
         first -= 1
         words += bool(kind & _ALPHA)
-    while first < colon and not kinds[first] & _UPPER:  # a header starts with a word
+    while first < colon and not kinds[first] & (_UPPER | _LETTER):  # a header starts with a word
         first += 1
     if first < colon:
         return first

@@ -57,6 +57,7 @@ __all__ = [
     "aggregate",
     "apply_context",
     "assign_context",
+    "describe",
     "mark_irrelevant",
     "refine",
     "resolve_exclusive",
@@ -219,7 +220,9 @@ class ContextRules:
     ``window``: the most words between a trigger (or the previous target in its scope) and a
     target. ``lesion_heads``, ``clause_boundaries`` and ``same_lesion_cues`` serve
     :func:`mark_irrelevant`; ``clause_boundaries`` followed by one of ``clause_openers`` ("and a",
-    ", there") and ";" end the clauses of :func:`refine`.
+    ", there") and ";" end the clauses of :func:`refine`. ``descriptors``: words that describe a
+    shape like a finding's ("nodular", "masslike"): a mention written as one is uncertain (see
+    :func:`describe`).
     """
 
     def __init__(
@@ -231,6 +234,7 @@ class ContextRules:
         clause_boundaries: Sequence[str] = (),
         same_lesion_cues: Sequence[str] = (),
         clause_openers: Sequence[str] = (),
+        descriptors: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -261,6 +265,7 @@ class ContextRules:
         self._boundaries = _phrase_regex((w for p in clause_boundaries for w in _expand_phrase(p)), re.IGNORECASE)
         self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
         self.clause_openers = tuple(clause_openers)
+        self.descriptors = frozenset(_compact(d) for d in descriptors)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         self._clause = re.compile(rf";|(?:{self._boundaries.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
 
@@ -269,6 +274,7 @@ class ContextRules:
         """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
+            "descriptors",
             *STATUS_KINDS, *SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)
@@ -308,6 +314,7 @@ class ContextRules:
             clause_boundaries=data.get("clause_boundaries", ()),
             same_lesion_cues=data.get("same_lesion_cues", ()),
             clause_openers=data.get("clause_openers", ()),
+            descriptors=data.get("descriptors", ()),
             source=source,
         )
 
@@ -604,6 +611,18 @@ class Header(NamedTuple):
 #: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
 BODYPART_CATEGORY = "bodypart"
 _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3}
+
+
+def describe(mentions: list[Mention], rules: ContextRules) -> list[Mention]:
+    """Positive mentions written as one of the rules' ``descriptors`` become ``uncertain`` (their
+    own text is the trigger): "nodular opacity" describes a shape, it does not assert a nodule.
+    ``mentions`` is updated in place and returned."""
+    descriptors = rules.descriptors
+    if descriptors:
+        for p, m in enumerate(mentions):
+            if m.status == "positive" and len(m.text) < 16 and _compact(m.text) in descriptors:
+                mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
+    return mentions
 
 
 def refine(

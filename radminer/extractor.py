@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 from .analysis import Analysis, Analyzer
 from .compose import Composer
-from .context import ContextRules, Header, aggregate, mark_irrelevant, refine, resolve_exclusive, statuses
+from .context import (
+    ContextRules,
+    Header,
+    aggregate,
+    describe,
+    mark_irrelevant,
+    refine,
+    resolve_exclusive,
+    statuses,
+)
 from .errors import InputError
 from .graph import LabelGraph
 from .labelspace import LabelSpace
@@ -301,11 +310,12 @@ def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
     sent_starts = analysis.sent_starts
     if len(sent_starts) == 1:
         return matches
-    header_ends = {end for _, end in analysis.headers}
+    header_starts = {start for start, _ in analysis.headers}
+    after_header = {nxt for s, nxt in itertools.pairwise(sent_starts) if s in header_starts}
     out = []
     for m in matches:
         first, last = bisect_right(sent_starts, m.start), bisect_right(sent_starts, m.end - 1)
-        if first == last or all(s in header_ends for s in sent_starts[first:last]):
+        if first == last or all(s in after_header for s in sent_starts[first:last]):
             out.append(m)
     return out
 
@@ -417,6 +427,7 @@ class _ContextStage:
                 headers=headers,
                 bookmark=mark,
             )
+        describe(mentions, self.rules)
         if mark is not None:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions

@@ -53,7 +53,7 @@ def _variants(phrase: str) -> set[str]:
                 out.add(" ".join([*words[:i], prefix, word[len(prefix) :], *words[i + 1 :]]))
         if word == "-" and 0 < i < len(words) - 1 and words[i - 1] in PREFIXES:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
-    return {" ".join(v.replace(" - ", "-").split()) for v in out}
+    return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
 
 
 class Matcher:
