@@ -96,3 +96,18 @@ def test_absent_data(
     module = load(name, monkeypatch)
     assert module.main(argv) == 1
     assert f"{argv[1]} is absent" in capsys.readouterr().err
+
+
+def test_fuzzy_corrector(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = load("eval_fuzzy", monkeypatch)
+    assert module.within_one("efusion", "effusion", transpositions=False)
+    assert not module.within_one("effusoin", "effusion", transpositions=False)
+    assert module.within_one("effusoin", "effusion", transpositions=True)
+    assert not module.within_one("effusion", "effusion", transpositions=True)
+    extractor = Extractor(DATA / "vocab_findings.csv", bookmark=None)
+    corrector = module.Corrector(extractor, min_length=7, transpositions=False)
+    text = "Small efusion, no consolidaton; a masss."  # "masss": shorter than 7 letters
+    assert corrector(text) == "Small effusion, no consolidation; a masss."
+    (row,) = module.CorrectingExtractor(extractor, corrector)(text)
+    assert row.labels == ("effusion", "finding")
+    assert row.negated == ("consolidation",)
