@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from radminer import Extractor
+from radminer.analysis import Analyzer
 from radminer.context import ContextRules, assign_context
 from radminer.mentions import Mention
 
@@ -120,11 +121,20 @@ def normalize(concept: str) -> str:
 
 
 def write_vocabulary(concepts: Iterable[str], path: Path) -> None:
-    """A vocabulary CSV with one term per distinct (normalized) concept, category ``finding``."""
+    """A vocabulary CSV with one term per distinct concept, category ``finding``.
+
+    Concepts that radminer matches alike ("cough" / "coughing", "fever" / "fevers": the same
+    match keys after lemmatization) become one term, the first name in sorted order: a pair is
+    scored on the mention over its span whatever the mention's label.
+    """
+    analyzer = Analyzer(bookmark=None)
+    names: dict[tuple[str, ...], str] = {}
+    for name in sorted({normalize(c) for c in concepts}):
+        names.setdefault(analyzer.phrase_keys(name) or (name,), name)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("term", "synonyms", "parents", "category"))
-        for name in sorted({normalize(c) for c in concepts}):
+        for name in sorted(names.values()):
             writer.writerow((name, "", "", "finding"))
 
 
