@@ -255,6 +255,8 @@ Formats (--format, or the suffix of -o: .jsonl .csv .parquet .npz; default jsonl
   jsonl    one JSON object per row: id, bookmark, sentence, labels, uncertain,
            negated, mentions (the contract of DESIGN.md); stdout without -o
   csv      id, bookmark, sentence, labels, uncertain, negated (lists joined by |)
+  wide-csv id, bookmark, then one column per label of --label-set (CheXpert's
+           convention): 1 positive, 0 negated, -1 uncertain, empty not mentioned
   parquet  the JSONL columns (needs the 'parquet' extra: pyarrow)
   npz      ids, bookmarks (-1: none), labels (the --label-set), uint8 matrices
            positive, uncertain, negated [rows, labels]
@@ -277,7 +279,9 @@ no output file is left behind.
 @main.command(help=_EXTRACT_HELP, short_help="Mine lesion labels from a reports CSV.")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output file (default: JSONL on stdout).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "npz"]), help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", "wide-csv", "parquet", "npz"]), help="Output format."
+)
 @click.option(
     "--text-column",
     "text_columns",

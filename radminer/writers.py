@@ -1,4 +1,5 @@
-"""Write extraction results: JSONL (DESIGN.md's contract), CSV, Parquet and NPZ label matrices.
+"""Write extraction results: JSONL (DESIGN.md's contract), CSV, a CheXpert-style wide CSV, Parquet
+and NPZ label matrices.
 
 A writer receives, report by report, the id and the :class:`~radminer.mentions.LesionLabels`
 rows of that report; :meth:`Writer.close` finishes the file. Each writer has an
@@ -41,13 +42,15 @@ __all__ = [
     "ParquetWriter",
     "RecordsEncoder",
     "TextWriter",
+    "WideCsvEncoder",
+    "WideCsvWriter",
     "Writer",
     "format_for",
     "make_writer",
 ]
 
 #: Output formats, and those written to a binary handle.
-FORMATS: tuple[str, ...] = ("jsonl", "csv", "parquet", "npz")
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "wide-csv", "parquet", "npz")
 BINARY_FORMATS = frozenset({"parquet", "npz"})
 #: File name suffixes and the formats they name.
 SUFFIXES: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".npz": "npz"}
@@ -202,6 +205,36 @@ class CsvWriter(TextWriter):
         csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
 
 
+class WideCsvEncoder(Encoder):
+    """One CSV row per lesion, CheXpert's way: ``id``, ``bookmark``, then one column per label of
+    ``space``: ``1`` positive, ``0`` negated, ``-1`` uncertain, empty when not mentioned."""
+
+    def __init__(self, space: LabelSpace) -> None:
+        self.space = space
+        self._columns = {label: i for i, label in enumerate(space.labels)}
+
+    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in rows:
+            cells = [""] * len(self._columns)
+            for labels, value in ((row.labels, "1"), (row.negated, "0"), (row.uncertain, "-1")):
+                for label in labels:
+                    column = self._columns.get(label)
+                    if column is not None:
+                        cells[column] = value
+            writer.writerow([report_id, "" if row.bookmark is None else row.bookmark, *cells])
+        return len(rows), buffer.getvalue()
+
+
+class WideCsvWriter(TextWriter):
+    """The wide CSV of :class:`WideCsvEncoder`, with a header ``id, bookmark, LABEL...``."""
+
+    def __init__(self, handle: IO[str], *, space: LabelSpace) -> None:
+        super().__init__(handle, WideCsvEncoder(space))
+        csv.writer(handle, lineterminator="\n").writerow(["id", "bookmark", *space.labels])
+
+
 class RecordsEncoder(Encoder):
     """The rows as tuples of the values of :data:`RECORD_FIELDS` (``mentions`` as dicts of all fields)."""
 
@@ -332,15 +365,15 @@ class NpzWriter(Writer):
 
 
 def make_writer(fmt: str, handle: IO[Any], *, space: LabelSpace | None = None) -> Writer:
-    """A writer of format ``fmt`` (one of :data:`FORMATS`) on ``handle``; NPZ needs ``space``."""
+    """A writer of format ``fmt`` (one of :data:`FORMATS`) on ``handle``; NPZ and wide CSV need ``space``."""
     if fmt == "jsonl":
         return TextWriter(handle, JsonlEncoder())
     if fmt == "csv":
         return CsvWriter(handle)
     if fmt == "parquet":
         return ParquetWriter(handle)
-    if fmt == "npz":
+    if fmt in ("npz", "wide-csv"):
         if space is None:
-            raise InputError("the npz format needs a label space (the columns of its matrices)")
-        return NpzWriter(handle, space=space)
+            raise InputError(f"the {fmt} format needs a label space (its columns)")
+        return NpzWriter(handle, space=space) if fmt == "npz" else WideCsvWriter(handle, space=space)
     raise InputError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
 import os
 import resource
@@ -201,6 +203,27 @@ def test_huge_bogus_header_gives_a_bounded_error_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "has no column 'id' (columns present: 'xxx" in result.stderr
     assert "… (10,000,000 characters)" in result.stderr and len(result.stderr) < 600
+
+
+def test_wide_csv_has_a_column_per_label_of_the_label_set(reports: Path, tmp_path: Path) -> None:
+    out = tmp_path / "wide.csv"
+    assert run(reports, "-o", out, "--format", "wide-csv", "--label-set", "lesanet171").exit_code == 0
+    header, *rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert header[:2] == ["id", "bookmark"] and len(header) == 2 + 171
+    assert [row[:2] for row in rows] == [["1", "0"], ["2", ""], ["3", ""], ["3", ""]]
+    by_label = [dict(zip(header[2:], row[2:], strict=True)) for row in rows]
+    assert by_label[0]["liver"] == "1" and set(by_label[1].values()) == {""}
+    jsonl = records(tmp_path / "labels.jsonl") if run(reports, "-o", tmp_path / "labels.jsonl").exit_code == 0 else []
+    for values, record in zip(by_label, jsonl, strict=True):
+        for status, value in (("labels", "1"), ("uncertain", "-1"), ("negated", "0")):
+            assert {x for x in record[status] if x in values} == {x for x, v in values.items() if v == value}
+
+
+def test_format_choices_are_the_writers_formats() -> None:
+    from radminer.writers import FORMATS
+
+    option = next(p for p in main.commands["extract"].params if p.name == "fmt")  # type: ignore[attr-defined]
+    assert tuple(option.type.choices) == FORMATS
 
 
 def test_npz_holds_the_label_set(reports: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""radminer.writers (JSONL, CSV, Parquet, NPZ) and radminer.runner (ordered, chunked, parallel)."""
+"""radminer.writers (JSONL, CSV, wide CSV, Parquet, NPZ) and radminer.runner (ordered, chunked, parallel)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,16 @@ def test_csv_one_row_per_lesion() -> None:
     ]
 
 
+def test_wide_csv_is_chexpert_style() -> None:
+    rows = list(csv.reader(write_all("wide-csv")))
+    assert rows == [
+        ["id", "bookmark", "liver", "mass", "nodule", "cyst"],
+        ["r1", "0", "1", "1", "", ""],  # labels outside the label space (abdomen, liver mass) are left out
+        ["r1", "1", "", "", "0", "-1"],
+        ["r2", "", "", "", "", ""],
+    ]
+
+
 def test_parquet_round_trip() -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     table = pq.read_table(write_all("parquet"))
@@ -114,10 +124,11 @@ def test_format_for(name: str, fmt: str | None) -> None:
 
 
 def test_unknown_format_and_npz_without_space() -> None:
-    with pytest.raises(InputError, match="unknown output format 'xml': expected one of jsonl, csv, parquet, npz"):
+    with pytest.raises(InputError, match="unknown output format 'xml': expected one of jsonl, csv, wide-csv, parquet"):
         make_writer("xml", io.StringIO())
-    with pytest.raises(InputError, match="needs a label space"):
-        make_writer("npz", io.BytesIO())
+    for fmt in ("npz", "wide-csv"):
+        with pytest.raises(InputError, match=f"the {fmt} format needs a label space"):
+            make_writer(fmt, io.BytesIO())
 
 
 class Words:
@@ -137,7 +148,7 @@ def test_runner_keeps_input_order_whatever_the_jobs(jobs: int, chunk_size: int) 
     assert out[0][1] == [EMPTY_ROW] and out[1][1][0].labels == ("common", "word1")
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "csv", "npz"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "wide-csv", "npz"])
 def test_encoding_in_workers_gives_the_same_file(fmt: str) -> None:
     texts = [(f"r{i}", f"liver mass nodule{i % 3}" if i % 4 else "") for i in range(50)]
     outputs = []
