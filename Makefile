@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test lint typecheck bench native clean venv
+.PHONY: demo test fuzz lint typecheck bench native clean venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: $(VENV)/.stamp-dev
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; exit 1; fi; \
 	exit $$rc
+
+# The fuzz tests of `make test` (tests/test_fuzz.py: 200 derandomized examples each) with a nightly
+# budget: 20,000 random examples each (a few minutes); the last result goes to benchmarks/README.md.
+fuzz: $(VENV)/.stamp-dev
+	HYPOTHESIS_PROFILE=nightly $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz.py --hypothesis-show-statistics
 
 # CPU benchmarks (figures go to benchmarks/README.md); bench_train.py is for a GPU machine.
 bench: $(VENV)/.stamp-dev
