@@ -230,6 +230,18 @@ def test_corrupt_cache_is_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert cache.read_text(encoding="utf-8").startswith("{")
 
 
+def test_concurrent_cache_builds_give_one_valid_entry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RADMINER_CACHE_DIR", str(tmp_path))
+    code = f"from radminer.owl import read_owl; print(len(read_owl({str(DATA / 'radlex_mini.owl')!r})))"
+    command = [sys.executable, "-c", code]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    assert [run.communicate(timeout=120)[0].strip() for run in runs] == ["11"] * 4
+    assert len(list(tmp_path.iterdir())) == 1  # one entry, no temporary file left
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the entry is valid: no "ignoring the ontology cache"
+        assert len(read_owl(DATA / "radlex_mini.owl")) == 11
+
+
 def test_cache_file_gets_the_mode_of_open(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RADMINER_CACHE_DIR", str(tmp_path / "cache"))
     previous = os.umask(0o022)

@@ -235,3 +235,8 @@ def test_long_column_names_are_cut_in_messages() -> None:
     message = str(caught.value)
     assert message.startswith("f.csv has no column 'id' (columns present: 'yyy")
     assert "… (5,000 characters)" in message and message.endswith(", … (1,001 in all))") and len(message) < 500
+
+
+def test_nul_and_crlf_and_lone_cr_are_text(tmp_path: Path) -> None:
+    path = write(tmp_path, b'id,text\r\n1,"liver\x00mass"\r\n2,"a\rb"\r\n')
+    assert read(path) == [Report("1", "liver\x00mass", 2), Report("2", "a\rb", 3)]
