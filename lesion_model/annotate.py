@@ -11,12 +11,12 @@ Inputs (read with :mod:`lesion_model.data`, preprocessed exactly as the patch st
 Output: ``label  score  category`` lines (top-k, best first) or JSON with ``--json``; ``--out``
 writes the figure (the patch, the box, the top-k labels with scores; with ``--truth``, true
 positives green, false positives red and missed true labels blue). ``--truth`` labels are
-expanded to their ancestors in the shipped ontology, as training labels are.
+expanded to their ancestors in the shipped ontology, as training labels are. A box must lie
+inside the image, and the image must be grey CT in HU (a colour or 8-bit picture is refused).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
@@ -24,19 +24,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 import torch
 
-from radminer.cliutil import exit_cleanly
-
+from .data.geometry import box_problem
 from .data.preprocess import extract_patch
 from .data.records import find_dl_info_rows, read_dl_info
 from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
-from .errors import DataError
-from .train import InputTransform, LoadedModel, load_checkpoint, resolve_device, setup_cli_logging
+from .errors import ConfigError, DataError
+from .evaluate import _pyplot, figure_format, save_figure
+from .train import InputTransform, LoadedModel, load_checkpoint, resolve_device
 
-__all__ = ["Lesion", "Prediction", "annotate", "main", "plot_annotation", "read_lesion"]
+__all__ = ["Lesion", "Prediction", "annotate", "annotate_image", "plot_annotation", "read_lesion"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +70,22 @@ def _parse_box(text: str) -> tuple[float, float, float, float]:
         x1, y1, x2, y2 = (float(p) for p in parts)
     except ValueError:
         raise DataError(f"--bbox: expected x1,y1,x2,y2 (4 numbers), found {text!r}") from None
-    if not (x2 > x1 and y2 > y1):
-        raise DataError(f"--bbox: expected x1 < x2 and y1 < y2, found {text!r}")
+    problem = box_problem((x1, y1, x2, y2))
+    if problem is not None:
+        raise DataError(f"--bbox: expected {problem}, found {text!r}")
     return x1, y1, x2, y2
+
+
+def _check_top(top: int) -> None:
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ConfigError(f"--top: expected an integer ≥ 1, found {top!r}")
+
+
+def _check_box(box: tuple[float, float, float, float], size: tuple[int, int], image: Path) -> None:
+    """``--bbox`` must lie inside the image (``size``: width, height)."""
+    problem = box_problem(box, size)
+    if problem is not None:
+        raise DataError(f"--bbox: expected {problem} of {image}, found {', '.join(f'{v:g}' for v in box)}")
 
 
 def _deeplesion_lesion(
@@ -85,6 +97,8 @@ def _deeplesion_lesion(
 ) -> Lesion:
     """The DL_info row of a DeepLesion PNG slice (``<series>/<slice>.png``) and its series."""
     folder = png.parent
+    if key_slice is None and not png.stem.isdigit():
+        raise DataError(f"{png}: expected a DeepLesion slice named <slice>.png (such as 253.png), or give --slice")
     key = int(png.stem) if key_slice is None else key_slice
     file_name = f"{folder.name}_{key:03d}.png"
     found = read_dl_info(dl_info, images=folder.parent, rows=find_dl_info_rows(dl_info, file_name))
@@ -98,7 +112,8 @@ def _deeplesion_lesion(
         box = rows[0].box
     row = rows[0]
     assert row.spacing_xy is not None and row.slice_interval is not None
-    assert row.first is not None and row.last is not None
+    assert row.first is not None and row.last is not None and row.image_size is not None
+    _check_box(box, row.image_size, png)
     series = PngSeries(
         folder=folder,
         spacing_xy=row.spacing_xy,
@@ -131,6 +146,7 @@ def read_lesion(
     volume: ArrayVolume = read_volume(path)
     if not volume.first <= key_slice <= volume.last:
         raise DataError(f"{path}: --slice {key_slice} is outside 0..{volume.last} (shape {volume.hu.shape})")
+    _check_box(box, (volume.hu.shape[2], volume.hu.shape[1]), path)
     return Lesion(volume, key_slice, box, str(path))
 
 
@@ -148,6 +164,7 @@ def annotate(
     Returns the predictions (best first; with ``truth``, the missed true labels follow as FN)
     and all K scores.
     """
+    _check_top(top)
     unknown = sorted(set(truth) - set(loaded.labels))
     if unknown:
         raise DataError(f"--truth: {unknown} are not labels of this model")
@@ -176,9 +193,9 @@ def plot_annotation(
     *,
     title: str = "",
 ) -> None:
-    """Fig. 3-style PNG: the patch's middle slice with the box, and the labels with scores."""
-    from .evaluate import _pyplot
-
+    """Fig. 3-style figure (PNG, or the format of the suffix): the patch's middle slice with the
+    box, and the labels with scores."""
+    figure_format(path)
     plt = _pyplot()
     lo, hi = DISPLAY_WINDOW
     image = np.clip((hu[len(hu) // 2] - lo) / (hi - lo), 0, 1)
@@ -198,8 +215,7 @@ def plot_annotation(
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _truth_labels(values: Sequence[str], labels: Sequence[str]) -> list[str]:
@@ -214,65 +230,47 @@ def _truth_labels(values: Sequence[str], labels: Sequence[str]) -> list[str]:
     return given + sorted(a for a in ancestors if a in labels and a not in given)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--checkpoint", required=True, type=click.Path(exists=True), help="checkpoint.pt or its run folder.")
-@click.option("--image", required=True, type=click.Path(exists=True), help="DeepLesion PNG slice, NIfTI or DICOM.")
-@click.option("--slice", "key_slice", type=int, help="Key slice (0-based z; PNG: default from the file name).")
-@click.option("--bbox", help="x1,y1,x2,y2 in slice pixels (PNG: default from DL_info).")
-@click.option("--dl-info", type=click.Path(exists=True, dir_okay=False), help="DL_info.csv for a PNG slice.")
-@click.option("--replicate-key-only", is_flag=True, help="Use the key slice for all 3 channels.")
-@click.option("--top", type=int, default=5, show_default=True)
-@click.option("--truth", multiple=True, help="True labels (comma-separated or repeated).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the figure (PNG) here.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("-v", "--verbose", is_flag=True)
-@exit_cleanly("lesion-annotate")
-def main(
-    checkpoint: str,
-    image: str,
-    key_slice: int | None,
-    bbox: str | None,
-    dl_info: str | None,
-    replicate_key_only: bool,
-    top: int,
-    truth: tuple[str, ...],
-    as_json: bool,
-    out: str | None,
-    device: str,
-    verbose: bool,
-) -> None:
-    """Predict the top-k labels of one lesion; optionally draw a Fig. 3-style figure."""
-    setup_cli_logging(verbose)
+def annotate_image(
+    checkpoint: str | Path,
+    image: str | Path,
+    *,
+    key_slice: int | None = None,
+    bbox: str | None = None,
+    dl_info: str | Path | None = None,
+    replicate_key_only: bool = False,
+    top: int = 5,
+    truth: Sequence[str] = (),
+    figure: str | Path | None = None,
+    device: str = "auto",
+) -> tuple[list[Prediction], dict[str, Any]]:
+    """What ``lesion-annotate`` does: the predictions for one lesion and its JSON record.
+
+    ``bbox`` is the ``--bbox`` text; ``truth`` the ``--truth`` values; ``figure`` the path of
+    the figure to draw. Arguments are checked before the model is loaded.
+    """
+    if figure is not None:
+        figure_format(figure)
+    box = None if bbox is None else _parse_box(bbox)
+    _check_top(top)
     dev = resolve_device(device)
     loaded = load_checkpoint(checkpoint, device=dev)
-    lesion = read_lesion(
-        image,
-        key_slice=key_slice,
-        box=None if bbox is None else _parse_box(bbox),
-        dl_info=dl_info,
-        replicate_key_only=replicate_key_only,
-    )
+    lesion = read_lesion(image, key_slice=key_slice, box=box, dl_info=dl_info, replicate_key_only=replicate_key_only)
     patch = extract_patch(lesion.volume, lesion.key_slice, lesion.box)
     truth_labels = _truth_labels(truth, loaded.labels)
     predictions, _ = annotate(loaded, patch.hu, patch.box, top=top, truth=truth_labels, device=dev)
-    if out is not None:
+    if figure is not None:
         title = f"{Path(image).parent.name}/{Path(image).name}, slice {lesion.key_slice}" + (
             " (key slice replicated)" if patch.replicated else ""
         )
-        plot_annotation(out, patch.hu, patch.box, predictions, title=title)
-    if as_json:
-        record: dict[str, Any] = {
-            "image": str(image),
-            "source": lesion.source,
-            "slice": lesion.key_slice,
-            "bbox": list(lesion.box),
-            "patch_box": list(patch.box),
-            "replicated": patch.replicated,
-            "predictions": [asdict(p) for p in predictions],
-            "figure": out,
-        }
-        click.echo(json.dumps(record))
-    else:
-        for p in predictions:
-            click.echo(f"{p.label}\t{p.score:.4f}\t{p.category}" + (f"\t{p.status}" if p.status else ""))
+        plot_annotation(figure, patch.hu, patch.box, predictions, title=title)
+    record: dict[str, Any] = {
+        "image": str(image),
+        "source": lesion.source,
+        "slice": lesion.key_slice,
+        "bbox": list(lesion.box),
+        "patch_box": list(patch.box),
+        "replicated": patch.replicated,
+        "predictions": [asdict(p) for p in predictions],
+        "figure": None if figure is None else str(figure),
+    }
+    return predictions, record

@@ -37,20 +37,10 @@ TABLE1_ROWS = (
 )
 
 
-_PROGS = {
-    "lesion_model.synth": "lesion-synth",
-    "radminer.cli": "radminer",
-    "lesion_model.prepare": "lesion-prepare",
-    "lesion_model.train": "lesion-train",
-    "lesion_model.evaluate": "lesion-eval",
-    "lesion_model.annotate": "lesion-annotate",
-}
-
-
 def _run(step: str, command: click.Command, args: Sequence[str], timings: dict[str, float]) -> Any:
     """Run a click command in this process; a failure stops the demo naming the step."""
     started = time.perf_counter()
-    prog = _PROGS.get(command.callback.__module__ if command.callback else "", command.name or "")
+    prog = command.name if command.name and command.name.startswith("lesion-") else "radminer"
     click.echo(f"[demo] {step}: {prog} {' '.join(args)}", err=True)
     try:
         result = command.main(list(args), prog_name=prog, standalone_mode=False)
@@ -98,7 +88,7 @@ def run_demo(
     """Run the pipeline into ``out``; returns {"rows": [(name, metrics)], "timings": {...}}."""
     from radminer.cli import main as radminer_main
 
-    from . import annotate, evaluate, prepare, synth, train
+    from . import cli
 
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -106,11 +96,11 @@ def run_demo(
     store = out / "store"
     labels = out / "labels.jsonl"
     synth_args = [str(data), "--patients", str(patients), "--image-size", str(image_size), "--seed", str(seed)]
-    _run("synthesize", synth.main, synth_args, timings)
+    _run("synthesize", cli.synth, synth_args, timings)
     _run("extract", radminer_main, ["extract", str(data / "reports.csv"), "-o", str(labels)], timings)
     prepare_args = [str(data / "DL_info.csv"), "-o", str(store), "--labels", str(labels)]
     prepare_args += ["--bookmarks", str(data / "bookmarks.csv"), "--label-set", "observed", "--overwrite"]
-    _run("prepare", prepare.main, prepare_args, timings)
+    _run("prepare", cli.prepare, prepare_args, timings)
 
     rows = TABLE1_ROWS if all_rows else TABLE1_ROWS[-1:]
     results = []
@@ -120,15 +110,15 @@ def run_demo(
             "--data", str(store), "--out", str(run), "--head", head, "--loss", loss, "--width", str(width),
             "--hidden", "64", "--downsample", str(downsample), "--epochs", str(epochs),
             "--batch-size", str(batch_size), "--lr", str(lr), "--lr-step-epoch", str(max(1, epochs - 2)),
-            "--seed", str(seed), "--device", "cpu",
+            "--seed", str(seed), "--device", "cpu", "--overwrite",
         ]  # fmt: skip
-        _run(f"train {head} {loss}", train.main, train_args, timings)
+        _run(f"train {head} {loss}", cli.train, train_args, timings)
         eval_out = out if (head, loss) == rows[-1][1:] else run / "eval_test"
         eval_args = ["--checkpoint", str(run), "--data", str(store), "--out", str(eval_out), "--device", "cpu"]
-        _run(f"evaluate {head} {loss}", evaluate.main, eval_args, timings)
+        _run(f"evaluate {head} {loss}", cli.evaluate, eval_args, timings)
         results.append((name, json.loads((eval_out / "metrics.json").read_text(encoding="utf-8"))))
 
-    _run("annotate", annotate.main, _annotation_args(store, run, data, out / "annotation.png"), timings)
+    _run("annotate", cli.annotate, _annotation_args(store, run, data, out / "annotation.png"), timings)
     table = format_table(results)
     lesions = PatchStore.open(store).index["split"].value_counts().to_dict()
     summary = "\n".join(

@@ -85,7 +85,10 @@ class InputTransform:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise TrainingError(f"--device: expected auto, cpu, cuda or cuda:N, found {name!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainingError(f"device {name!r} was asked for, but CUDA is not available")
     return device

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from radminer.errors import RadminerError
 
-__all__ = ["BadRowsError", "DataError", "LesionModelError", "SkippedRow", "TrainingError"]
+__all__ = ["BadRowsError", "ConfigError", "DataError", "LesionModelError", "SkippedRow", "TrainingError"]
 
 
 class LesionModelError(RadminerError):
@@ -17,6 +17,10 @@ class LesionModelError(RadminerError):
 
 class DataError(LesionModelError):
     """CT input, a manifest or a patch store is missing, corrupt or not what was expected."""
+
+
+class ConfigError(LesionModelError, ValueError):
+    """An option out of its valid range (the message names the option and the range)."""
 
 
 @dataclass(frozen=True)

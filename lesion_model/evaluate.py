@@ -7,7 +7,10 @@ recall and F1 they give on the evaluated split, plus their macro means. Uncertai
 out of every metric. ``--expand`` first raises each label's score to the highest score of its
 descendants in the label set (a "lung nodule" prediction implies "lung" and "nodule").
 
-Plots (PNG): ``roc.png`` (ROC curves of chosen labels) and ``category_auc.png``.
+Plots (PNG): ``roc.png`` (ROC curves of chosen labels) and ``category_auc.png``. Labels without
+an AUC (no positive or no negative lesion in the split) are listed with the reason in
+``metrics.json`` (``labels_without_auc``) and in a warning; without any label with an AUC, no
+``roc.png`` is drawn. All outputs are written atomically (a temporary file renamed into place).
 """
 
 from __future__ import annotations
@@ -19,13 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
-from radminer.cliutil import exit_cleanly
+from radminer.io import atomic_output
 
 from .data.store import PatchStore
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .metrics import (
     best_f1_threshold,
     label_metrics,
@@ -41,19 +43,20 @@ from .train import (
     load_split,
     predict,
     resolve_device,
-    setup_cli_logging,
     store_window,
 )
 
 __all__ = [
     "CATEGORIES",
+    "FIGURE_FORMATS",
     "TABLE2_LABELS",
     "evaluate_checkpoint",
     "expand_scores",
+    "figure_format",
     "format_table",
-    "main",
     "plot_category_auc",
     "plot_roc",
+    "save_figure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +92,32 @@ def _nan_to_none(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def _no_auc_reason(positives: int, negatives: int, split: str) -> str:
+    if positives == 0 and negatives == 0:
+        return f"no {split} lesion is labelled for it (all uncertain)"
+    return f"no {'positive' if positives == 0 else 'negative'} {split} lesion"
+
+
+def _report_missing_auc(without: dict[str, str], total: int, split: str) -> None:
+    """One warning listing, per reason, the labels that have no AUC."""
+    if not without:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for label, reason in without.items():
+        by_reason.setdefault(reason, []).append(label)
+    parts = [
+        f"{reason}: {', '.join(labels[:8])}{f' and {len(labels) - 8} more' if len(labels) > 8 else ''}"
+        for reason, labels in by_reason.items()
+    ]
+    logger.warning(
+        "%d of %d labels have no AUC on the %s split (left out of the means): %s",
+        len(without),
+        total,
+        split,
+        "; ".join(parts),
+    )
+
+
 def _check_labels(loaded: LoadedModel, store: PatchStore) -> None:
     if tuple(store.labels) != loaded.labels:
         extra = sorted(set(store.labels) - set(loaded.labels))[:5]
@@ -112,6 +141,8 @@ def evaluate_checkpoint(
     batch_size: int = 128,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint on one split of a store; write metrics.json and plots to ``out``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"--batch-size: expected an integer ≥ 1, found {batch_size!r}")
     dev = resolve_device(device)
     loaded = load_checkpoint(checkpoint, device=dev)
     store = PatchStore.open(data)
@@ -124,7 +155,7 @@ def evaluate_checkpoint(
     labels = loaded.labels
     evaluated = load_split(store, split)
     if len(evaluated) == 0:
-        raise DataError(f"{store.path}: split {split!r} is empty")
+        raise DataError(f"{store.path}: the {split} split has no labelled lesion: nothing to evaluate")
     scores = predict(loaded.model, evaluated, **options)
     val = load_split(store, "val")
     val_scores = predict(loaded.model, val, **options)
@@ -159,6 +190,12 @@ def evaluate_checkpoint(
             "recall": recall,
             "f1": f1,
         }
+    without_auc = {
+        label: _no_auc_reason(int(per_label.positives[c]), int(per_label.negatives[c]), split)
+        for c, label in enumerate(labels)
+        if math.isnan(per_label.auc[c])
+    }
+    _report_missing_auc(without_auc, len(labels), split)
     by_category = {cat: _nan_to_none(mean_auc(per_label.auc, categories == cat)) for cat in CATEGORIES}
     macro = np.mean(prf, axis=0) if prf else np.zeros(3)
     table2 = {
@@ -169,6 +206,7 @@ def evaluate_checkpoint(
         "mean_auc": _nan_to_none(mean_auc(per_label.auc)),
         "mean_auc_by_category": by_category,
         "labels_with_auc": int((~np.isnan(per_label.auc)).sum()),
+        "labels_without_auc": without_auc,
         "macro": {"precision": float(macro[0]), "recall": float(macro[1]), "f1": float(macro[2])},
         "table2": table2,
         "split": split,
@@ -186,25 +224,33 @@ def evaluate_checkpoint(
     }
     run_dir = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
     out_dir = Path(out) if out is not None else run_dir / f"eval_{split}"
+    chosen = _roc_choice(roc_labels, labels, without_auc, per_label.positives)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    chosen = _roc_choice(roc_labels, labels, per_label.auc, per_label.positives)
-    plot_roc(out_dir / "roc.png", target, scores, mask, labels, chosen)
+    with atomic_output(out_dir / "metrics.json") as handle:
+        handle.write(json.dumps(result, indent=1) + "\n")
+    if chosen:
+        plot_roc(out_dir / "roc.png", target, scores, mask, labels, chosen)
+    else:
+        (out_dir / "roc.png").unlink(missing_ok=True)  # never leave an earlier run's curves beside these metrics
+        logger.warning("no label has both classes on the %s split: roc.png is not drawn", split)
     plot_category_auc(out_dir / "category_auc.png", result)
     logger.info("wrote %s (mean AUC %s)", out_dir / "metrics.json", result["mean_auc"])
     return result
 
 
 def _roc_choice(
-    asked: Sequence[str] | None, labels: Sequence[str], auc: np.ndarray, positives: np.ndarray
+    asked: Sequence[str] | None, labels: Sequence[str], without_auc: dict[str, str], positives: np.ndarray
 ) -> list[str]:
-    """The asked labels, else the Table 2 labels with an AUC, else the 6 most frequent."""
+    """The asked labels that have an AUC, else the Table 2 labels with one, else the 6 most frequent."""
+    defined = {label for label in labels if label not in without_auc}
     if asked:
         unknown = [x for x in asked if x not in labels]
         if unknown:
             raise DataError(f"--roc-label: {unknown} not among the model's labels")
-        return list(asked)
-    defined = {label for label, a in zip(labels, auc, strict=True) if not math.isnan(a)}
+        for label in asked:
+            if label not in defined:
+                logger.warning("--roc-label %r: no ROC curve (%s)", label, without_auc[label])
+        return [x for x in asked if x in defined]
     table2 = [x for names in TABLE2_LABELS.values() for x in names if x in defined]
     if table2:
         return table2[:8]
@@ -219,6 +265,32 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+#: Figure formats by file suffix.
+FIGURE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
+
+
+def figure_format(path: str | Path) -> str:
+    """The format of a figure file by its suffix; a :class:`DataError` for an unknown suffix or a
+    folder that does not exist."""
+    path = Path(path)
+    fmt = FIGURE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"{path}: expected a figure file ending in {', '.join(FIGURE_FORMATS)}")
+    if not path.parent.is_dir():
+        raise DataError(f"{path}: the folder {path.parent} does not exist")
+    return fmt
+
+
+def save_figure(fig: Any, path: str | Path) -> None:
+    """Save a matplotlib figure atomically (format from the suffix) and close it."""
+    fmt = figure_format(path)
+    try:
+        with atomic_output(Path(path), binary=True) as handle:
+            fig.savefig(handle, format=fmt)
+    finally:
+        _pyplot().close(fig)
 
 
 def plot_roc(
@@ -248,8 +320,7 @@ def plot_roc(
     )
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_category_auc(path: Path, result: dict[str, Any]) -> None:
@@ -274,8 +345,7 @@ def plot_category_auc(path: Path, result: dict[str, Any]) -> None:
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(ylim=(0, 1.08), ylabel="mean AUC", title="Mean AUC per category")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
@@ -293,26 +363,3 @@ def format_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
             f"{cell(cats['type'], 7)} {cell(cats['attribute'], 10)}"
         )
     return "\n".join(lines)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--checkpoint",
-    required=True,
-    type=click.Path(exists=True),
-    help="checkpoint.pt or the run directory holding it.",
-)
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Patch store.")
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: RUN/eval_SPLIT).")
-@click.option("--expand", is_flag=True, help="Expand predictions to ancestor labels.")
-@click.option("--roc-label", "roc_labels", multiple=True, help="Label to plot a ROC curve of.")
-@click.option("--device", default="auto", show_default=True)
-@click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("-v", "--verbose", is_flag=True)
-@exit_cleanly("lesion-eval")
-def main(verbose: bool, **options: Any) -> None:
-    """Evaluate a checkpoint: metrics.json (per-label AUC, F1) and ROC / category plots."""
-    setup_cli_logging(verbose)
-    result = evaluate_checkpoint(**options)
-    click.echo(format_table([(f"{result['model']['head']} + {result['model']['loss']}", result)]))

@@ -18,11 +18,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import click
 import numpy as np
 import pandas as pd
-
-from radminer.cliutil import exit_cleanly
 
 from .data.labels import (
     LabelTable,
@@ -36,9 +33,16 @@ from .data.preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
 from .data.records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
 from .data.store import PATCH_SHAPE, write_store
 from .data.volumes import PngSeries, Volume, read_volume
-from .errors import BadRowsError, DataError, SkippedRow
+from .errors import DataError, SkippedRow
 
-__all__ = ["PrepareOptions", "check_patient_splits", "main", "prepare_store", "truth_labels"]
+__all__ = [
+    "PrepareOptions",
+    "check_join",
+    "check_patient_splits",
+    "prepare_store",
+    "read_label_source",
+    "truth_labels",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +188,34 @@ def _load_records(source: Path, split_file: Path | None, skipped: list[SkippedRo
     return read_manifest(source, skipped=skipped)
 
 
+#: How each label source is keyed, for the hint of a join that matches too few lesions.
+_KEYS = {
+    "radminer-jsonl": "radminer JSONL lines join by their id, or by id and bookmark through --bookmarks "
+    "(a CSV id,bookmark,lesion_id such as lesion-synth's bookmarks.csv); without --bookmarks a line with "
+    "a bookmark is keyed 'id#bookmark'",
+    "lesanet-json": "LesaNet's file joins by DL_info row (its lesion index)",
+    "synthetic-truth": "truth.csv joins by its lesion_id column",
+}
+
+
+def check_join(table: LabelTable, records: Sequence[LesionRecord], source: Path, min_labelled: float) -> None:
+    """Refuse labels that match fewer than ``min_labelled`` of the lesions, showing both key formats."""
+    if table.path is None:
+        logger.warning("no label file: the store's lesions have no labels (has_labels = 0)")
+        return
+    matched = sum(1 for r in records if r.lesion_id in table.by_lesion)
+    if matched >= min_labelled * len(records):
+        return
+    label_key = next(iter(table.by_lesion), "")
+    kind = "DL_info lesion ids are 0-based data rows" if records[0].kind == "deeplesion" else "manifest lesion ids"
+    raise DataError(
+        f"{table.path}: its labels match {matched} of the {len(records)} lesions of {source} "
+        f"(fewer than {min_labelled:.0%}): label keys look like {label_key!r}, lesion ids like "
+        f"{records[0].lesion_id!r}. {_KEYS.get(table.source, 'labels join by lesion id')}; {kind}. "
+        "(--min-labelled lowers the share required)"
+    )
+
+
 def _select_labels(table: LabelTable, label_set: str) -> tuple[list[str], list[str], str]:
     from radminer.labelspace import select_labels
     from radminer.ontology import load_ontology
@@ -213,13 +245,15 @@ def prepare_store(
     limit: int | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    min_labelled: float = 0.5,
 ) -> Path:
     """Build the patch store of ``source`` (DL_info.csv or a manifest) at ``out``; see the module doc.
 
     ``label_set`` is a radminer label-set spec (``lesanet171``, ``all``, ...) or ``observed`` (the
     labels positive for some lesion); a source with its own label list (LesaNet's) keeps it.
     Bad rows of ``source`` raise a :class:`BadRowsError` listing them all before any work, or,
-    with ``options.on_error == "skip"``, are left out and listed in ``skipped.tsv``.
+    with ``options.on_error == "skip"``, are left out and listed in ``skipped.tsv``. Labels that
+    match fewer than ``min_labelled`` of the lesions are refused (:func:`check_join`).
     """
     source, out = Path(source), Path(out)
     if out.exists() and not overwrite:
@@ -229,6 +263,7 @@ def prepare_store(
     if not records:
         raise DataError(f"{source}: no lesions to prepare")
     check_patient_splits(records)
+    check_join(labels, records, source, min_labelled)
     names, categories, name = _select_labels(labels, label_set)  # a bad label set fails before the work
     work = out.with_name(f"{out.name}.work")
     stamp = _fingerprint(source, records, options, chunk)
@@ -302,104 +337,17 @@ def _index_table(records: Sequence[LesionRecord], boxes: np.ndarray, flags: np.n
     )
 
 
-@click.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Store folder to write."
-)
-@click.option(
-    "--labels",
-    "labels_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="radminer JSONL, LesaNet's text_mined_labels JSON, or lesion-synth's truth.csv.",
-)
-@click.option(
-    "--bookmarks",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV id,bookmark,lesion_id mapping JSONL bookmarks to lesions (lesion-synth's bookmarks.csv).",
-)
-@click.option(
-    "--label-set",
-    default="lesanet171",
-    show_default=True,
-    help="radminer label set (lesanet171, all, num_detected>=N, a file) or 'observed'.",
-)
-@click.option(
-    "--split-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Take splits from LesaNet's JSON (lesion index = 0-based DL_info row) instead of Train_Val_Test.",
-)
-@click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
-@click.option(
-    "--on-error",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="A bad DL_info/manifest row or a missing or corrupt slice stops the run (nothing is written), "
-    "or the lesion is left out and listed in STORE/skipped.tsv.",
-)
-@click.option("--replicate-key-only", is_flag=True, help="Key-slice-only series: use the key slice for all 3 channels.")
-@click.option(
-    "--dtype",
-    type=click.Choice(["int16", "uint8"]),
-    default="int16",
-    show_default=True,
-    help="int16 HU, or uint8 windowed by --window.",
-)
-@click.option("--window", nargs=2, type=float, default=DEFAULT_WINDOW, show_default=True, help="HU window for uint8.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing store.")
-@exit_cleanly("lesion-prepare")
-def main(
-    source: Path,
-    out: Path,
-    labels_path: Path | None,
-    bookmarks: Path | None,
-    label_set: str,
-    split_file: Path | None,
-    jobs: int,
-    on_error: str,
-    replicate_key_only: bool,
-    dtype: str,
-    window: tuple[float, float],
-    overwrite: bool,
-) -> None:
-    """Cut 3-slice 120 mm patches of the lesions of SOURCE (DL_info.csv or a manifest) into a store."""
-    logging.basicConfig(level=logging.WARNING, format="lesion-prepare: %(message)s")
-    table = _read_label_source(labels_path, bookmarks)
-    options = PrepareOptions(dtype, tuple(window), replicate_key_only, on_error)  # type: ignore[arg-type]
-    try:
-        path = prepare_store(
-            source,
-            out,
-            labels=table,
-            label_set=label_set,
-            split_file=split_file,
-            options=options,
-            jobs=jobs,
-            overwrite=overwrite,
-            progress=True,
-        )
-    except BadRowsError as exc:
-        for row in exc.rows:
-            click.echo(f"lesion-prepare: error: {row.reason}", err=True)
-        raise DataError(
-            f"{exc.path}: {len(exc.rows)} bad row(s), nothing written; fix them, or pass --on-error skip "
-            f"to leave them out (listed in {out / 'skipped.tsv'})"
-        ) from None
-    click.echo(f"wrote {path}", err=True)
-
-
-def _read_label_source(path: Path | None, bookmarks: Path | None) -> LabelTable:
+def read_label_source(path: Path | None, bookmarks: Path | None) -> LabelTable:
+    """The labels of ``path`` by its suffix: radminer .jsonl (joined through ``bookmarks`` when
+    given), LesaNet .json or lesion-synth's truth .csv; no path, no labels."""
     if path is None:
         return LabelTable("none", {})
     if path.suffix == ".jsonl":
-        return read_radminer_jsonl(path, read_bookmark_map(bookmarks) if bookmarks else None)
+        from radminer.ontology import load_ontology
+
+        return read_radminer_jsonl(path, read_bookmark_map(bookmarks) if bookmarks else None, known=load_ontology())
     if path.suffix == ".json":
         return read_lesanet_labels(path)
     if path.suffix == ".csv":
         return truth_labels(path)
     raise DataError(f"{path}: expected radminer .jsonl, LesaNet .json or truth .csv labels")
-
-
-if __name__ == "__main__":
-    main()

@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import click
 import numpy as np
 
 from .data.records import DL_INFO_COLUMNS
 from .data.volumes import HU_OFFSET
 
-__all__ = ["SynthConfig", "SynthLesion", "generate", "main", "make_store"]
+__all__ = ["SynthConfig", "SynthLesion", "generate", "make_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -523,19 +522,3 @@ def make_store(path: str | os.PathLike[str], *, n: int = 24, seed: int = 0, imag
             limit=n,
             overwrite=True,
         )
-
-
-@click.command()
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--patients", default=30, show_default=True, help="Number of patients.")
-@click.option("--image-size", default=256, show_default=True, help="Slice size in pixels (DeepLesion: 512).")
-@click.option("--seed", default=0, show_default=True, help="Random seed (same seed, same dataset).")
-def main(out: Path, patients: int, image_size: int, seed: int) -> None:
-    """Write a synthetic DeepLesion (DL_info.csv, Images_png, reports.csv, truth.csv) to OUT."""
-    logging.basicConfig(level=logging.WARNING)
-    generate(out, SynthConfig(patients=patients, image_size=image_size), seed=seed, progress=True)
-    click.echo(f"wrote {out}", err=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -25,29 +25,32 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import math
+import pickle
+import re
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+import warnings
+import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
-import click
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from radminer.cliutil import exit_cleanly
+from radminer.io import atomic_output
 
+from .cli import train as main  # the command line, also for ``torchrun -m lesion_model.train``
 from .data.preprocess import DEFAULT_WINDOW
 from .data.store import PatchStore
 from .distributed import DistributedContext, process_group, rank_device, rank_seed, sync_batchnorm, wrap
 from .engine import InputTransform, ProgressFn, SplitData, epoch_generator, predict, resolve_device, train_one_epoch
-from .errors import TrainingError
+from .errors import ConfigError, TrainingError
 from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
 from .metrics import label_metrics, mean_auc
 from .models import LesionClassifier, ModelConfig, build_model
@@ -72,8 +75,11 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = "lesion_model.checkpoint"
 LossName = Literal["bce", "weighted", "weighted_bootstrap"]
-# Fields that may differ between a run and its resumption (they do not change the result).
-_RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress"}
+# Fields that may differ between a run and its resumption (they do not change the result); the
+# run folder and the store may move (the store is then checked by its content).
+_RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress", "out", "data"}
+#: The files of a run folder that lesion-train writes.
+_RUN_FILES = (CHECKPOINT_NAME, "config.json", "history.json")
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,13 @@ class TrainConfig:
     pretrained: str | None = None
     progress: bool = False
 
+    def __post_init__(self) -> None:
+        """Refuse values out of range: a :class:`ConfigError` naming the option and its range."""
+        for name, ok, expected in _config_checks(self):
+            if not ok:
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"{option}: expected {expected}, found {getattr(self, name)!r}")
+
     def model_config(self, num_labels: int) -> ModelConfig:
         return ModelConfig(
             num_labels=num_labels,
@@ -129,6 +142,44 @@ class TrainConfig:
         if "window" in kwargs:
             kwargs["window"] = tuple(kwargs["window"])
         return cls(**kwargs)
+
+
+def _number(value: Any, lo: float, hi: float, *, integer: bool = False) -> bool:
+    """Whether ``value`` is a finite number (an int when ``integer``) in ``[lo, hi]``."""
+    kinds = (int,) if integer else (int, float)
+    return (
+        isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+    )
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def _config_checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
+    """(field, valid, what is expected) for every field of ``c`` that has a range."""
+    window = tuple(c.window) if isinstance(c.window, (tuple, list)) else ()
+    window_ok = len(window) == 2 and all(_number(v, -1e5, 1e5) for v in window) and window[0] < window[1]
+    return [
+        ("head", c.head in ("gap", "multiscale"), "gap or multiscale"),
+        ("loss", c.loss in ("bce", "weighted", "weighted_bootstrap"), "bce, weighted or weighted_bootstrap"),
+        ("beta", _number(c.beta, 0, 1), "a number from 0 to 1"),
+        ("uncertain", c.uncertain in ("ignore", "positive"), "ignore or positive"),
+        ("width", _number(c.width, 0, 4) and c.width > 0, "a channel multiplier > 0 and ≤ 4 (1: VGG-16-BN)"),
+        ("hidden", _number(c.hidden, 1, 65536, integer=True), "an integer from 1 to 65536"),
+        ("pool", c.pool in ("align", "max"), "align or max"),
+        ("epochs", _number(c.epochs, 1, 100_000, integer=True), "an integer from 1 to 100000"),
+        ("batch_size", _number(c.batch_size, 1, 1 << 20, integer=True), "an integer ≥ 1"),
+        ("lr", _number(c.lr, 0, 10) and c.lr > 0, "a learning rate > 0 and ≤ 10"),
+        ("lr_step_epoch", _number(c.lr_step_epoch, 1, 100_000, integer=True), "an integer ≥ 1"),
+        ("lr_gamma", _number(c.lr_gamma, 0, 1) and c.lr_gamma > 0, "a factor > 0 and ≤ 1"),
+        ("momentum", _number(c.momentum, 0, 1) and c.momentum < 1, "a number ≥ 0 and < 1"),
+        ("weight_decay", _number(c.weight_decay, 0, 1), "a number from 0 to 1"),
+        ("window", window_ok, "two HU values LO < HI, each from -100000 to 100000"),
+        ("seed", _number(c.seed, 0, 2**63 - 1, integer=True), "an integer ≥ 0"),
+        ("device", isinstance(c.device, str) and _DEVICE.fullmatch(c.device) is not None, "auto, cpu, cuda or cuda:N"),
+        ("downsample", _number(c.downsample, 1, 4, integer=True), "an integer from 1 to 4"),
+        ("data_on_device", c.data_on_device in ("auto", "yes", "no"), "auto, yes or no"),
+    ]
 
 
 def load_split(
@@ -185,20 +236,9 @@ def evaluate(
     return {"scores": scores, "auc": metrics.auc, "mean_auc": mean_auc(metrics.auc)}
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary sibling file, then ``os.replace`` it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, value: Any) -> None:
-    _atomic_write(path, lambda p: p.write_text(json.dumps(value, indent=1) + "\n", "utf-8"))
+    with atomic_output(path) as handle:
+        handle.write(json.dumps(value, indent=1) + "\n")
 
 
 @dataclass(frozen=True)
@@ -216,15 +256,44 @@ class LoadedModel:
     checkpoint: dict[str, Any]
 
 
-def _read_checkpoint(path: Path, device: torch.device | str) -> dict[str, Any]:
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), or its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+#: What every checkpoint holds, and what resuming from one needs besides.
+_CHECKPOINT_KEYS = ("epoch", "model", "model_config", "config", "labels", "categories", "window")
+_RESUME_KEYS = ("optimizer", "scheduler", "history")
+
+
+def _read_checkpoint(path: Path, device: torch.device | str, *, resume: bool = False) -> dict[str, Any]:
+    """The checkpoint's dict; a :class:`TrainingError` in one line for anything else.
+
+    Only a ``torch.save`` zip archive of tensors and plain values is loaded
+    (``weights_only=True``); legacy pickles and archives holding other objects are refused
+    unread, since unpickling them could run code.
+    """
+    if not path.is_file():
+        raise TrainingError(f"{path}: checkpoint not found")
+    if not zipfile.is_zipfile(path):
+        raise TrainingError(f"{path}: not a lesion-train checkpoint (not the zip archive torch.save writes)")
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise TrainingError(f"{path}: checkpoint not found") from None
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise TrainingError(f"{path}: not a readable checkpoint ({exc})") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:
+        raise TrainingError(
+            f"{path}: not a lesion-train checkpoint (damaged, or holding objects other than tensors and plain "
+            "values, which are refused: loading them could run code)"
+        ) from None
+    except Exception as exc:  # torch.load raises many kinds on a damaged archive
+        raise TrainingError(f"{path}: not a readable checkpoint ({_first_line(exc)})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise TrainingError(f"{path}: not a lesion-train checkpoint")
+        raise TrainingError(f"{path}: not a lesion-train checkpoint (format {CHECKPOINT_FORMAT!r} expected)")
+    missing = [k for k in (*_CHECKPOINT_KEYS, *(_RESUME_KEYS if resume else ())) if k not in ckpt]
+    if missing:
+        raise TrainingError(f"{path}: a lesion-train checkpoint without {', '.join(missing)}")
     return ckpt
 
 
@@ -234,18 +303,24 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     ckpt = _read_checkpoint(path, device)
-    model = LesionClassifier(ModelConfig(**ckpt["model_config"]))
     try:
+        model = LesionClassifier(ModelConfig(**ckpt["model_config"]))
         model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise TrainingError(f"{path}: the weights do not fit the saved model config") from exc
-    window = ckpt["window"]
+        window = (float(ckpt["window"][0]), float(ckpt["window"][1]))
+        labels, categories = tuple(map(str, ckpt["labels"])), tuple(map(str, ckpt["categories"]))
+        config = TrainConfig.from_dict(ckpt["config"])
+    except (RuntimeError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise TrainingError(f"{path}: its weights, model config and labels do not fit ({_first_line(exc)})") from None
+    if not len(labels) == len(categories) == model.config.num_labels:
+        raise TrainingError(
+            f"{path}: {len(labels)} labels and {len(categories)} categories for {model.config.num_labels} outputs"
+        )
     return LoadedModel(
         model=model.to(device).eval(),
-        labels=tuple(ckpt["labels"]),
-        categories=tuple(ckpt["categories"]),
-        window=(float(window[0]), float(window[1])),
-        config=TrainConfig.from_dict(ckpt["config"]),
+        labels=labels,
+        categories=categories,
+        window=window,
+        config=config,
         checkpoint=ckpt,
     )
 
@@ -268,16 +343,43 @@ def _data_device(config: TrainConfig, device: torch.device, nbytes: int) -> torc
     return device if fits else torch.device("cpu")
 
 
-def _check_resumable(saved: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    current = config.to_dict()
+def _store_signature(store: PatchStore) -> dict[str, Any]:
+    """What identifies a store's content for resuming, wherever it lies: size, splits, labels."""
+    return {"count": len(store), "splits": store.meta.get("splits"), "labels": list(store.labels)}
+
+
+def _check_resumable(ckpt: dict[str, Any], config: TrainConfig, store: PatchStore, path: Path) -> None:
+    saved, current = ckpt["config"], config.to_dict()
     differ = sorted(k for k in current if k not in _RESUMABLE and saved.get(k) != current[k])
     if differ:
         details = ", ".join(f"{k}: {saved.get(k)!r} → {current[k]!r}" for k in differ)
         raise TrainingError(f"{path} was trained with another configuration ({details})")
+    signature = ckpt.get("store", {"labels": ckpt["labels"]})
+    now = _store_signature(store)
+    differ = [k for k in signature if signature[k] != now.get(k)]
+    if differ:
+        raise TrainingError(f"{path} was trained on another store than {store.path} (its {', '.join(differ)} differ)")
 
 
-def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
+def _claim_run_folder(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> None:
+    """Refuse to train over an earlier run unless resuming it or ``overwrite`` (then its files go)."""
+    present = [name for name in _RUN_FILES if (out / name).exists()]
+    if resume or not present:
+        return
+    if not overwrite:
+        raise TrainingError(
+            f"{out}: holds a run ({', '.join(present)}): pass --resume to continue it, or --overwrite to start over"
+        )
+    if is_main:
+        for name in present:
+            (out / name).unlink()
+
+
+def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
     """Run (or resume) training as configured; returns the last epoch's record of the history.
+
+    A folder holding an earlier run is refused unless ``resume`` (continue it; the run folder
+    and the store may have moved) or ``overwrite`` (its checkpoint and history are removed).
 
     Under torchrun (``WORLD_SIZE`` > 1) this process is one rank of a DDP run: on CUDA it uses
     ``cuda:LOCAL_RANK``; ``config.batch_size`` is the global batch and must be a multiple of the
@@ -290,6 +392,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
             f"{context.world_size} processes"
         )
     device = rank_device(resolve_device(config.device), context)
+    _claim_run_folder(Path(config.out), resume=resume, overwrite=overwrite, is_main=context.is_main)
     with process_group(device) as context:
         return _train(config, resume=resume, device=device, context=context)
 
@@ -336,8 +439,8 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
     )
     start_epoch, history = 0, []
     if resume:
-        ckpt = _read_checkpoint(checkpoint_path, device)
-        _check_resumable(ckpt["config"], config, checkpoint_path)
+        ckpt = _read_checkpoint(checkpoint_path, device, resume=True)
+        _check_resumable(ckpt, config, store, checkpoint_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -420,8 +523,10 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
             "window": list(hu_window(store, config.window)),
             "class_weights": {"positive": w_pos.tolist(), "negative": w_neg.tolist()},
             "history": history,
+            "store": _store_signature(store),
         }
-        _atomic_write(checkpoint_path, lambda p, s=state: torch.save(s, p))
+        with atomic_output(checkpoint_path, binary=True) as handle:
+            torch.save(state, handle)
         _write_json(out / "history.json", history)
     return record
 
@@ -442,113 +547,6 @@ def _progress_bar(enabled: bool, total: int, desc: str) -> Iterator[ProgressFn |
         yield update
     finally:
         bar.close()
-
-
-def setup_cli_logging(verbose: bool) -> None:
-    """Log records of lesion_model to stderr (INFO, or DEBUG with ``verbose``)."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Patch store.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory.")
-@click.option("--head", type=click.Choice(["gap", "multiscale"]), default="multiscale", show_default=True)
-@click.option(
-    "--loss",
-    type=click.Choice(["bce", "weighted", "weighted_bootstrap"]),
-    default="weighted_bootstrap",
-    show_default=True,
-)
-@click.option("--beta", type=float, default=0.9, show_default=True, help="Bootstrapping β.")
-@click.option("--detach-bootstrap", is_flag=True, help="Detach the prediction term of ỹ.")
-@click.option(
-    "--uncertain",
-    type=click.Choice(["ignore", "positive"]),
-    default="ignore",
-    show_default=True,
-    help="Uncertain labels: masked out or positive.",
-)
-@click.option(
-    "--width",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Channel multiplier of VGG-16-BN (e.g. 0.125 for a fast CPU run).",
-)
-@click.option("--hidden", type=int, default=256, show_default=True, help="FC size per stage.")
-@click.option(
-    "--pool",
-    type=click.Choice(["align", "max"]),
-    default="align",
-    show_default=True,
-    help="roi_align or roi_pool.",
-)
-@click.option("--epochs", type=int, default=15, show_default=True)
-@click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--lr", type=float, default=0.01, show_default=True)
-@click.option("--lr-step-epoch", type=int, default=12, show_default=True)
-@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
-@click.option(
-    "--window",
-    nargs=2,
-    type=float,
-    default=DEFAULT_WINDOW,
-    show_default=True,
-    help="HU window mapped to [0, 1].",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1 …")
-@click.option("--no-amp", is_flag=True, help="No bf16 autocast on CUDA.")
-@click.option("--no-channels-last", is_flag=True, help="No channels_last on CUDA.")
-@click.option(
-    "--downsample", type=int, default=1, show_default=True, help="Average-pool patches by this factor (fast CPU runs)."
-)
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
-@click.option(
-    "--data-on-device",
-    type=click.Choice(["auto", "yes", "no"]),
-    default="auto",
-    show_default=True,
-    help="Keep the training patches on the GPU.",
-)
-@click.option(
-    "--pretrained",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Local torchvision VGG-16-BN ImageNet state dict (never downloaded).",
-)
-@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt.")
-@click.option("-v", "--verbose", is_flag=True)
-@exit_cleanly("lesion-train")
-def main(
-    resume: bool,
-    verbose: bool,
-    compile_: bool,
-    no_amp: bool,
-    no_channels_last: bool,
-    window: tuple[float, float],
-    **options: Any,
-) -> None:
-    """Train the lesion classifier on a patch store (the seed paper's recipe by default)."""
-    setup_cli_logging(verbose)
-    is_main = DistributedContext.from_env().is_main
-    if not is_main:
-        logging.getLogger().setLevel(logging.WARNING)  # rank 0 alone logs progress
-    config = TrainConfig(
-        compile=compile_,
-        amp=not no_amp,
-        channels_last=not no_channels_last,
-        window=tuple(window),
-        progress=True,
-        **options,
-    )  # type: ignore[arg-type]
-    record = train(config, resume=resume)
-    if is_main:
-        click.echo(json.dumps(record))
-
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from lesion_model import prepare as prepare_module
+from lesion_model.cli import prepare as prepare_cli
 from lesion_model.data.labels import read_bookmark_map, read_lesanet_labels, read_radminer_jsonl
 from lesion_model.data.records import DL_INFO_COLUMNS, read_dl_info
 from lesion_model.data.store import PatchStore
@@ -112,9 +113,12 @@ def test_radminer_jsonl_join(synth: Path, tmp_path: Path) -> None:
         {"id": "zzz", "bookmark": 0, "labels": ["lung"], "uncertain": [], "negated": []},
     ]
     jsonl.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    with pytest.raises(DataError, match="line 2: report 'zzz' bookmark 0 is not in the bookmark map"):
+        read_radminer_jsonl(jsonl, marks)
+    jsonl.write_text(json.dumps(lines[0]) + "\n")
     table = read_radminer_jsonl(jsonl, marks)
     assert set(table.by_lesion) == {lesion}
-    out = prepare_store(synth / "DL_info.csv", tmp_path / "store", labels=table, limit=6)
+    out = prepare_store(synth / "DL_info.csv", tmp_path / "store", labels=table, limit=6, min_labelled=0)
     opened = PatchStore.open(out)
     assert opened.meta["label_set"] == "lesanet171" and len(opened.labels) == 171
     row = opened.index.index[opened.index["lesion_id"] == lesion]
@@ -123,7 +127,7 @@ def test_radminer_jsonl_join(synth: Path, tmp_path: Path) -> None:
         assert opened.positive[i, opened.labels.index("liver")] == 1
         assert opened.uncertain[i, opened.labels.index("cyst")] == 1
         assert opened.negated[i, opened.labels.index("calcified")] == 1
-    assert read_radminer_jsonl(jsonl).by_lesion.keys() == {f"{report}#{bookmark}", "zzz#0"}
+    assert read_radminer_jsonl(jsonl).by_lesion.keys() == {f"{report}#{bookmark}"}
 
 
 def test_end_to_end_with_radminer_extract(synth: Path, tmp_path: Path) -> None:
@@ -252,7 +256,7 @@ def test_lesanet_label_file_real() -> None:
 
 def test_cli_and_tiny_store(synth: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
-        prepare_module.main,
+        prepare_cli,
         [
             str(synth / "DL_info.csv"),
             "-o",
@@ -271,7 +275,7 @@ def test_cli_and_tiny_store(synth: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     store = PatchStore.open(tmp_path / "cli")
     assert store.patches.dtype == np.uint8 and store.meta["window"] == [-160.0, 240.0]
-    again = CliRunner().invoke(prepare_module.main, [str(synth / "DL_info.csv"), "-o", str(tmp_path / "cli")])
+    again = CliRunner().invoke(prepare_cli, [str(synth / "DL_info.csv"), "-o", str(tmp_path / "cli")])
     assert again.exit_code != 0 and "already exists" in again.output
     tiny = PatchStore.open(make_store(tmp_path / "tiny", n=10, seed=0))
     assert len(tiny) == 10 and tiny.positive.any(axis=0).sum() >= 3

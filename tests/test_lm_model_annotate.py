@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
 
-from lesion_model.annotate import annotate, main, read_lesion  # noqa: E402
+from lesion_model.annotate import annotate, read_lesion  # noqa: E402
+from lesion_model.cli import annotate as main  # noqa: E402
 from lesion_model.errors import DataError  # noqa: E402
 from lesion_model.synth import make_store  # noqa: E402
 from lesion_model.train import TrainConfig, load_checkpoint, train  # noqa: E402

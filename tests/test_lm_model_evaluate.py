@@ -13,13 +13,13 @@ torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
 
+from lesion_model.cli import evaluate as main  # noqa: E402
 from lesion_model.data.store import PatchStore, write_store  # noqa: E402
 from lesion_model.errors import DataError  # noqa: E402
 from lesion_model.evaluate import (  # noqa: E402
     evaluate_checkpoint,
     expand_scores,
     format_table,
-    main,
 )
 from lesion_model.synth import make_store  # noqa: E402
 from lesion_model.train import TrainConfig, train  # noqa: E402
@@ -110,3 +110,56 @@ def test_format_table() -> None:
     metrics = {"mean_auc": 0.9083, "mean_auc_by_category": {"bodypart": 0.9431, "type": 0.8659, "attribute": None}}
     text = format_table([("multiscale + weighted_bootstrap", metrics)])
     assert "0.9083" in text and "0.9431" in text and "n/a" in text
+
+
+def _relabelled(store: Path, out: Path, change) -> Path:  # type: ignore[no-untyped-def]
+    """A copy of ``store`` whose test rows of ``positive`` are changed by ``change(matrix)``."""
+    from lesion_model.data.store import StoreLabels
+
+    opened = PatchStore.open(store)
+    positive = np.array(opened.positive)
+    rows = opened.split_indices("test")
+    positive[rows] = change(positive[rows])
+    labels = StoreLabels("x", opened.labels, opened.categories, "test", positive, opened.uncertain, opened.negated)
+    return write_store(out, patch_chunks=[np.asarray(opened.patches)], index=opened.index, labels=labels)
+
+
+def test_labels_without_auc_are_named_with_the_reason(
+    run: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import warnings
+
+    store, run_dir = run
+    labels = PatchStore.open(store).labels
+
+    def single_class(m: np.ndarray) -> np.ndarray:
+        m[:, 0], m[:, 1] = 1, 0
+        return m
+
+    some = _relabelled(store, tmp_path / "some", single_class)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw matplotlib or numpy warning may leak
+        result = evaluate_checkpoint(run_dir, some, out=tmp_path / "a", device="cpu")
+    assert result["labels_without_auc"][labels[0]] == "no negative test lesion"
+    assert result["labels_without_auc"][labels[1]] == "no positive test lesion"
+    assert result["labels"][labels[0]]["auc"] is None
+    assert f"labels have no AUC on the test split (left out of the means): no negative test lesion: {labels[0]}" in (
+        caplog.text
+    )
+    assert (tmp_path / "a" / "roc.png").is_file()
+
+    none = _relabelled(store, tmp_path / "none", lambda m: np.zeros_like(m))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "roc.png").write_bytes(b"an earlier run's curves")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = evaluate_checkpoint(run_dir, none, out=tmp_path / "b", device="cpu", roc_labels=[labels[0]])
+    assert result["mean_auc"] is None and result["labels_with_auc"] == 0
+    assert set(result["labels_without_auc"].values()) == {"no positive test lesion"}
+    assert not (tmp_path / "b" / "roc.png").exists() and (tmp_path / "b" / "category_auc.png").is_file()
+    assert f"--roc-label {labels[0]!r}: no ROC curve (no positive test lesion)" in caplog.text
+    assert "no label has both classes on the test split: roc.png is not drawn" in caplog.text
+    cli_result = CliRunner().invoke(main, ["--checkpoint", str(run_dir), "--data", str(none), "--out",
+                                           str(tmp_path / "c"), "--device", "cpu", "--batch-size", "0"])  # fmt: skip
+    assert cli_result.exit_code == 1
+    assert cli_result.stderr == "lesion-eval: error: --batch-size: expected an integer ≥ 1, found 0\n"

@@ -134,7 +134,7 @@ def test_cli_trains_and_reports_errors(store: Path, tmp_path: Path) -> None:
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["epoch"] == 1
-    bad = runner.invoke(main, ["--data", str(tmp_path / "missing"), "--out", str(out)])
+    bad = runner.invoke(main, ["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "other")])
     assert bad.exit_code == 1
     assert "lesion-train: error:" in bad.stderr and "missing" in bad.stderr
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from lesion_model import prepare as prepare_module
+from lesion_model.cli import prepare as prepare_cli
 from lesion_model.data.labels import LabelTable, LesionLabelSets
 from lesion_model.data.preprocess import extract_patch
 from lesion_model.data.store import PatchStore
@@ -137,7 +138,7 @@ def test_cli_lists_every_bad_row_and_writes_nothing(synth: Path, tmp_path: Path)
     source, _ = _bad_rows(synth, tmp_path / "dl")
     out = tmp_path / "store"
     args = [str(source), "-o", str(out), "--labels", str(synth / "truth.csv"), "--label-set", "observed"]
-    result = CliRunner().invoke(prepare_module.main, args)
+    result = CliRunner().invoke(prepare_cli, args)
     lines = result.stderr.strip().splitlines()
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert lines[0].startswith(f"lesion-prepare: error: {source}, line 3, column Spacing_mm_px_: expected an in-plane")
@@ -150,7 +151,7 @@ def test_cli_lists_every_bad_row_and_writes_nothing(synth: Path, tmp_path: Path)
     fixed = read_rows(source)
     fixed[1]["Spacing_mm_px_"], fixed[3]["Bounding_boxes"] = "0.8, 0.8, 1", "10, 10, 30, 30"
     write_dl_info(synth, tmp_path / "dl", fixed)
-    result = CliRunner().invoke(prepare_module.main, args)  # the wrong Image_size is found in the worker
+    result = CliRunner().invoke(prepare_cli, args)  # the wrong Image_size is found in the worker
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"lesion-prepare: error: {source}, line 6: ")
     assert "png: expected a 256 × 256 slice as its Image_size states, found 128 × 128" in result.stderr
@@ -230,3 +231,86 @@ def test_manifest_geometry_is_checked_against_the_volume(tmp_path: Path) -> None
     assert reasons["slice"] == f"{manifest}, line 4: expected a key slice in 0..4, found 9"
     assert reasons["spacing"].startswith(f"{manifest}, line 5: {tmp_path / 'tiny.nii.gz'}: expected an in-plane")
     assert reasons["inf"].startswith(f"{manifest}, line 6, columns x1, y1, x2, y2: expected a box x1, y1, x2, y2 of 4")
+
+
+def _jsonl(path: Path, *objects: object, raw: bytes = b"") -> Path:
+    path.write_bytes(b"".join(json.dumps(o).encode() + b"\n" for o in objects) + raw)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("lines", "raw", "expected"),
+    [
+        ([{"id": "a", "labels": ["liver"]}], b'{"id": "b", "labels": ["l\xe9sion"]}\n',
+         "line 2, column 26: expected UTF-8 text, found byte 0xe9"),
+        ([{"id": "a"}], b"", "line 1: field 'labels' is missing (expected a list of label names)"),
+        ([{"id": "a", "labels": "liver"}], b"", "field 'labels': expected a list of label names, found \"liver\""),
+        ([{"id": "a", "labels": [1]}], b"", "line 1: field 'labels': expected a list of label names, found [1]"),
+        ([{"id": "a", "labels": [], "negated": {"x": 1}}], b"", "line 1: field 'negated': expected a list"),
+        ([{"labels": []}], b"", "line 1: field 'id': expected a report id (a string or integer), found None"),
+        ([{"id": "a", "bookmark": "x", "labels": []}], b"", "line 1: field 'bookmark': expected null or an integer"),
+        ([["a"]], b"", "line 1: expected a JSON object with id and labels, found list"),
+        ([], b"{oops\n", "line 1: expected a JSON object"),
+        ([{"id": "a", "labels": ["liver", "no such label"]}], b"",
+         "line 1: unknown label(s) 'no such label': not in the ontology"),
+        ([{"id": "a", "labels": ["liver"]}, {"id": "a", "labels": ["lung"]}], b"",
+         "line 2: lesion 'a' already has other labels on line 1"),
+        ([], b"", "no labels (the file holds no JSON lines)"),
+        ([], b"\n  \n", "no labels (the file holds no JSON lines)"),
+    ],
+)  # fmt: skip
+def test_bad_label_lines_give_one_line(
+    synth: Path, tmp_path: Path, lines: list[object], raw: bytes, expected: str
+) -> None:
+    labels = _jsonl(tmp_path / "labels.jsonl", *lines, raw=raw)
+    args = [str(synth / "DL_info.csv"), "-o", str(tmp_path / "store"), "--labels", str(labels)]
+    result = CliRunner().invoke(prepare_cli, args)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"lesion-prepare: error: {labels}")
+    assert expected in result.stderr, result.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_bookmarks_missing_from_the_map_and_identical_duplicates(synth: Path, tmp_path: Path) -> None:
+    from lesion_model.data.labels import read_bookmark_map, read_radminer_jsonl
+
+    marks = read_bookmark_map(synth / "bookmarks.csv")
+    (report, bookmark), lesion = next(iter(marks.items()))
+    line = {"id": report, "bookmark": bookmark, "labels": ["liver"], "uncertain": None}
+    table = read_radminer_jsonl(_jsonl(tmp_path / "twice.jsonl", line, line), marks)
+    assert dict(table.by_lesion) == {lesion: LesionLabelSets(frozenset({"liver"}))}
+    unknown = _jsonl(tmp_path / "unknown.jsonl", line, {"id": "no-such-report", "bookmark": 0, "labels": []})
+    with pytest.raises(Exception, match="line 2: report 'no-such-report' bookmark 0 is not in the bookmark map"):
+        read_radminer_jsonl(unknown, marks)
+
+
+def test_join_that_matches_too_few_lesions_fails_with_a_hint(
+    synth: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lesion_model.data.labels import read_bookmark_map
+
+    marks = read_bookmark_map(synth / "bookmarks.csv")
+    lines = [{"id": r, "bookmark": b, "labels": ["liver"]} for (r, b) in marks]
+    labels = _jsonl(tmp_path / "labels.jsonl", *lines)
+    args = [str(synth / "DL_info.csv"), "--labels", str(labels), "--label-set", "observed"]
+    result = CliRunner().invoke(prepare_cli, [*args, "-o", str(tmp_path / "a")])  # --bookmarks forgotten
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    (report, bookmark) = next(iter(marks))
+    assert result.stderr.startswith(
+        f"lesion-prepare: error: {labels}: its labels match 0 of the {len(marks)} lesions of "
+        f"{synth / 'DL_info.csv'} (fewer than 50%): label keys look like '{report}#{bookmark}', lesion ids like '0'. "
+        "radminer JSONL lines join by their id, or by id and bookmark through --bookmarks"
+    )
+    assert "DL_info lesion ids are 0-based data rows" in result.stderr and "--min-labelled" in result.stderr
+    assert not (tmp_path / "a").exists()
+    bookmarks = ["--bookmarks", str(synth / "bookmarks.csv")]
+    ok = CliRunner().invoke(prepare_cli, [*args, "-o", str(tmp_path / "b"), *bookmarks])
+    assert ok.exit_code == 0, ok.output
+    few = _jsonl(tmp_path / "few.jsonl", *lines[:3])
+    args = [str(synth / "DL_info.csv"), "--labels", str(few), *bookmarks]
+    partial = CliRunner().invoke(prepare_cli, [*args, "-o", str(tmp_path / "c")])
+    assert partial.exit_code == 1 and f"its labels match 3 of the {len(marks)} lesions" in partial.stderr
+    accepted = CliRunner().invoke(prepare_cli, [*args, "-o", str(tmp_path / "d"), "--min-labelled", "0.2"])
+    assert accepted.exit_code == 0, accepted.output
+    assert PatchStore.open(tmp_path / "d").index["has_labels"].sum() == 3
+    assert f"{len(marks) - 3} of {len(marks)} lesion(s) have no labels in {few}" in caplog.text

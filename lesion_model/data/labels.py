@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,63 +47,122 @@ class LesionLabelSets:
 class LabelTable:
     """Per-lesion label sets from one ``source`` (``radminer-jsonl``, ``lesanet-json``, ...).
 
-    ``labels`` fixes the label order when the source has one (LesaNet's ``term_list``).
+    ``labels`` fixes the label order when the source has one (LesaNet's ``term_list``); ``path``
+    is the file read (``None``: no labels given).
     """
 
     source: str
     by_lesion: Mapping[str, LesionLabelSets]
     labels: tuple[str, ...] | None = None
+    path: Path | None = None
+
+
+def _csv_rows(path: Path, what: str) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read the {what} ({exc})") from None
 
 
 def read_bookmark_map(path: Path) -> dict[tuple[str, int], str]:
     """``(report id, bookmark) → lesion id`` from a CSV with columns ``id, bookmark, lesion_id``."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the bookmark map ({exc})") from exc
     out: dict[tuple[str, int], str] = {}
-    for i, row in enumerate(rows):
+    for i, row in enumerate(_csv_rows(path, "bookmark map")):
         try:
-            out[(row["id"], int(row["bookmark"]))] = row["lesion_id"]
+            key, lesion = (row["id"], int(row["bookmark"])), row["lesion_id"]
         except (KeyError, TypeError, ValueError):
             raise DataError(f"{path}, line {i + 2}: expected columns id, bookmark (an integer), lesion_id") from None
+        if out.setdefault(key, lesion) != lesion:
+            raise DataError(f"{path}, line {i + 2}: report {key[0]} bookmark {key[1]} maps to two lesions")
     return out
 
 
-def read_radminer_jsonl(path: Path, bookmark_map: Mapping[tuple[str, int], str] | None = None) -> LabelTable:
-    """radminer's output (one JSON object per line, see DESIGN.md) keyed by lesion id."""
-    by_lesion: dict[str, LesionLabelSets] = {}
+def _label_list(obj: Mapping[str, object], field: str, where: str, *, required: bool) -> frozenset[str]:
+    value = obj.get(field)
+    if value is None and not required:
+        return frozenset()
+    if field not in obj:
+        raise DataError(f"{where}: field {field!r} is missing (expected a list of label names)")
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise DataError(f"{where}: field {field!r}: expected a list of label names, found {json.dumps(value)[:80]}")
+    return frozenset(value)
+
+
+def _jsonl_entry(line: str, where: str, known: Container[str] | None) -> tuple[str, int | None, LesionLabelSets]:
+    """Report id, bookmark and label sets of one radminer JSONL line, validated."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise DataError(f"{where}: expected a JSON object ({exc})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected a JSON object with id and labels, found {type(obj).__name__}")
+    report, bookmark = obj.get("id"), obj.get("bookmark")
+    if isinstance(report, bool) or not isinstance(report, str | int) or report == "":
+        raise DataError(f"{where}: field 'id': expected a report id (a string or integer), found {report!r}")
+    if bookmark is not None and (isinstance(bookmark, bool) or not isinstance(bookmark, int) or bookmark < 0):
+        raise DataError(f"{where}: field 'bookmark': expected null or an integer ≥ 0, found {bookmark!r}")
+    sets = LesionLabelSets(
+        _label_list(obj, "labels", where, required=True),
+        _label_list(obj, "uncertain", where, required=False),
+        _label_list(obj, "negated", where, required=False),
+    )
+    if known is not None:
+        unknown = sorted(x for x in sets.positive | sets.uncertain | sets.negated if x not in known)
+        if unknown:
+            raise DataError(
+                f"{where}: unknown label(s) {', '.join(map(repr, unknown[:5]))}: not in the ontology "
+                "(were the labels mined with another one?)"
+            )
+    return str(report), bookmark, sets
+
+
+def read_radminer_jsonl(
+    path: Path,
+    bookmark_map: Mapping[tuple[str, int], str] | None = None,
+    *,
+    known: Container[str] | None = None,
+) -> LabelTable:
+    """radminer's output (one JSON object per line, see DESIGN.md) keyed by lesion id.
+
+    Every line needs ``id`` and a ``labels`` list (``uncertain``, ``negated`` optional lists);
+    with ``known`` (e.g. a :class:`~radminer.graph.LabelGraph`) every label must be in it. A
+    bookmark missing from ``bookmark_map``, a lesion given different labels on two lines, a
+    line that is not UTF-8 JSON and a file without lines are errors naming the file and line.
+    """
+    try:
+        data = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"{path}: cannot read radminer's JSONL ({exc})") from exc
-    for n, line in enumerate(lines, start=1):
+        raise DataError(f"{path}: cannot read radminer's JSONL ({exc.strerror or exc})") from None
+    by_lesion: dict[str, LesionLabelSets] = {}
+    first_line: dict[str, int] = {}
+    for n, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+        where = f"{path}, line {n}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"{where}, column {exc.start + 1}: expected UTF-8 text, found byte 0x{raw[exc.start]:02x}"
+            ) from None
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-            report, bookmark = str(obj["id"]), obj.get("bookmark")
-            sets = LesionLabelSets(*(frozenset(obj.get(k) or ()) for k in ("labels", "uncertain", "negated")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"{path}, line {n}: expected a JSON object with id and labels ({exc})") from exc
+        report, bookmark, sets = _jsonl_entry(line, where, known)
         if bookmark is None:
             key = report
         elif bookmark_map is not None:
-            key = bookmark_map.get((report, int(bookmark)))
-            if key is None:
-                logger.warning(
-                    "%s, line %d: report %s bookmark %s is not in the bookmark map",
-                    path,
-                    n,
-                    report,
-                    bookmark,
-                )
-                continue
+            mapped = bookmark_map.get((report, bookmark))
+            if mapped is None:
+                raise DataError(f"{where}: report {report!r} bookmark {bookmark} is not in the bookmark map")
+            key = mapped
         else:
             key = f"{report}#{bookmark}"
+        if key in by_lesion and by_lesion[key] != sets:
+            raise DataError(f"{where}: lesion {key!r} already has other labels on line {first_line[key]}")
         by_lesion[key] = sets
-    return LabelTable("radminer-jsonl", by_lesion)
+        first_line.setdefault(key, n)
+    if not by_lesion:
+        raise DataError(f"{path}: no labels (the file holds no JSON lines)")
+    return LabelTable("radminer-jsonl", by_lesion, path=path)
 
 
 def read_lesanet_labels(path: Path) -> LabelTable:
@@ -133,7 +192,9 @@ def read_lesanet_labels(path: Path) -> LabelTable:
             except (IndexError, TypeError):
                 raise DataError(f"{path}: {split} lesion {j} (DL_info row {row}) has a bad label index") from None
             by_lesion[str(row)] = LesionLabelSets(names[0], names[1] - names[0], frozenset(), extra)
-    return LabelTable("lesanet-json", by_lesion, tuple(terms))
+    if not by_lesion:
+        raise DataError(f"{path}: no labels (its lesion lists are empty)")
+    return LabelTable("lesanet-json", by_lesion, tuple(terms), path=path)
 
 
 def read_truth(path: Path, expand=None) -> LabelTable:  # type: ignore[no-untyped-def]
@@ -141,16 +202,15 @@ def read_truth(path: Path, expand=None) -> LabelTable:  # type: ignore[no-untype
 
     ``expand`` maps a label iterable to its closure (e.g. ``LabelGraph.expand``).
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the truth file ({exc})") from exc
     by_lesion = {}
-    for row in rows:
+    for i, row in enumerate(_csv_rows(path, "truth file")):
+        if not isinstance(row.get("lesion_id"), str) or not isinstance(row.get("labels"), str):
+            raise DataError(f"{path}, line {i + 2}: expected columns lesion_id and labels (';'-separated)")
         labels = [x for x in row["labels"].split(";") if x]
         by_lesion[row["lesion_id"]] = LesionLabelSets(frozenset(expand(labels) if expand else labels))
-    return LabelTable("synthetic-truth", by_lesion)
+    if not by_lesion:
+        raise DataError(f"{path}: no labels (the file holds no rows)")
+    return LabelTable("synthetic-truth", by_lesion, path=path)
 
 
 def store_labels(
@@ -177,8 +237,8 @@ def store_labels(
             continue
         for m in mats:
             _fill(mats[m][i], column, getattr(sets, m) or ())
-    if missing:
-        logger.warning("%d of %d lesion(s) have no labels in the %s source", missing, n, table.source)
+    if missing and table.path is not None:
+        logger.warning("%d of %d lesion(s) have no labels in %s", missing, n, table.path)
     return StoreLabels(
         name=name,
         labels=tuple(labels),

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +238,8 @@ def write_store(
 ) -> Path:
     """Write a store atomically: build it in a temporary sibling directory, then rename it.
 
+    The folder and its files get the modes a plain ``mkdir()``/``open()`` gives under the umask.
+
     ``patch_chunks`` yields ``[n_i, 3, 120, 120]`` arrays (of ``dtype``) whose rows follow
     ``index``; they are streamed into ``patches.npy`` so the store never has to fit in memory.
     ``extra_files`` (name → text) are written into the store too. An existing store at ``path``
@@ -256,7 +258,8 @@ def write_store(
         if matrix.shape != (n, len(labels.labels)):
             raise ValueError(f"labels.{name} has shape {matrix.shape}, expected {(n, len(labels.labels))}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    tmp.mkdir()  # not tempfile.mkdtemp: the store gets the mode mkdir() gives under the umask, not 0700
     try:
         _write_patches(tmp / "patches.npy", patch_chunks, n, _DTYPES[dtype])
         index.to_csv(tmp / "index.csv", index=False)

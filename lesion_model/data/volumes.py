@@ -126,8 +126,8 @@ class PngSeries:
             return ""
         return (
             f"; the series folder holds only {present} of the {total} slices "
-            f"{self.first}..{self.last} (a key-slice-only package? pass replicate_key_only, "
-            "lesion-prepare --replicate-key-only, to use the key slice for all 3 channels)"
+            f"{self.first}..{self.last} (a key-slice-only package? pass --replicate-key-only "
+            "(replicate_key_only=True in Python) to use the key slice for all 3 channels)"
         )
 
 
