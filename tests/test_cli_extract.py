@@ -173,24 +173,31 @@ def test_full_disk_is_one_error_line_and_leaves_nothing(reports: Path, tmp_path:
     assert list((tmp_path / "out").iterdir()) == []
 
 
-@pytest.mark.parametrize(("signum", "jobs"), [(signal.SIGTERM, 2), (signal.SIGHUP, 1)])
-def test_termination_signal_cleans_up_and_stops_the_workers(tmp_path: Path, signum: int, jobs: int) -> None:
+@pytest.mark.parametrize(
+    ("signum", "jobs", "fmt"),
+    [(signal.SIGTERM, 2, "jsonl"), (signal.SIGHUP, 1, "npz"), (signal.SIGINT, 1, "parquet"), (signal.SIGINT, 2, "csv")],
+)
+def test_signals_clean_up_and_stop_the_workers(tmp_path: Path, signum: int, jobs: int, fmt: str) -> None:
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
     many = tmp_path / "many.csv"
     many.write_text(
         "id,text\n" + "".join(f"{i},Liver mass BOOKMARK. Lung nodule {i} and no effusion.\n" for i in range(300_000)),
         encoding="utf-8",
     )
-    process = _cli(many, "-o", tmp_path / "labels.jsonl", "--jobs", jobs)
+    process = _cli(many, "-o", tmp_path / f"labels.{fmt}", "--jobs", jobs)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".labels.jsonl.*.part")):
+    while not list(tmp_path.glob(f".labels.{fmt}.*.part")) or len(children.read_text().split()) < jobs * (jobs > 1):
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.1)
-    workers = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
-    assert len(workers) == (jobs if jobs > 1 else 0)
+    workers = [int(pid) for pid in children.read_text().split()]
+    time.sleep(0.5)  # mining
     process.send_signal(signum)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 128 + signum
-    assert err.endswith(f"radminer: terminated ({signal.Signals(signum).name})\n")
+    name = "interrupted" if signum == signal.SIGINT else f"terminated ({signal.Signals(signum).name})"
+    assert err == f"radminer: {name}\n"  # no traceback, no "Exception ignored"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv"]
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
