@@ -7,8 +7,9 @@ still holds *renal*) or a quoted word matched on its lemma. Scope ``adjacent``: 
 components follow one another in any order, separated by at most :data:`MAX_GAP` words
 that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
-node"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor across
-a clause boundary ("and", ",", "but", ...) with another finding between the components
+node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass or
+adenopathy"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor
+across a clause boundary ("and", ",", "but", ...) with another finding between the components
 ("hepatic steatosis and a 2 cm renal mass" has no liver mass). The body part of an organ
 header ("LIVER:", see :mod:`radminer.sections`) may be a component for the findings of its
 block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
@@ -52,6 +53,8 @@ MAX_GAP = 3
 #: lies between two components).
 HARD_BOUNDARIES = frozenset({";"})
 SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
+#: Words that may join coordinated words between ``adjacent`` components (see ``_Scope.coordinated``).
+COORDINATORS = frozenset({"and", "or", ","})
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
 OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 #: Category of the labels that are findings (a finding between two components may cut them apart).
@@ -262,7 +265,11 @@ class Composer:
                 if len(gap) > MAX_GAP or not all(
                     i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
                     for i in gap
+                    if keys[i] not in COORDINATORS
                 ):
+                    return False
+                coordinators = [keys[i] for i in gap if keys[i] in COORDINATORS]
+                if coordinators and not scope.coordinated(gap, coordinators):
                     return False
             elif scope.cut(left_end, right_start):
                 return False
@@ -326,6 +333,19 @@ class _Scope:
         starts = self._finding_starts
         k = bisect_left(starts, left_end)
         return k < len(starts) and starts[k] < right_start
+
+    def coordinated(self, gap: list[int], coordinators: list[str | None]) -> bool:
+        """Whether a gap with ``coordinators`` joins matches that share the components: body parts
+        ("hilar and mediastinal lymph nodes"), or with "or" findings too ("hilar mass or
+        adenopathy"); "pelvic fluid and adenopathy" does not locate the adenopathy."""
+        covered = [i for i in gap if i in self.covered]
+        if not covered:
+            return False
+        return all(c == "or" for c in coordinators) or not any(i in self._finding_tokens for i in covered)
+
+    @cached_property
+    def _finding_tokens(self) -> set[int]:
+        return {i for m in self.matches if m.label in self._findings for i in range(m.start, m.end)}
 
     @cached_property
     def _finding_starts(self) -> list[int]:

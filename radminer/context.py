@@ -222,7 +222,8 @@ class ContextRules:
     :func:`mark_irrelevant`; ``clause_boundaries`` followed by one of ``clause_openers`` ("and a",
     ", there") and ";" end the clauses of :func:`refine`. ``descriptors``: words that describe a
     shape like a finding's ("nodular", "masslike"): a mention written as one is uncertain (see
-    :func:`describe`).
+    :func:`describe`). ``differentials``: uncertainty triggers between alternatives ("versus",
+    "and/or") that make them uncertain only in a differential of a lesion (see :func:`refine`).
     """
 
     def __init__(
@@ -235,6 +236,7 @@ class ContextRules:
         same_lesion_cues: Sequence[str] = (),
         clause_openers: Sequence[str] = (),
         descriptors: Sequence[str] = (),
+        differentials: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -266,6 +268,7 @@ class ContextRules:
         self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
         self.clause_openers = tuple(clause_openers)
         self.descriptors = frozenset(_compact(d) for d in descriptors)
+        self.differentials = frozenset(_compact(d) for d in differentials)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         self._clause = re.compile(rf";|(?:{self._boundaries.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
 
@@ -274,7 +277,7 @@ class ContextRules:
         """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
-            "descriptors",
+            "descriptors", "differentials",
             *STATUS_KINDS, *SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)
@@ -315,6 +318,7 @@ class ContextRules:
             same_lesion_cues=data.get("same_lesion_cues", ()),
             clause_openers=data.get("clause_openers", ()),
             descriptors=data.get("descriptors", ()),
+            differentials=data.get("differentials", ()),
             source=source,
         )
 
@@ -361,6 +365,12 @@ class ContextRules:
             for k in range(len(lower))
             if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
         )
+
+    @cached_property
+    def _plain(self) -> ContextRules:
+        """These rules without the differential cues (see :func:`refine`)."""
+        triggers = {p: meaning for p, meaning in self.triggers.items() if _compact(p) not in self.differentials}
+        return ContextRules(triggers, window=self.window, source=self.source)
 
     @cached_property
     def _pattern_ignorecase(self) -> re.Pattern[str]:
@@ -642,6 +652,10 @@ def refine(
     rules ("lesion", "focus", ...) that no negation or normal statement covers, or the bookmark.
 
     - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence).
+    - Differentials ("versus", "and/or"): the alternatives are uncertain when they interpret a
+      lesion (a lesion noun before the cue or among them: "adrenal nodule, adenoma versus
+      metastasis"); between processes they are positive, as the image shows one or both
+      ("streaky opacity, atelectasis versus scarring", "effusion and/or atelectasis").
     - Exceptions: mentions negated before "apart from", "other than", "except" ... are positive
       again when what the cue excepts is a lesion without a body part of its own (the body
       parts: "no splenic lesions apart from a small cyst"), or names no lesion at all (all of
@@ -671,6 +685,8 @@ def refine(
         by_sentence.setdefault(max(bisect_right(sentence_starts, m.start) - 1, 0), []).append(p)
     for k, members in by_sentence.items():
         statuses_here = {mentions[p].status for p in members}
+        if "uncertain" in statuses_here and rules.differentials:
+            _differentials(text, mentions, members, rules, folded, sentences[k])
         if "negated" in statuses_here:
             _exceptions(text, mentions, members, is_part, rules, folded, sentences[k][1])
         if "normal" in statuses_here or (
@@ -705,6 +721,31 @@ def _lesion_nouns(
 def _asserted(contexts: Iterable[Context]) -> bool:
     """Whether one of the lesion nouns of ``contexts`` is not negated (a lesion is never normal)."""
     return any(c.status != "negated" for c in contexts)
+
+
+def _differentials(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    rules: ContextRules,
+    folded: tuple[str, re.Pattern[str]],
+    sentence: tuple[int, int],
+) -> None:
+    """The differential rule of :func:`refine` for the mentions ``members`` of one sentence."""
+    alternatives: dict[int, list[int]] = {}  # trigger start → the mentions it made uncertain
+    for p in members:
+        m = mentions[p]
+        if m.status == "uncertain" and m.trigger is not None and _compact(m.trigger) in rules.differentials:
+            alternatives.setdefault(m.trigger_start or 0, []).append(p)
+    for trigger, found in alternatives.items():
+        lesion = any(rules._heads.search(text, mentions[p].start, mentions[p].end) for p in found) or any(
+            c.status != "negated" for c in _lesion_nouns(text, sentence[0], trigger, rules, folded)
+        )
+        if not lesion:  # the status the alternatives have without the differential cues
+            spans = [(mentions[p].start, mentions[p].end) for p in found]
+            contexts = statuses(text, spans, rules._plain, [sentence[0]], [sentence[1]], None)
+            for n, p in enumerate(found):
+                mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
 
 
 def _exceptions(
