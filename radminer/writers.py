@@ -314,6 +314,13 @@ class ParquetWriter(Writer):
             self._flush()
         self._file.close()
 
+    def __del__(self) -> None:
+        # Dropped without close() (an error or Ctrl-C upstream has closed the handle): pyarrow must
+        # not finish the file when it is collected, which prints an "Exception ignored" traceback.
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.is_open = False
+
 
 class NpzEncoder(Encoder):
     """Ids, bookmarks (-1: none) and the uint8 rows ``positive``, ``uncertain``, ``negated`` of ``space``."""
@@ -345,6 +352,11 @@ class NpzWriter(Writer):
 
     def _write(self, payload: tuple[str, list[int], list[bytes]]) -> None:
         report_id, bookmarks, matrices = payload
+        if report_id.endswith("\0"):
+            raise InputError(
+                f"report id {report_id!r} ends with a NUL character, which NumPy's string arrays drop: "
+                "write JSONL, CSV or Parquet instead of NPZ"
+            )
         self._ids += [report_id] * len(bookmarks)
         self._bookmarks.extend(bookmarks)
         for matrix, data in zip(self._matrices, matrices, strict=True):
