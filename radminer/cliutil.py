@@ -74,8 +74,8 @@ def _one_line_warnings(prog: str, fallback: Callable[..., None]) -> Callable[...
 
 
 def exit_cleanly(prog: str) -> Callable[[F], F]:
-    """Decorate a command: a :class:`RadminerError` (lesion_model's errors included) becomes
-    ``PROG: error: MESSAGE`` on stderr and exit 1; Ctrl-C becomes exit 130, SIGTERM and SIGHUP
+    """Decorate a command: a :class:`RadminerError` (lesion_model's errors included) or an
+    ``OSError`` becomes ``PROG: error: MESSAGE`` on stderr and exit 1; Ctrl-C becomes exit 130, SIGTERM and SIGHUP
     exit 128 + signal, each after the same cleanup (``finally`` blocks and context managers run).
     A :class:`RadminerWarning` is shown as ``PROG: warning: MESSAGE`` (one line, no source line)."""
 
@@ -88,6 +88,12 @@ def exit_cleanly(prog: str) -> Callable[[F], F]:
                     return func(*args, **kwargs)
             except RadminerError as exc:
                 click.echo(f"{prog}: error: {exc}", err=True)
+                sys.exit(1)
+            except BrokenPipeError:
+                raise  # stdout closed by its reader (`| head`): click exits quietly
+            except OSError as exc:  # an I/O error no code anticipated: a vanished file, a failing disk
+                where = f"{exc.filename}: " if exc.filename is not None else ""
+                click.echo(f"{prog}: error: {where}{exc.strerror or exc}", err=True)
                 sys.exit(1)
             except KeyboardInterrupt as exc:
                 signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

@@ -128,3 +128,14 @@ def test_termination_signals_clean_up_like_ctrl_c(
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signum) == previous
     assert issubclass(Interrupted, KeyboardInterrupt)
+
+
+def test_an_unexpected_io_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    @exit_cleanly("prog")
+    def command() -> None:
+        raise PermissionError(13, "Permission denied", "/data/ontology.owl")
+
+    with pytest.raises(SystemExit) as exited:
+        command()
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == "prog: error: /data/ontology.owl: Permission denied\n"
