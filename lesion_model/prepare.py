@@ -200,7 +200,7 @@ _KEYS = {
 
 def check_join(table: LabelTable, records: Sequence[LesionRecord], source: Path, min_labelled: float) -> None:
     """Refuse labels that match fewer than ``min_labelled`` of the lesions, showing both key formats."""
-    if table.path is None:
+    if table.source == "none":
         logger.warning("no label file: the store's lesions have no labels (has_labels = 0)")
         return
     matched = sum(1 for r in records if r.lesion_id in table.by_lesion)
@@ -208,8 +208,9 @@ def check_join(table: LabelTable, records: Sequence[LesionRecord], source: Path,
         return
     label_key = next(iter(table.by_lesion), "")
     kind = "DL_info lesion ids are 0-based data rows" if records[0].kind == "deeplesion" else "manifest lesion ids"
+    where = table.path or f"the {table.source} labels"
     raise DataError(
-        f"{table.path}: its labels match {matched} of the {len(records)} lesions of {source} "
+        f"{where}: its labels match {matched} of the {len(records)} lesions of {source} "
         f"(fewer than {min_labelled:.0%}): label keys look like {label_key!r}, lesion ids like "
         f"{records[0].lesion_id!r}. {_KEYS.get(table.source, 'labels join by lesion id')}; {kind}. "
         "(--min-labelled lowers the share required)"

@@ -237,8 +237,9 @@ def store_labels(
             continue
         for m in mats:
             _fill(mats[m][i], column, getattr(sets, m) or ())
-    if missing and table.path is not None:
-        logger.warning("%d of %d lesion(s) have no labels in %s", missing, n, table.path)
+    if missing and table.source != "none":
+        where = table.path or f"the {table.source} labels"
+        logger.warning("%d of %d lesion(s) have no labels in %s", missing, n, where)
     return StoreLabels(
         name=name,
         labels=tuple(labels),
