@@ -314,3 +314,12 @@ def test_join_that_matches_too_few_lesions_fails_with_a_hint(
     assert accepted.exit_code == 0, accepted.output
     assert PatchStore.open(tmp_path / "d").index["has_labels"].sum() == 3
     assert f"{len(marks) - 3} of {len(marks)} lesion(s) have no labels in {few}" in caplog.text
+
+
+def test_fingerprint_ignores_how_the_source_path_is_spelled(synth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lesion_model.data.records import read_dl_info
+
+    monkeypatch.chdir(synth.parent)
+    spellings = [synth / "DL_info.csv", Path(synth.name) / "." / "DL_info.csv"]
+    stamps = {prepare_module._fingerprint(p, read_dl_info(p), prepare_module.PrepareOptions(), 64) for p in spellings}
+    assert len(stamps) == 1
