@@ -137,11 +137,12 @@ def _work_chunk(records: Sequence[LesionRecord], options: PrepareOptions, path: 
 
 def _fingerprint(source: Path, records: Sequence[LesionRecord], options: PrepareOptions, chunk: int) -> str:
     """Digest of all the chunks depend on: the source, every field of every record (image, key
-    slice, box, spacing, slice interval and range, split, ...; not ``origin``, the source path as
-    typed), the options and the chunk size."""
+    slice, box, spacing, slice interval and range, split, ...; paths resolved, so that how the
+    source path is typed does not matter), the options and the chunk size."""
     digest = hashlib.sha256(json.dumps([str(source.resolve()), asdict(options), chunk]).encode())
     for record in records:
-        digest.update(json.dumps({**asdict(record), "origin": None}, default=str).encode())
+        fields = {**asdict(record), "image": str(record.image.resolve()), "origin": None}
+        digest.update(json.dumps(fields, default=str).encode())
     return digest.hexdigest()[:16]
 
 
