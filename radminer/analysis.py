@@ -255,8 +255,16 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
         suffix_search=compile_suffix_regex(suffixes).search,
         infix_finditer=compile_infix_regex([*(defaults.infixes or ()), *_INFIXES]).finditer,
         token_match=defaults.token_match,
-        url_match=None,  # "consolidation.mild" is two words that lost a blank, not a domain name
+        url_match=_url_match(defaults.url_match),
     )
+
+
+def _url_match(match: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+    """spaCy's URL matcher for tokens with a scheme or "www." only: "consolidation.mild" is two
+    words that lost a blank, not a domain name."""
+    if match is None:
+        return None
+    return lambda text: match(text) if "://" in text or text.lower().startswith("www.") else None
 
 
 def _kind(text: str) -> int:

@@ -41,11 +41,13 @@ __all__ = ["GAP_WORDS", "MAX_GAP", "Composed", "Composer"]
 
 logger = logging.getLogger(__name__)
 
-#: Words allowed between ``adjacent`` components (besides numbers and units).
+#: Words allowed between ``adjacent`` components (besides numbers and units): positions, sides,
+#: and the prepositions that put a finding in its place ("adenopathy in the left axilla").
 GAP_WORDS: tuple[str, ...] = (
     "upper", "lower", "mid", "middle", "pole", "interpolar", "anterior", "posterior", "medial",
     "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical",
     "basal", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
+    "left", "right", "bilateral", "in", "within", "at", "of", "involving",
 )  # fmt: skip
 #: Most gap words between two ``adjacent`` components.
 MAX_GAP = 3
@@ -114,6 +116,7 @@ class Composer:
             for label in rule.labels:
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
+        self._word_starts = frozenset(word[0] for _, rule in self._word_rules for word in rule.words)
         self._findings = frozenset(label for label in graph.labels if graph.category(label) == FINDING_CATEGORY)
         # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
         self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
@@ -124,6 +127,10 @@ class Composer:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    def words_in(self, keys: Sequence[str | None], start: int = 0, end: int | None = None) -> bool:
+        """Whether tokens ``[start, end)`` may hold a rule of words only ("hepatomegaly" → liver)."""
+        return not self._word_starts.isdisjoint(keys[start:end])
 
     def compose(
         self,
@@ -147,7 +154,7 @@ class Composer:
         result itself (``len(matches) + k``: its ``k``-th item). Quoted words have no index
         (a rule of words only, such as ``'adenopathy'`` → lymphadenopathy, has none).
         """
-        if not self.rules or not matches:
+        if not self.rules or not (matches or self._word_starts):
             return []
         end = len(keys) if end is None else end
         words = self._find_words(keys, start, end)

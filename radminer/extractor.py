@@ -240,7 +240,7 @@ class Extractor:
         hi: int,
         sentence: str,
     ) -> LesionLabels:
-        if not matches:
+        if not matches and not self.composer.words_in(analysis.keys, lo, hi):
             return LesionLabels(bookmark, sentence)
         chosen = select(matches)
         mentions = _mentions(analysis, chosen, plan)
