@@ -4,7 +4,8 @@ Each line of ``tests/data/report_cases.jsonl`` is a report text mined whole
 (``Extractor(bookmark=None)``, the shipped ontology) with what a radiologist expects of its row:
 ``positive`` all in ``row.labels`` (labels are expanded to ancestors), ``negated`` all in
 ``row.negated``, ``uncertain`` all in ``row.uncertain``, ``not_positive`` none in ``row.labels``.
-``benchmarks/eval_cases.py`` prints the share of cases right per category.
+``benchmarks/eval_cases.py`` prints the share of cases right per category. A case may carry a
+``known_failure`` reason: a known limitation, tested as a strict xfail.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_corpus_shape() -> None:
         assert set(case) >= {"id", "category", "text", "note", *KEYS}, case["id"]
         assert case["text"].strip(), case["id"]
         assert any(case[key] for key in KEYS), f"{case['id']} asserts nothing"
+        assert set(case) <= {"id", "category", "text", "note", "known_failure", *KEYS}, case["id"]
         unknown = {label for key in KEYS for label in case[key]} - labels
         assert not unknown, f"{case['id']}: not labels of the shipped ontology: {sorted(unknown)}"
         # a label cannot be both required and forbidden positive, negated and uncertain, ...
@@ -62,7 +64,14 @@ def test_corpus_shape() -> None:
         assert not set(case["negated"]) & set(case["uncertain"]), case["id"]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def _param(case: dict) -> object:
+    """A case as a test parameter: a known failure is a strict xfail with its reason (it must be
+    fixed, or its reason revised, when it starts to pass)."""
+    marks = [pytest.mark.xfail(strict=True, reason=case["known_failure"])] if "known_failure" in case else []
+    return pytest.param(case, id=case["id"], marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(case) for case in CASES])
 def test_report_case(case: dict, extractor: radminer.Extractor) -> None:
     (row,) = extractor(case["text"])
     labels, negated, uncertain = set(row.labels), set(row.negated), set(row.uncertain)
