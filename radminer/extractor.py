@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from .analysis import Analysis, Analyzer
 from .compose import Composer
 from .context import (
+    POSITIVE,
+    Context,
     ContextRules,
     Header,
     aggregate,
@@ -35,6 +37,7 @@ from .context import (
     refine,
     resolve_exclusive,
     statuses,
+    with_context,
 )
 from .errors import InputError
 from .graph import LabelGraph
@@ -252,7 +255,13 @@ class Extractor:
             statuses = _inherit(matches, chosen, mentions)
             added = _Added()
             kept = set(chosen)
-            for item, mention in zip(composed, _mentions(analysis, [c.match for c in composed], plan), strict=True):
+            new = _mentions(analysis, [c.match for c in composed], plan)
+            if self._context is not None and any(not c.components for c in composed):
+                alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
+                found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
+                for n, context in zip(alone, found, strict=True):
+                    new[n] = with_context(new[n], context)
+            for item, mention in zip(composed, new, strict=True):
                 parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
@@ -402,12 +411,12 @@ class _ContextStage:
         (:func:`~radminer.context.statuses`, then :func:`~radminer.context.refine`), then marked
         irrelevant (a new list) when ``mark`` is a bookmark's offset."""
         text = analysis.text
+        if not mentions:
+            return mentions
         trigger_starts = self._trigger_starts(analysis, lo, hi)
         if trigger_starts or not self.rules.folds_exactly(text):
             starts, ends = analysis.offsets()
-            sent_starts = analysis.sent_starts
-            sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
-            bounds = [starts[s] for s in sentences], [ends[e - 1] for e in [*sentences[1:], hi]]
+            bounds = self._sentences(analysis, lo, hi)
             found = statuses(text, [m[2:4] for m in mentions], self.rules, *bounds, trigger_starts)
             for p, context in found.items():
                 m = mentions[p]
@@ -431,6 +440,22 @@ class _ContextStage:
         if mark is not None:
             mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
         return mentions
+
+    def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:
+        """The contexts of ``mentions`` (of tokens ``[lo, hi)``) alone, by the trigger rules only."""
+        if not mentions:
+            return []
+        spans = [(m.start, m.end) for m in mentions]
+        found = statuses(analysis.text, spans, self.rules, *self._sentences(analysis, lo, hi), None)
+        return [found.get(p, POSITIVE) for p in range(len(mentions))]
+
+    @staticmethod
+    def _sentences(analysis: Analysis, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        """Character starts and ends of the sentences of tokens ``[lo, hi)``."""
+        starts, ends = analysis.offsets()
+        sent_starts = analysis.sent_starts
+        sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
+        return [starts[s] for s in sentences], [ends[e - 1] for e in [*sentences[1:], hi]]
 
     def _trigger_starts(self, analysis: Analysis, lo: int, hi: int) -> list[int]:
         """Character positions in tokens ``[lo, hi)`` where a trigger may start, ascending."""
