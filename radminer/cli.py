@@ -253,13 +253,18 @@ a report with an empty text gives one row with empty labels. Rows come in input 
 \b
 Formats (--format, or the suffix of -o: .jsonl .csv .parquet .npz; default jsonl):
   jsonl    one JSON object per row: id, bookmark, sentence, labels, uncertain,
-           negated, mentions (the contract of DESIGN.md); stdout without -o
+           negated, mentions (docs/cli.md); stdout without -o
   csv      id, bookmark, sentence, labels, uncertain, negated (lists joined by |)
   wide-csv id, bookmark, then one column per label of --label-set (CheXpert's
            convention): 1 positive, 0 negated, -1 uncertain, empty not mentioned
   parquet  the JSONL columns (needs the 'parquet' extra: pyarrow)
   npz      ids, bookmarks (-1: none), labels (the --label-set), uint8 matrices
            positive, uncertain, negated [rows, labels]
+
+Sections: headers such as "FINDINGS:" or "Clinical history:" name the section of the
+text under them; mentions in history, indication, comparison, technique and
+recommendation sections are reported but do not count towards the labels unless
+--sections says so (--sections all, or e.g. --sections findings,impression).
 
 Output files appear only complete. --on-error skip writes unreadable rows to
 OUT.errors.jsonl (stderr without -o) and goes on.
@@ -297,6 +302,17 @@ no output file is left behind.
 @_ONTOLOGY
 @click.option("--label-set", default="all", show_default=True, help="Label set name or file (one label a line).")
 @click.option("--bookmark", metavar="REGEX", help="Regex of the lesion bookmark token (default: BOOKMARK).")
+@click.option(
+    "--context-rules",
+    type=click.Path(dir_okay=False),
+    help="Negation / uncertainty rules file (JSON, the format of docs/context.md; default: the shipped rules).",
+)
+@click.option(
+    "--sections",
+    metavar="LIST",
+    help="Report sections whose mentions count, comma-separated, or 'all' "
+    "(default: all but history, indication, comparison, technique, recommendation).",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
     "--on-error",
@@ -326,6 +342,8 @@ def extract(
     path: str | None,
     label_set: str,
     bookmark: str | None,
+    context_rules: str | None,
+    sections: str | None,
     jobs: int,
     on_error: str,
     progress: bool | None,
@@ -358,6 +376,10 @@ def extract(
     _check_encoding(encoding)
 
     options: dict[str, Any] = {} if bookmark is None else {"bookmark": bookmark}
+    if context_rules is not None:
+        options["context_rules"] = context_rules
+    if sections is not None:
+        options["sections"] = sections
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
     try:
         _import_spacy_without_torch()
