@@ -44,7 +44,7 @@ def statuses(marked: str) -> list[str]:
     return [c.status for c in assign_context(text, targets, rules=RULES)]
 
 
-NEG, UNC, POS = "negated", "uncertain", "positive"
+NEG, UNC, POS, NORM = "negated", "uncertain", "positive", "normal"
 
 CASES = [
     # plain negation, forward
@@ -120,6 +120,37 @@ CASES = [
     ("No acute findings in this patient who has a long known history of [emphysema].", [POS]),
     # words that contain a trigger are not triggers
     ("Nonspecific [nodule]. Notable [effusion]. Innocent [granuloma].", [POS, POS, POS]),
+    # normal statements
+    ("The [spleen] is normal in size.", [NORM]),
+    ("Unremarkable [adrenal glands].", [NORM]),
+    ("The [kidneys] enhance symmetrically.", [NORM]),
+    ("Clear [lungs]. [Liver] within normal limits.", [NORM, NORM]),
+    ("[Lungs] are clear of [consolidation].", [POS, NEG]),  # "clear of" negates; refine() decides the lungs
+    # pseudo-negation with optional words
+    ("No appreciable interval change in the [nodule].", [POS]),
+    ("No further enlargement of the [node].", [POS]),
+    ("Without interval growth of the [mass].", [POS]),
+    ("[Nodule] has not significantly changed.", [POS]),
+    # "no longer" reads forward; "no longer seen" backward
+    ("The [node] is no longer [enlarged].", [POS, NEG]),
+    ("The [node] is no longer seen.", [NEG]),
+    # a hedge on the nature or an attribute
+    ("Indeterminate [nodule].", [POS]),
+    ("Borderline [enlarged] [node].", [UNC, POS]),
+    # resolution and history
+    ("The [effusion] has completely resolved.", [NEG]),
+    ("Interval clearing of the basilar [opacities].", [NEG]),
+    ("The [node] has returned to normal size.", [NEG]),
+    ("Status post resection of the [mass].", [NEG]),
+    # clinical-note cues
+    ("Culture -ve for [MRSA].", [NEG]),
+    ("Not consistent with [pneumonia].", [NEG]),
+    ("Low suspicion for [malignancy].", [UNC]),
+    ("No findings to suggest [fracture].", [NEG]),
+    ("[Metastasis] is unlikely.", [NEG]),
+    ("Question [pericardial effusion].", [UNC]),
+    # an exception cue ends a negation scope
+    ("No [lesions] apart from a small [cyst].", [NEG, POS]),
 ]
 
 
