@@ -227,7 +227,8 @@ def _import_spacy_without_torch() -> None:
     """Import spaCy with torch hidden: thinc imports torch when it is installed (over a
     second), and extraction never uses it.
 
-    Only for this command (the library never does it): ``import torch`` works afterwards in
+    Only for the command line (``extract``, and ``ontology`` reading a vocabulary, whose terms
+    are analysed; the library never does it): ``import torch`` works afterwards in
     the same process, but thinc then counts torch as absent (``thinc.compat.has_torch``), so
     spaCy models that run through torch cannot be used in that process. Nothing is done
     when spaCy or torch is already imported.
