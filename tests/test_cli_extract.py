@@ -21,6 +21,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from radminer.cli import main
+from radminer.owl import read_owl
+from radminer.resources import shipped_ontology
 
 REPORTS = (
     "id,text,impression\n"
@@ -164,6 +166,7 @@ def test_full_disk_is_one_error_line_and_leaves_nothing(reports: Path, tmp_path:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
 
+    read_owl(shipped_ontology())  # the ontology cache is written now, not by the limited process
     many = tmp_path / "many.csv"
     many.write_text("id,text\n" + "".join(f"{i},Liver mass {i}.\n" for i in range(300)), encoding="utf-8")
     process = _cli(many, "-o", tmp_path / "out" / "labels.jsonl", preexec_fn=small_files)
