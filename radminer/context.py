@@ -34,7 +34,7 @@ import json
 import logging
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from importlib import resources
 from operator import itemgetter
@@ -267,7 +267,7 @@ class ContextRules:
         self._boundaries = _phrase_regex((w for p in clause_boundaries for w in _expand_phrase(p)), re.IGNORECASE)
         self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
         self.clause_openers = tuple(clause_openers)
-        self.descriptors = frozenset(_compact(d) for d in descriptors)
+        self.descriptors = frozenset(" ".join(d.lower().split()) for d in descriptors)
         self.differentials = frozenset(_compact(d) for d in differentials)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         self._clause = re.compile(rf";|(?:{self._boundaries.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -472,14 +472,19 @@ def statuses(
     sentence_starts: Sequence[int],
     sentence_ends: Sequence[int],
     trigger_starts: Iterable[int] | None,
+    *,
+    found: Sequence[_Trigger] | None = None,
 ) -> dict[int, Context]:
     """:func:`assign_context` for the non-empty ``targets``, sentences given as their starts and
-    ends: position in ``targets`` → context, for the targets that are not positive."""
+    ends: position in ``targets`` → context, for the targets that are not positive. ``found``:
+    the triggers of the sentences, when the caller has looked for them already."""
     spans = sorted(targets)
     order = None if spans == targets else sorted(range(len(targets)), key=targets.__getitem__)
-    first = sentence_starts[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)]
-    last = max(sentence_ends[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)], *map(itemgetter(1), spans))
-    triggers = rules._triggers(rules._fold(text), first, last, trigger_starts)
+    if found is None:
+        first = sentence_starts[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)]
+        last = max(sentence_ends[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)], *map(itemgetter(1), spans))
+        found = rules._triggers(rules._fold(text), first, last, trigger_starts)
+    triggers = found
     starts = list(map(itemgetter(0), spans))
     if triggers:  # a trigger inside a target (a term holding "other than") neither sets nor ends scopes
         triggers = [t for t in triggers if not _overlaps(spans, starts, t.start, t.end)]
@@ -630,7 +635,7 @@ def describe(mentions: list[Mention], rules: ContextRules) -> list[Mention]:
     descriptors = rules.descriptors
     if descriptors:
         for p, m in enumerate(mentions):
-            if m.status == "positive" and len(m.text) < 16 and _compact(m.text) in descriptors:
+            if m.status == "positive" and m.text.lower() in descriptors:
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
     return mentions
 
@@ -644,9 +649,13 @@ def refine(
     sentences: Sequence[tuple[int, int]],
     headers: Sequence[Header] = (),
     bookmark: int | None = None,
+    categories: Mapping[str, str] | None = None,
+    found: Sequence[_Trigger] | None = None,
 ) -> list[Mention]:
     """Statuses that depend on what the labels are, on clauses and on headers (after
     :func:`assign_context`; ``mentions`` sorted by start, updated in place and returned).
+    ``categories``: label → category of the graph's labels, when the caller keeps it;
+    ``found``: the triggers of the sentences, when the caller has looked for them already.
 
     A *lesion* is a positive finding (a label that is not a body part), a lesion noun of the
     rules ("lesion", "focus", ...) that no negation or normal statement covers, or the bookmark.
@@ -670,32 +679,47 @@ def refine(
       normal in size."); else an organ header's body parts take the best status of the
       findings and lesion nouns under it ("LUNGS: No nodules." → negated).
     """
-    if not mentions:
+    if not mentions or (not headers and all(m.status == "positive" for m in mentions)):
         return mentions
-    category = graph.category
-    kinds = [category(m.label) if m.label in graph else None for m in mentions]
+    if categories is None:
+        categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
+    kinds = [categories.get(m.label) for m in mentions]
     is_part = [k == BODYPART_CATEGORY for k in kinds]
     for p, m in enumerate(mentions):
         if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
             mentions[p] = _status(m, POSITIVE)
-    sentence_starts = [s for s, _ in sentences]
-    folded = rules._fold(text)
-    by_sentence: dict[int, list[int]] = {}
+    if found is None:
+        found = rules._triggers(rules._fold(text), sentences[0][0], sentences[-1][1])
+    exceptions = any(t.kind == "exception" for t in found)
+    k, last = 0, len(sentences) - 1
+    groups: list[tuple[int, list[int]]] = []  # (sentence, its mentions); mentions are sorted by start
     for p, m in enumerate(mentions):
-        by_sentence.setdefault(max(bisect_right(sentence_starts, m.start) - 1, 0), []).append(p)
-    for k, members in by_sentence.items():
-        statuses_here = {mentions[p].status for p in members}
-        if "uncertain" in statuses_here and rules.differentials:
-            _differentials(text, mentions, members, rules, folded, sentences[k])
-        if "negated" in statuses_here:
-            _exceptions(text, mentions, members, is_part, rules, folded, sentences[k][1])
-        if "normal" in statuses_here or (
-            any(is_part[p] and mentions[p].status == "positive" for p in members)
-            and any(not is_part[p] and mentions[p].status in ("negated", "normal") for p in members)
-        ):
-            _clauses(text, mentions, members, is_part, rules, folded, sentences[k], bookmark)
+        while k < last and sentences[k + 1][0] <= m.start:
+            k += 1
+        if groups and groups[-1][0] == k:
+            groups[-1][1].append(p)
+        else:
+            groups.append((k, [p]))
+    for k, members in groups:
+        uncertain = negated = normal = positive_part = unfound = False
+        for p in members:
+            status = mentions[p].status
+            if status == "positive":
+                positive_part = positive_part or is_part[p]
+            elif status == "uncertain":
+                uncertain = True
+            else:
+                normal = normal or status == "normal"
+                negated = negated or status == "negated"
+                unfound = unfound or not is_part[p]
+        if uncertain and rules.differentials:
+            _differentials(text, mentions, members, rules, found, sentences[k])
+        if negated and exceptions:
+            _exceptions(text, mentions, members, is_part, rules, found, sentences[k][1])
+        if normal or (positive_part and unfound):
+            _clauses(text, mentions, members, is_part, rules, found, sentences[k], bookmark)
     for header in headers:
-        _header(text, mentions, is_part, rules, folded, header, sentences)
+        _header(text, mentions, is_part, rules, found, header, sentences)
     return mentions
 
 
@@ -703,15 +727,13 @@ def _status(mention: Mention, context: Context) -> Mention:
     return Mention(mention.label, mention.text, mention.start, mention.end, *context, mention.section)
 
 
-def _lesion_nouns(
-    text: str, start: int, end: int, rules: ContextRules, folded: tuple[str, re.Pattern[str]]
-) -> list[Context]:
-    """The contexts of the lesion nouns of ``text[start:end]`` that are not part of a trigger."""
+def _lesion_nouns(text: str, start: int, end: int, rules: ContextRules, found: Sequence[_Trigger]) -> list[Context]:
+    """The contexts of the lesion nouns of ``text[start:end]`` that are not part of a trigger
+    (``found``: the triggers of the text around)."""
     heads = [match.span() for match in rules._heads.finditer(text, start, end)]
     if not heads:
         return []
-    triggers = rules._triggers(folded, start, end)
-    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in triggers)]
+    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in found)]
     if not heads:
         return []
     found = statuses(text, heads, rules, [start], [end], None)
@@ -728,7 +750,7 @@ def _differentials(
     mentions: list[Mention],
     members: list[int],
     rules: ContextRules,
-    folded: tuple[str, re.Pattern[str]],
+    found: Sequence[_Trigger],
     sentence: tuple[int, int],
 ) -> None:
     """The differential rule of :func:`refine` for the mentions ``members`` of one sentence."""
@@ -737,14 +759,14 @@ def _differentials(
         m = mentions[p]
         if m.status == "uncertain" and m.trigger is not None and _compact(m.trigger) in rules.differentials:
             alternatives.setdefault(m.trigger_start or 0, []).append(p)
-    for trigger, found in alternatives.items():
-        lesion = any(rules._heads.search(text, mentions[p].start, mentions[p].end) for p in found) or any(
-            c.status != "negated" for c in _lesion_nouns(text, sentence[0], trigger, rules, folded)
+    for trigger, group in alternatives.items():
+        lesion = any(rules._heads.search(text, mentions[p].start, mentions[p].end) for p in group) or any(
+            c.status != "negated" for c in _lesion_nouns(text, sentence[0], trigger, rules, found)
         )
         if not lesion:  # the status the alternatives have without the differential cues
-            spans = [(mentions[p].start, mentions[p].end) for p in found]
+            spans = [(mentions[p].start, mentions[p].end) for p in group]
             contexts = statuses(text, spans, rules._plain, [sentence[0]], [sentence[1]], None)
-            for n, p in enumerate(found):
+            for n, p in enumerate(group):
                 mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
 
 
@@ -754,17 +776,17 @@ def _exceptions(
     members: list[int],
     is_part: list[bool],
     rules: ContextRules,
-    folded: tuple[str, re.Pattern[str]],
+    found: Sequence[_Trigger],
     sentence_end: int,
 ) -> None:
     """The exception rule of :func:`refine` for the mentions ``members`` of one sentence."""
     negated = [p for p in members if mentions[p].status == "negated"]
     first = min(mentions[p].end for p in negated)
-    cues = [t for t in rules._triggers(folded, first, sentence_end) if t.kind == "exception"]
+    cues = [t for t in found if t.kind == "exception" and first <= t.start < sentence_end]
     for cue in cues:
         after = [q for q in members if mentions[q].start >= cue.end]
         lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
-            _lesion_nouns(text, cue.end, sentence_end, rules, folded)
+            _lesion_nouns(text, cue.end, sentence_end, rules, found)
         )
         located = any(is_part[q] for q in after)
         for p in negated:
@@ -779,36 +801,37 @@ def _clauses(
     members: list[int],
     is_part: list[bool],
     rules: ContextRules,
-    folded: tuple[str, re.Pattern[str]],
+    found: Sequence[_Trigger],
     sentence: tuple[int, int],
     bookmark: int | None,
 ) -> None:
     """The clause rules of :func:`refine` for the mentions ``members`` of one sentence."""
     start, end = sentence
+    if not (
+        any(mentions[p].status == "positive" and not is_part[p] for p in members)
+        or (bookmark is not None and start <= bookmark < end)
+        or rules._heads.search(text, start, end)
+    ) and not any(is_part[p] and mentions[p].status == "positive" for p in members):
+        return  # no lesion to restore a normal part for, and no part to find normal
     cuts = [match.end() for match in rules._clause.finditer(text, start, end)]
     bounds = [start, *cuts, end]
     clause_of = {p: bisect_right(cuts, mentions[p].start) for p in members}
     for c in sorted(set(clause_of.values())):
         inside = [p for p in members if clause_of[p] == c]
+        findings = [mentions[p].status for p in inside if not is_part[p]]
+        normal = [p for p in inside if mentions[p].status == "normal"]
+        unfound = findings and all(s in ("negated", "normal") for s in findings)
+        bare = [p for p in inside if is_part[p] and mentions[p].status == "positive"] if unfound else []
+        if not normal and not bare:
+            continue
         lo, hi = bounds[c], bounds[c + 1]
         lesion = (
-            any(not is_part[p] and mentions[p].status == "positive" for p in inside)
+            "positive" in findings
             or (bookmark is not None and lo <= bookmark < hi)
-            or _asserted(_lesion_nouns(text, lo, hi, rules, folded))
+            or _asserted(_lesion_nouns(text, lo, hi, rules, found))
         )
-        findings = [mentions[p].status for p in inside if not is_part[p]]
-        for p in inside:
-            m = mentions[p]
-            if m.status == "normal" and lesion:
-                mentions[p] = _status(m, POSITIVE)
-            elif (
-                is_part[p]
-                and m.status == "positive"
-                and not lesion
-                and findings
-                and all(s in ("negated", "normal") for s in findings)
-            ):
-                mentions[p] = _status(m, Context("normal"))
+        for p in normal if lesion else bare:
+            mentions[p] = _status(mentions[p], POSITIVE if lesion else Context("normal"))
 
 
 def _header(
@@ -816,7 +839,7 @@ def _header(
     mentions: list[Mention],
     is_part: list[bool],
     rules: ContextRules,
-    folded: tuple[str, re.Pattern[str]],
+    found: Sequence[_Trigger],
     header: Header,
     sentences: Sequence[tuple[int, int]],
 ) -> None:
@@ -828,7 +851,7 @@ def _header(
     value = None
     if k < len(sentences) and sentences[k][0] < header.body_end:
         first, last = sentences[k]
-        cues = [t for t in rules._triggers(folded, first, last) if t.kind in STATUS_KINDS]
+        cues = [t for t in found if t.kind in STATUS_KINDS and first <= t.start < last]
         if len(cues) == 1 and not any(first <= m.start < last for m in mentions):
             t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
@@ -840,7 +863,7 @@ def _header(
             Context(*m[4:8])
             for p, m in enumerate(mentions)
             if header.end <= m.start < header.body_end and not is_part[p]
-        ] or _lesion_nouns(text, header.end, header.body_end, rules, folded)
+        ] or _lesion_nouns(text, header.end, header.body_end, rules, found)
         best = min(found, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
         if best.status != "positive":
             for p in own:

@@ -319,6 +319,8 @@ def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
     sent_starts = analysis.sent_starts
     if len(sent_starts) == 1:
         return matches
+    if not analysis.headers:
+        return [m for m in matches if bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)]
     header_starts = {start for start, _ in analysis.headers}
     after_header = {nxt for s, nxt in itertools.pairwise(sent_starts) if s in header_starts}
     out = []
@@ -392,6 +394,17 @@ def _overlapping(mentions: list[Mention], chosen: int, added: _Added, target: Me
     return out
 
 
+def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Header]:
+    """The headers of tokens ``[lo, hi)`` in character offsets, with the end of the text under each."""
+    starts, ends = analysis.offsets()
+    header_starts = [h for h, _ in analysis.headers] + [len(analysis.keys)]
+    return [
+        Header(starts[h], ends[e - 1], ends[header_starts[n + 1] - 1], layout.block(h) is not None)
+        for n, (h, e) in enumerate(analysis.headers)
+        if lo <= h < hi
+    ]
+
+
 class _ContextStage:
     """The adapter to :mod:`radminer.context` (statuses of the chosen mentions of one row).
 
@@ -402,6 +415,7 @@ class _ContextStage:
     def __init__(self, graph: LabelGraph, rules: ContextRules) -> None:
         self.graph = graph
         self.rules = rules
+        self._categories = {label: graph.category(label) for label in graph.labels}
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
 
     def assign(
@@ -415,18 +429,13 @@ class _ContextStage:
             return mentions
         trigger_starts = self._trigger_starts(analysis, lo, hi)
         if trigger_starts or not self.rules.folds_exactly(text):
-            starts, ends = analysis.offsets()
             bounds = self._sentences(analysis, lo, hi)
-            found = statuses(text, [m[2:4] for m in mentions], self.rules, *bounds, trigger_starts)
+            triggers = self.rules._triggers(self.rules._fold(text), bounds[0][0], bounds[1][-1], trigger_starts)
+            found = statuses(text, [m[2:4] for m in mentions], self.rules, *bounds, None, found=triggers)
             for p, context in found.items():
                 m = mentions[p]
                 mentions[p] = Mention(m.label, m.text, m.start, m.end, *context, m.section)
-            header_starts = [h for h, _ in analysis.headers] + [len(analysis.keys)]
-            headers = [
-                Header(starts[h], ends[e - 1], ends[header_starts[n + 1] - 1], layout.block(h) is not None)
-                for n, (h, e) in enumerate(analysis.headers)
-                if lo <= h < hi
-            ]
+            headers = _headers(analysis, layout, lo, hi) if analysis.headers else []
             refine(
                 text,
                 mentions,
@@ -435,6 +444,8 @@ class _ContextStage:
                 sentences=list(zip(*bounds, strict=True)),
                 headers=headers,
                 bookmark=mark,
+                categories=self._categories,
+                found=triggers,
             )
         describe(mentions, self.rules)
         if mark is not None:
