@@ -63,7 +63,7 @@ class LesionLabels(NamedTuple):
     mentions: tuple[Mention, ...] = ()
 
     def to_dict(self, report_id: str | None = None) -> dict[str, Any]:  # type: ignore[override]
-        """The JSONL record of DESIGN.md's contract (``id`` first when given)."""
+        """The JSONL record of ``radminer extract`` (docs/cli.md; ``id`` first when given)."""
         out: dict[str, Any] = {} if report_id is None else {"id": report_id}
         out.update(
             bookmark=self.bookmark,

@@ -1,4 +1,4 @@
-"""Write extraction results: JSONL (DESIGN.md's contract), CSV, a CheXpert-style wide CSV, Parquet
+"""Write extraction results: JSONL (the record of docs/cli.md), CSV, a CheXpert-style wide CSV, Parquet
 and NPZ label matrices.
 
 A writer receives, report by report, the id and the :class:`~radminer.mentions.LesionLabels`

@@ -123,7 +123,7 @@ def read_radminer_jsonl(
     *,
     known: Container[str] | None = None,
 ) -> LabelTable:
-    """radminer's output (one JSON object per line, see DESIGN.md) keyed by lesion id.
+    """radminer's output (one JSON object per line, see docs/cli.md) keyed by lesion id.
 
     Every line needs ``id`` and a ``labels`` list (``uncertain``, ``negated`` optional lists);
     with ``known`` (e.g. a :class:`~radminer.graph.LabelGraph`) every label must be in it. A
