@@ -70,6 +70,19 @@ RULES = [
     ("porta hepatis lymphadenopathy", "porta Hepatis lymph node"),
     ("esophageal lymphadenopathy", "esophagus lymph node"),
     ("internal mammary lymph nodes", "internal mammary lymph node"),
+    ("mild cardiomegaly", "enlargement"),
+    ("mild cardiomegaly", "cardiac"),
+    ("hepatomegaly", "enlargement"),
+    ("hepatomegaly", "liver"),
+    ("splenomegaly", "enlargement"),
+    ("splenomegaly", "spleen"),
+    ("hepatosplenomegaly", "enlargement"),
+    ("hepatosplenomegaly", "liver"),
+    ("hepatosplenomegaly", "spleen"),
+    ("porta hepatis lymph nodes", "porta Hepatis lymph node"),
+    ("prevascular lymph node", "mediastinum lymph node"),
+    ("superior mediastinal lymph node", "mediastinum lymph node"),
+    ("simple renal cysts", "simple cyst"),
 ]
 
 
