@@ -410,6 +410,7 @@ class Analyzer:
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
             keys[i] = BOOKMARK_KEY
+        headers: list[tuple[int, int]]
         if write_doc and not overwrite and doc.has_annotation("SENT_START"):
             starts, headers = [s.start for s in doc.sents], []
         else:

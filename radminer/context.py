@@ -649,7 +649,7 @@ def refine(
     sentences: Sequence[tuple[int, int]],
     headers: Sequence[Header] = (),
     bookmark: int | None = None,
-    categories: Mapping[str, str] | None = None,
+    categories: Mapping[str, str | None] | None = None,
     found: Sequence[_Trigger] | None = None,
 ) -> list[Mention]:
     """Statuses that depend on what the labels are, on clauses and on headers (after
@@ -736,8 +736,8 @@ def _lesion_nouns(text: str, start: int, end: int, rules: ContextRules, found: S
     heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in found)]
     if not heads:
         return []
-    found = statuses(text, heads, rules, [start], [end], None)
-    return [found.get(p, POSITIVE) for p in range(len(heads))]
+    contexts = statuses(text, heads, rules, [start], [end], None)
+    return [contexts.get(p, POSITIVE) for p in range(len(heads))]
 
 
 def _asserted(contexts: Iterable[Context]) -> bool:
@@ -859,12 +859,12 @@ def _header(
         for p in own:
             mentions[p] = _status(mentions[p], value)
     elif header.organ:
-        found = [
+        evidence = [
             Context(*m[4:8])
             for p, m in enumerate(mentions)
             if header.end <= m.start < header.body_end and not is_part[p]
         ] or _lesion_nouns(text, header.end, header.body_end, rules, found)
-        best = min(found, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
+        best = min(evidence, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
         if best.status != "positive":
             for p in own:
                 if is_part[p]:
