@@ -8,7 +8,9 @@ the platform has it, pickled otherwise), and results come back in input order. A
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import signal
 import sys
 from collections import deque
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
+from types import FrameType
 from typing import Any, Protocol, TypeVar
 
 from .errors import InputError, RadminerError
@@ -108,31 +111,51 @@ def _collect(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[K, str]]], *
         pool.shutdown(wait=True, cancel_futures=True)
         raise RadminerError(f"a worker process died ({exc}); try fewer --jobs if memory is short") from exc
     except BaseException:  # an error, Ctrl-C or SIGTERM, or the caller stopped early: stop the workers now
-        _kill_workers(pool)
+        _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill the pool's processes rather than wait for the chunks they are mining."""
+#: The signal by which the parent makes its workers give up their chunks (see :func:`_stop_task`).
+_STOP = signal.SIGUSR1
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Make each worker give up the chunk it is mining, and any later one, rather than wait for them.
+
+    A signal rather than a kill: a worker killed while it sends a result leaves half a message
+    in the result pipe, on which the pool's thread then waits for ever.
+    """
     processes: dict[int, multiprocessing.Process] = getattr(pool, "_processes", None) or {}
-    for process in list(processes.values()):
-        process.kill()
+    for pid in list(processes):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, _STOP)
 
 
 _worker_task: _Task | None = None
+_worker_state = {"running": False, "stopped": False}
 
 
 def _init_worker(task: _Task) -> None:
     """Keep the task (extractor and encoder) of this worker. Ctrl-C, SIGTERM and SIGHUP are the
-    parent's to handle (it stops the workers); on Linux a worker dies with its parent."""
+    parent's to handle (it stops the workers with :data:`_STOP`); on Linux a worker dies with
+    its parent."""
     global _worker_task
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.SIG_IGN)
+    signal.signal(_STOP, _stop_task)
     if sys.platform == "linux":
         _die_with_parent()
     _worker_task = task
+
+
+def _stop_task(signum: int, frame: FrameType | None) -> None:
+    """The worker's :data:`_STOP` handler: the chunk being mined ends with ``KeyboardInterrupt``
+    (the pool sends it back as that chunk's result), and so does any later one."""
+    _worker_state["stopped"] = True
+    if _worker_state["running"]:
+        raise KeyboardInterrupt
 
 
 def _die_with_parent() -> None:
@@ -145,4 +168,10 @@ def _die_with_parent() -> None:
 
 def _work(chunk: list[tuple[Any, str]]) -> list[Any]:
     assert _worker_task is not None, "worker used without _init_worker"
-    return _worker_task(chunk)
+    _worker_state["running"] = True
+    try:
+        if _worker_state["stopped"]:
+            raise KeyboardInterrupt
+        return _worker_task(chunk)
+    finally:
+        _worker_state["running"] = False
