@@ -337,26 +337,18 @@ class _Scope:
         words = [k for k in between if k is not None]
         if any(a in SOFT_BOUNDARIES and b in OPENERS for a, b in itertools.pairwise(words)):
             return True
-        starts = self._finding_starts
-        k = bisect_left(starts, left_end)
-        return k < len(starts) and starts[k] < right_start
+        findings = self._findings
+        return any(left_end <= m.start < right_start and m.label in findings for m in self.matches)
 
     def coordinated(self, gap: list[int], coordinators: list[str | None]) -> bool:
         """Whether a gap with ``coordinators`` joins matches that share the components: body parts
         ("hilar and mediastinal lymph nodes"), or with "or" findings too ("hilar mass or
         adenopathy"); "pelvic fluid and adenopathy" does not locate the adenopathy."""
         covered = [i for i in gap if i in self.covered]
-        if not covered:
-            return False
-        return all(c == "or" for c in coordinators) or not any(i in self._finding_tokens for i in covered)
-
-    @cached_property
-    def _finding_tokens(self) -> set[int]:
-        return {i for m in self.matches if m.label in self._findings for i in range(m.start, m.end)}
-
-    @cached_property
-    def _finding_starts(self) -> list[int]:
-        return sorted(m.start for m in self.matches if m.label in self._findings)
+        if not covered or all(c == "or" for c in coordinators):
+            return bool(covered)
+        findings = self._findings
+        return not any(m.label in findings and m.start <= i < m.end for i in covered for m in self.matches)
 
     def sentence(self, token: int) -> int:
         return bisect_right(self.sent_starts, token)

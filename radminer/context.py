@@ -268,6 +268,7 @@ class ContextRules:
         self._same_lesion = _phrase_regex((w for p in same_lesion_cues for w in _expand_phrase(p)), re.IGNORECASE)
         self.clause_openers = tuple(clause_openers)
         self.descriptors = frozenset(" ".join(d.lower().split()) for d in descriptors)
+        self._plain_rules: ContextRules | None = None
         self.differentials = frozenset(_compact(d) for d in differentials)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         self._clause = re.compile(rf";|(?:{self._boundaries.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -366,11 +367,13 @@ class ContextRules:
             if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
         )
 
-    @cached_property
     def _plain(self) -> ContextRules:
-        """These rules without the differential cues (see :func:`refine`)."""
-        triggers = {p: meaning for p, meaning in self.triggers.items() if _compact(p) not in self.differentials}
-        return ContextRules(triggers, window=self.window, source=self.source)
+        """These rules without the differential cues (see :func:`refine`), built on first use
+        (an attribute, not a ``cached_property``: the compiled build does not cache those)."""
+        if self._plain_rules is None:
+            triggers = {p: meaning for p, meaning in self.triggers.items() if _compact(p) not in self.differentials}
+            self._plain_rules = ContextRules(triggers, window=self.window, source=self.source)
+        return self._plain_rules
 
     @cached_property
     def _pattern_ignorecase(self) -> re.Pattern[str]:
@@ -396,7 +399,7 @@ class ContextRules:
         return folded
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_last_fold": None}
+        return {**self.__dict__, "_last_fold": None, "_plain_rules": None}
 
     def _triggers(
         self, folded: tuple[str, re.Pattern[str]], start: int, end: int, starts: Iterable[int] | None = None
@@ -765,7 +768,7 @@ def _differentials(
         )
         if not lesion:  # the status the alternatives have without the differential cues
             spans = [(mentions[p].start, mentions[p].end) for p in group]
-            contexts = statuses(text, spans, rules._plain, [sentence[0]], [sentence[1]], None)
+            contexts = statuses(text, spans, rules._plain(), [sentence[0]], [sentence[1]], None)
             for n, p in enumerate(group):
                 mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
 
