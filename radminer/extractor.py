@@ -4,7 +4,9 @@ Stages (one module each): analysis (:mod:`radminer.analysis`) → matching
 (:mod:`radminer.matching`) → context (:mod:`radminer.context`: negated / uncertain /
 irrelevant) → compositions (:mod:`radminer.compose`) → aggregation and expansion to
 ancestors. A text with bookmarks gives one row per bookmark, mined from the sentence that
-holds it; a text without gives one row for the whole text.
+holds it; a text without gives one row for the whole text. Work and output stay linear in
+the text whatever its shape: see :data:`~radminer.analysis.MAX_SENTENCE_TOKENS` and
+``max_sentence_chars`` (a text that hits either cap is named in a :class:`RadminerWarning`).
 
     >>> from radminer import Extractor
     >>> extractor = Extractor()
@@ -21,10 +23,11 @@ import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .analysis import Analysis, Analyzer
+from .analysis import MAX_SENTENCE_TOKENS, Analysis, Analyzer
 from .compose import Composer
 from .context import (
     POSITIVE,
@@ -39,7 +42,7 @@ from .context import (
     statuses,
     with_context,
 )
-from .errors import InputError
+from .errors import InputError, RadminerWarning
 from .graph import LabelGraph
 from .labelspace import LabelSpace
 from .matching import Match, Matcher, select
@@ -55,7 +58,8 @@ __all__ = ["Extractor"]
 
 logger = logging.getLogger(__name__)
 
-#: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
+#: Default cap on ``LesionLabels.sentence``: the start of a whole text (no bookmark), or the window
+#: of a bookmark's sentence around the bookmark (a sentence of real reports has < 300 characters).
 MAX_SENTENCE_CHARS = 2000
 #: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
 CACHE_SIZE = 1024
@@ -72,7 +76,9 @@ class Extractor:
     lesion marks (``None``: none; every text is mined whole). ``lemmatizer``: ``"spacy"`` or
     ``"wordnet"``. ``context``: ``True`` for radminer's negation / uncertainty / relevance
     stage, ``False`` for every mention positive. ``compositions``: apply the curated
-    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a whole-text row.
+    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a row (the start of a
+    whole text; for a bookmark, that many characters of its sentence around it, "…" marking
+    a cut end).
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
@@ -134,7 +140,7 @@ class Extractor:
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
         self._all_labels = len(self._keep) == len(graph)
-        self._cache: dict[str, list[LesionLabels]] = {}  # text → its rows, least recently used first
+        self._cache: dict[str, _Mined] = {}  # text → its rows, least recently used first
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
@@ -178,18 +184,30 @@ class Extractor:
         """Rows of one text: one per bookmark, or one for the whole text."""
         return next(self.pipe([text]))
 
-    def pipe(self, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[list[LesionLabels]]:
-        """:meth:`__call__` over a stream of texts, in order."""
+    def pipe(
+        self, texts: Iterable[str], *, batch_size: int = 256, names: Iterable[str] | None = None
+    ) -> Iterator[list[LesionLabels]]:
+        """:meth:`__call__` over a stream of texts, in order. ``names``: a name for each text
+        (its report id), given in the warning of a text that hits a cap on hostile input."""
+        named = iter(names) if names is not None else None
         if not self._cache_size:
             for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
-                yield self.rows(analysis)
+                rows, capped = self._mine(analysis)
+                name = next(named, None) if named is not None else None
+                if capped:
+                    _warn_capped(capped, name, analysis.text)
+                yield rows
             return
         for batch in chunks(texts, batch_size):
             found = self._cached(batch)
             for text in batch:
-                yield list(found[text])
+                rows, capped = found[text]
+                name = next(named, None) if named is not None else None
+                if capped:
+                    _warn_capped(capped, name, text)
+                yield list(rows)
 
-    def _cached(self, batch: list[str]) -> dict[str, list[LesionLabels]]:
+    def _cached(self, batch: list[str]) -> dict[str, _Mined]:
         """Rows of each distinct text of ``batch``: from the cache, or mined and then cached."""
         for text in batch:
             if not isinstance(text, str):
@@ -203,7 +221,7 @@ class Extractor:
         todo = [text for text in dict.fromkeys(batch) if text not in found]
         analyses = self.analyzer.pipe(todo, batch_size=len(todo) or 1, write_doc=False)
         for text, analysis in zip(todo, analyses, strict=True):
-            found[text] = self.rows(analysis)
+            found[text] = self._mine(analysis)
         with self._cache_lock:
             cache.update(found)
             for text in list(itertools.islice(cache, max(0, len(cache) - self._cache_size))):
@@ -212,9 +230,21 @@ class Extractor:
 
     def rows(self, analysis: Analysis) -> list[LesionLabels]:
         """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.analysis.Analyzer.annotate>`)."""
+        rows, capped = self._mine(analysis)
+        if capped:
+            _warn_capped(capped, None, analysis.text)
+        return rows
+
+    def _mine(self, analysis: Analysis) -> _Mined:
+        """Rows of an analyzed text, and what the caps on hostile input cut in it ("": nothing)."""
         text = analysis.text
         if not analysis.keys:
-            return [LesionLabels(bookmark=None, sentence="")]
+            return _Mined([LesionLabels(bookmark=None, sentence="")], "")
+        capped = []
+        if analysis.long_sentences:
+            capped.append(
+                f"{analysis.long_sentences:,} sentence(s) of over {MAX_SENTENCE_TOKENS} tokens cut into pieces"
+            )
         matches = self.matcher.match(analysis.keys)
         plan = layout(analysis, matches, self.graph)
         if not analysis.bookmarks:
@@ -222,16 +252,27 @@ class Extractor:
             sentence = text.strip()
             if len(sentence) > self._max_chars:
                 sentence = sentence[: self._max_chars].rstrip() + "…"
-            return [self._row(analysis, plan, matches, None, 0, len(analysis.keys), sentence)]
+            return _Mined(
+                [self._row(analysis, plan, matches, None, 0, len(analysis.keys), sentence)], "; ".join(capped)
+            )
         out = []
         match_starts = [m.start for m in matches]
+        token_starts = analysis.offsets()[0]
+        windows = 0
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
             inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
             inside = [m for m in inside if m.end <= hi]
             start, end = analysis.chars(lo, hi)
-            out.append(self._row(analysis, plan, inside, index, lo, hi, text[start:end].strip()))
-        return out
+            if end - start > self._max_chars:  # a bounded window around the bookmark
+                sentence, cut = _window(text, start, end, token_starts[token], self._max_chars)
+                windows += cut
+            else:
+                sentence = text[start:end].strip()
+            out.append(self._row(analysis, plan, inside, index, lo, hi, sentence))
+        if windows:
+            capped.append(f"the sentence of {windows:,} bookmark row(s) cut to {self._max_chars:,} characters")
+        return _Mined(out, "; ".join(capped))
 
     def _row(
         self,
@@ -291,6 +332,34 @@ class Extractor:
         return LesionLabels(bookmark, sentence, labels, uncertain, negated, tuple(mentions))
 
 
+class _Mined(NamedTuple):
+    """The rows of one text, and what the caps on hostile input cut in it ("": nothing)."""
+
+    rows: list[LesionLabels]
+    capped: str
+
+
+def _warn_capped(capped: str, name: str | None, text: str) -> None:
+    """One :class:`RadminerWarning` for a text that hit a cap, naming it (by ``name``, else its size)."""
+    what = f"row {name}" if name is not None else f"a text of {len(text):,} characters"
+    warnings.warn(f"{what}: {capped} (hostile input? see docs/extraction.md, Limits)", RadminerWarning, stacklevel=3)
+
+
+def _window(text: str, start: int, end: int, mark: int, size: int) -> tuple[str, bool]:
+    """``text[start:end]`` (blanks at its ends stripped) cut to ``size`` characters around the
+    character ``mark``, "…" marking a cut end; and whether it was cut."""
+    first, last = start, end
+    while first < last and text[first].isspace():
+        first += 1
+    while last > first and text[last - 1].isspace():
+        last -= 1
+    if last - first <= size:
+        return text[first:last], False
+    lo = max(first, min(mark - size // 2, last - size))
+    hi = lo + size
+    return ("…" if lo > first else "") + text[lo:hi].strip() + ("…" if hi < last else ""), True
+
+
 def _rebuild(config: dict[str, Any]) -> Extractor:
     ontology = config["ontology"]
     if isinstance(ontology, tuple):
@@ -335,16 +404,11 @@ def _mentions(analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN
     """A positive mention of each match (character offsets from token offsets), in its section."""
     starts, ends = analysis.offsets()
     text = analysis.text
+    section = None if plan is PLAIN else plan.section
     out = []
-    if plan is PLAIN:
-        for m in matches:
-            start, end = starts[m.start], ends[m.end - 1]
-            out.append(Mention(m.label, text[start:end], start, end))
-        return out
-    section = plan.section
     for m in matches:
         start, end = starts[m.start], ends[m.end - 1]
-        out.append(Mention(m.label, text[start:end], start, end, section=section(m.start)))
+        out.append(Mention(m.label, text[start:end], start, end, section=section and section(m.start)))
     return out
 
 
@@ -380,10 +444,9 @@ class _Added:
 def _overlapping(mentions: list[Mention], chosen: int, added: _Added, target: Mention) -> list[Mention]:
     """The mentions that overlap ``target``, in list order: ``mentions[:chosen]`` (of the chosen
     matches: sorted, non-nested) then those of ``added``."""
-    ends = [m.end for m in mentions[:chosen]]
-    first = bisect_left(ends, target.start + 1)
     out = []
-    for m in mentions[first:chosen]:
+    for k in range(bisect_left(mentions, target.start + 1, 0, chosen, key=_end), chosen):
+        m = mentions[k]
         if m.start >= target.end:
             break
         out.append(m)
@@ -397,12 +460,17 @@ def _overlapping(mentions: list[Mention], chosen: int, added: _Added, target: Me
 def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Header]:
     """The headers of tokens ``[lo, hi)`` in character offsets, with the end of the text under each."""
     starts, ends = analysis.offsets()
-    header_starts = [h for h, _ in analysis.headers] + [len(analysis.keys)]
-    return [
-        Header(starts[h], ends[e - 1], ends[header_starts[n + 1] - 1], layout.block(h) is not None)
-        for n, (h, e) in enumerate(analysis.headers)
-        if lo <= h < hi
-    ]
+    headers = analysis.headers
+    out = []
+    for n in range(bisect_left(headers, lo, key=_first), bisect_left(headers, hi, key=_first)):
+        h, e = headers[n]
+        body_end = headers[n + 1][0] if n + 1 < len(headers) else len(analysis.keys)
+        out.append(Header(starts[h], ends[e - 1], ends[body_end - 1], layout.block(h) is not None))
+    return out
+
+
+_end = attrgetter("end")
+_first = itemgetter(0)
 
 
 class _ContextStage:
