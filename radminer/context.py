@@ -11,6 +11,8 @@ Interface for the Extractor (all offsets are character offsets into ``text``)::
     ctx = assign_context(text, [(m.start, m.end) for m in mentions],
                          rules=rules, sentences=[(s.start_char, s.end_char) for s in doc.sents])
     mentions = [with_context(m, c) for m, c in zip(mentions, ctx)]
+    refine(text, mentions, graph, rules=rules, sentences=..., headers=..., bookmark=offset)
+    describe(mentions, rules)                               # "nodular": uncertain
     # bookmark mode, on the mentions of the bookmarked sentence (bookmark: its char offset):
     mentions = mark_irrelevant(text, mentions, graph, bookmark=offset, rules=rules)
     mentions = resolve_exclusive(mentions, graph, bookmark=offset)
@@ -24,7 +26,9 @@ at the next trigger of any kind (terminators "but", "however", "which", ";" and 
 such as "no change in" exist only to end scopes), or when more than ``window`` words separate
 the trigger, or the previous target in scope, from the next target (so enumerations chain: "No
 consolidation, effusion, or pneumothorax" negates all three). A target in several scopes takes
-the nearest trigger (negation first on a tie).
+the nearest trigger (negation first on a tie). :func:`refine` then applies what needs the labels'
+categories, clauses and headers (normal organs with a lesion, exceptions, differentials, header
+values); see docs/context.md.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property, lru_cache
 from importlib import resources
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -600,20 +604,41 @@ def mark_irrelevant(
     boundaries = [match.span() for match in rules._boundaries.finditer(text, lo, hi)]
     boundary_starts = [b[0] for b in boundaries]
     folded = rules._fold(text)
-    cuts = []
-    for (_, left_end), (right_start, _) in itertools.pairwise(merged):
+
+    def cut_after(n: int) -> int | None:
+        """The cut between heads ``n`` and ``n + 1``, if any (it lies between them)."""
+        left_end, right_start = merged[n][1], merged[n + 1][0]
         last = bisect_left(boundary_starts, right_start) - 1  # the last boundary starting before the next head
-        if last >= 0 and boundary_starts[last] >= left_end:
-            cut, after = boundaries[last]
-            same = rules._same_lesion.search(text, after, right_start) or any(
-                t.kind == "uncertain" for t in rules._triggers(folded, after, right_start)
-            )
-            if not same:
-                cuts.append(cut)
-    if not cuts:
+        if last < 0 or boundary_starts[last] < left_end:
+            return None
+        cut, after = boundaries[last]
+        same = rules._same_lesion.search(text, after, right_start) or any(
+            t.kind == "uncertain" for t in rules._triggers(folded, after, right_start)
+        )
+        return None if same else cut
+
+    # Only the nearest cut on each side of the bookmark bounds its clause; cuts ascend with the
+    # heads, so they are looked for from the bookmark outwards (a sentence may hold many heads).
+    pairs = len(merged) - 1
+    before = after = None
+    for n in range(min(bisect_right(merged, bookmark, key=itemgetter(1)), pairs) - 1, -1, -1):
+        cut = cut_after(n)
+        if cut is not None and cut <= bookmark:
+            before = cut
+            break
+    for n in range(max(bisect_right(merged, bookmark, key=itemgetter(0)) - 1, 0), pairs):
+        cut = cut_after(n)
+        if cut is not None and cut > bookmark:
+            after = cut
+            break
+    if before is None and after is None:
         return list(mentions)
-    clause = bisect_right(cuts, bookmark)
-    return [m if bisect_right(cuts, m.start) == clause else with_context(m, Context("irrelevant")) for m in mentions]
+    return [
+        m
+        if (before is None or before <= m.start) and (after is None or m.start < after)
+        else with_context(m, Context("irrelevant"))
+        for m in mentions
+    ]
 
 
 class Header(NamedTuple):
@@ -736,7 +761,8 @@ def _lesion_nouns(text: str, start: int, end: int, rules: ContextRules, found: S
     heads = [match.span() for match in rules._heads.finditer(text, start, end)]
     if not heads:
         return []
-    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in found)]
+    near = found[bisect_right(found, start, key=_end) : bisect_left(found, end, key=_start)]
+    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in near)]
     if not heads:
         return []
     contexts = statuses(text, heads, rules, [start], [end], None)
@@ -785,7 +811,7 @@ def _exceptions(
     """The exception rule of :func:`refine` for the mentions ``members`` of one sentence."""
     negated = [p for p in members if mentions[p].status == "negated"]
     first = min(mentions[p].end for p in negated)
-    cues = [t for t in found if t.kind == "exception" and first <= t.start < sentence_end]
+    cues = [t for t in _starting_in(found, first, sentence_end) if t.kind == "exception"]
     for cue in cues:
         after = [q for q in members if mentions[q].start >= cue.end]
         lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
@@ -818,9 +844,8 @@ def _clauses(
         return  # no lesion to restore a normal part for, and no part to find normal
     cuts = [match.end() for match in rules._clause.finditer(text, start, end)]
     bounds = [start, *cuts, end]
-    clause_of = {p: bisect_right(cuts, mentions[p].start) for p in members}
-    for c in sorted(set(clause_of.values())):
-        inside = [p for p in members if clause_of[p] == c]
+    for c, group in itertools.groupby(members, key=lambda p: bisect_right(cuts, mentions[p].start)):
+        inside = list(group)  # members are sorted by start: their clauses come in order
         findings = [mentions[p].status for p in inside if not is_part[p]]
         normal = [p for p in inside if mentions[p].status == "normal"]
         unfound = findings and all(s in ("negated", "normal") for s in findings)
@@ -847,15 +872,16 @@ def _header(
     sentences: Sequence[tuple[int, int]],
 ) -> None:
     """The header rules of :func:`refine` for one header."""
-    own = [p for p, m in enumerate(mentions) if header.start <= m.start and m.end <= header.end]
+    within = _mentions_in(mentions, header.start, header.end)
+    own = [p for p in within if mentions[p].end <= header.end]
     if not own:
         return
-    k = bisect_left([s for s, _ in sentences], header.end)
+    k = bisect_left(sentences, header.end, key=itemgetter(0))
     value = None
     if k < len(sentences) and sentences[k][0] < header.body_end:
         first, last = sentences[k]
-        cues = [t for t in found if t.kind in STATUS_KINDS and first <= t.start < last]
-        if len(cues) == 1 and not any(first <= m.start < last for m in mentions):
+        cues = [t for t in _starting_in(found, first, last) if t.kind in STATUS_KINDS]
+        if len(cues) == 1 and not _mentions_in(mentions, first, last):
             t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
     if value is not None:
@@ -863,15 +889,27 @@ def _header(
             mentions[p] = _status(mentions[p], value)
     elif header.organ:
         evidence = [
-            Context(*m[4:8])
-            for p, m in enumerate(mentions)
-            if header.end <= m.start < header.body_end and not is_part[p]
+            Context(*mentions[p][4:8]) for p in _mentions_in(mentions, header.end, header.body_end) if not is_part[p]
         ] or _lesion_nouns(text, header.end, header.body_end, rules, found)
         best = min(evidence, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
         if best.status != "positive":
             for p in own:
                 if is_part[p]:
                     mentions[p] = _status(mentions[p], best)
+
+
+_start = attrgetter("start")
+_end = attrgetter("end")
+
+
+def _starting_in(found: Sequence[_Trigger], start: int, end: int) -> Sequence[_Trigger]:
+    """The triggers of ``found`` (sorted, not overlapping) that start in ``[start, end)``."""
+    return found[bisect_left(found, start, key=_start) : bisect_left(found, end, key=_start)]
+
+
+def _mentions_in(mentions: Sequence[Mention], start: int, end: int) -> range:
+    """Positions of the ``mentions`` (sorted by start) that start in ``[start, end)``."""
+    return range(bisect_left(mentions, start, key=_start), bisect_left(mentions, end, key=_start))
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
