@@ -22,11 +22,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence, Set
-from functools import cached_property
 from itertools import compress, islice, repeat
-from operator import is_not, itemgetter
+from operator import attrgetter, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from .matching import Match
@@ -215,7 +215,9 @@ class Composer:
         """The combinations of ``candidates`` taken, in product order: those that hold, have
         a ``fresh`` component (or none with an index; ``fresh=None``: all are, in the first
         round) and overlap no span of ``taken`` (which receives theirs). Once a first
-        component is taken, its other combinations would overlap: they are skipped."""
+        component is taken, its other combinations would overlap: they are skipped, and so
+        are the other components outside the free stretch around it (without organ headers,
+        whose components lie outside the span of a combination)."""
         first, *others = candidates
         prune = math.prod(map(len, others)) > _PRUNE
         near = [_Near(c, adjacent, scope, others) for c in others] if prune else []
@@ -223,14 +225,17 @@ class Composer:
         for x in first:
             if taken.overlaps(x[0], x[1]):
                 continue  # any combination holding x would overlap
-            for tail in itertools.product(*[n.around(x) for n in near] if prune else others):
+            if prune:
+                lo, hi = taken.free(x[0]) if not scope.blocks else (-1, len(scope.keys))
+                tails = [[p for p in n.around(x) if lo <= p[0] and p[1] <= hi] for n in near]
+            for tail in itertools.product(*tails if prune else others):
                 combo = (x, *tail)
                 if fresh is not None and not any(c[2] in fresh for c in combo) and any(c[2] is not None for c in combo):
                     continue  # tried in an earlier round
                 ordered = sorted(combo, key=_span) if tail else combo
                 located = scope.located(ordered)
                 hull = located[0][0], max(map(itemgetter(1), located))
-                if self._holds(ordered, adjacent, scope) and not taken.overlaps(*hull):
+                if not taken.overlaps(*hull) and self._holds(ordered, adjacent, scope):
                     taken.add(*hull)
                     out.append(combo)
                     break
@@ -289,6 +294,7 @@ _PRUNE = 16  # combinations of the other components beyond which they are filter
 
 
 _span = itemgetter(0, 1)  # a component's start and end
+_block_start = attrgetter("start")
 
 
 class _Scope:
@@ -311,12 +317,17 @@ class _Scope:
         self.end = end
         self.blocks = blocks
         self._findings = findings
+        # built on first use (attributes, not cached properties: the compiled build does not cache those)
+        self._finding_starts: list[int] | None = None
+        self._finding_tokens: set[int] | None = None
+        self._covered: set[int] | None = None
+        self._ranks: list[int] | None = None
 
     def block(self, token: int) -> Block | None:
-        """The organ block whose header holds ``token``."""
-        for b in self.blocks:
-            if b.start <= token < b.header_end:
-                return b
+        """The organ block whose header holds ``token`` (blocks are sorted and do not overlap)."""
+        k = bisect_right(self.blocks, token, key=_block_start) - 1
+        if k >= 0 and token < self.blocks[k].header_end:
+            return self.blocks[k]
         return None
 
     def located(self, combo: Sequence[_Part]) -> Sequence[_Part]:
@@ -337,8 +348,11 @@ class _Scope:
         words = [k for k in between if k is not None]
         if any(a in SOFT_BOUNDARIES and b in OPENERS for a, b in itertools.pairwise(words)):
             return True
-        findings = self._findings
-        return any(left_end <= m.start < right_start and m.label in findings for m in self.matches)
+        starts = self._finding_starts
+        if starts is None:
+            starts = self._finding_starts = sorted(m.start for m in self.matches if m.label in self._findings)
+        k = bisect_left(starts, left_end)
+        return k < len(starts) and starts[k] < right_start
 
     def coordinated(self, gap: list[int], coordinators: list[str | None]) -> bool:
         """Whether a gap with ``coordinators`` joins matches that share the components: body parts
@@ -347,23 +361,28 @@ class _Scope:
         covered = [i for i in gap if i in self.covered]
         if not covered or all(c == "or" for c in coordinators):
             return bool(covered)
-        findings = self._findings
-        return not any(m.label in findings and m.start <= i < m.end for i in covered for m in self.matches)
+        tokens = self._finding_tokens
+        if tokens is None:
+            findings = self._findings
+            tokens = self._finding_tokens = {
+                i for m in self.matches if m.label in findings for i in range(m.start, m.end)
+            }
+        return tokens.isdisjoint(covered)
 
     def sentence(self, token: int) -> int:
         return bisect_right(self.sent_starts, token)
 
-    @cached_property
+    @property
     def covered(self) -> set[int]:
         """Tokens inside a match."""
-        return {i for m in self.matches for i in range(m.start, m.end)}
-
-    @cached_property
-    def _ranks(self) -> list[int]:
-        return [0, *itertools.accumulate(k is not None for k in self.keys[self.start : self.end])]
+        if self._covered is None:
+            self._covered = {i for m in self.matches for i in range(m.start, m.end)}
+        return self._covered
 
     def rank(self, token: int) -> int:
         """Number of tokens from ``start`` to ``token`` (excluded) that matching does not skip."""
+        if self._ranks is None:
+            self._ranks = [0, *itertools.accumulate(k is not None for k in self.keys[self.start : self.end])]
         return self._ranks[token - self.start]
 
 
@@ -404,6 +423,12 @@ class _Spans:
     def __init__(self) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []
+
+    def free(self, start: int) -> tuple[int, int]:
+        """The stretch around a span starting at ``start`` that overlaps none: from the end of
+        the span before it to the start of the span after it."""
+        k = bisect_left(self.starts, start)
+        return self.ends[k - 1] if k else -1, self.starts[k] if k < len(self.starts) else sys.maxsize
 
     def overlaps(self, start: int, end: int) -> bool:
         if not self.starts:

@@ -19,10 +19,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from .errors import InputError, RadminerError
 from .mentions import LesionLabels
+
+if TYPE_CHECKING:
+    from .extractor import Extractor
 
 __all__ = ["EMPTY_ROW", "TextExtractor", "chunks", "extract_texts"]
 
@@ -73,15 +76,24 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 class _Task:
-    """Extract, then encode, the reports of one chunk."""
+    """Extract, then encode, the reports of one chunk. radminer's Extractor is given the keys,
+    so that its warning about a hostile text names the report."""
 
     def __init__(self, extractor: TextExtractor, encode: Callable[[Any, list[LesionLabels]], Any] | None) -> None:
+        from .extractor import Extractor
+
         self.extractor = extractor
         self.encode = encode
+        self.named = isinstance(extractor, Extractor)
 
     def __call__(self, chunk: list[tuple[Any, str]]) -> list[Any]:
         texts = [text for _, text in chunk]
-        rows = [found or [EMPTY_ROW] for found in self.extractor.pipe(texts, batch_size=len(texts))]
+        if self.named:
+            names = [str(key) for key, _ in chunk]
+            found = cast("Extractor", self.extractor).pipe(texts, batch_size=len(texts), names=names)
+        else:
+            found = self.extractor.pipe(texts, batch_size=len(texts))
+        rows = [rows or [EMPTY_ROW] for rows in found]
         if self.encode is None:
             return rows
         encode = self.encode
