@@ -122,9 +122,9 @@ _NOT_START = 2**64 - 1  # SENT_START -1 as spaCy's uint64 arrays hold it
 #: Most tokens in one sentence. A longer one (a line without punctuation, thousands of bookmarks
 #: in one sentence) is cut into pieces of at most this many tokens, each after the last "," or ";"
 #: of its last quarter when that holds one. Every later stage works within a sentence, so this
-#: bounds their work per sentence and the size of a bookmark row, and keeps the cost of any text
-#: linear in its length. About 100 words: 2.7 times the longest sentence of the 5,800 Open-i and
-#: CMC 2007 reports (48 tokens), so real reports are not cut.
+#: bounds their work per sentence (and a bookmark row, see ``extractor.BOOKMARK_REACH``) and keeps
+#: the cost of any text linear in its length. About 100 words: 2.7 times the longest sentence of
+#: the 5,800 Open-i and CMC 2007 reports (48 tokens), so real reports are not cut.
 MAX_SENTENCE_TOKENS = 128
 _CUT_AFTER = frozenset({",", ";"})
 
@@ -138,9 +138,9 @@ class Analysis:
     ``bookmarks``: token index of the first token of each bookmark, in text order;
     ``text``: the text (``doc.text``, which spaCy rebuilds on each access); ``orths``: the
     ORTH hash of each token; ``headers``: token ranges ``(first, after the colon)`` of the
-    headers ("FINDINGS:", "Liver:"), each a sentence of its own; ``long_sentences``: how many
-    sentences were longer than :data:`MAX_SENTENCE_TOKENS` tokens (cut into pieces, which
-    ``sent_starts`` holds).
+    headers ("FINDINGS:", "Liver:"), each a sentence of its own; ``cuts``: the starts in
+    ``sent_starts`` that are not sentence starts but cuts in a sentence longer than
+    :data:`MAX_SENTENCE_TOKENS` tokens, ascending.
     """
 
     doc: Any  # a spacy.tokens.Doc (spaCy is imported on first use, after this module)
@@ -151,7 +151,7 @@ class Analysis:
     orths: list[int] = field(default_factory=list, repr=False)
     headers: list[tuple[int, int]] = field(default_factory=list)
     _offsets: tuple[list[int], list[int]] | None = field(default=None, repr=False, compare=False)
-    long_sentences: int = 0
+    cuts: list[int] = field(default_factory=list)
 
     def offsets(self) -> tuple[list[int], list[int]]:
         """Character offsets ``(starts, ends)`` of every token (computed once)."""
@@ -428,12 +428,12 @@ class Analyzer:
             starts, headers = [s.start for s in doc.sents], []
         else:
             starts, headers = _sentence_starts(kinds, marked)
-        starts, long_sentences = _cut_long_sentences(starts, keys)
+        starts, cuts = _cut_long_sentences(starts, keys)
         if write_doc:
             _write(doc, list(map(self._lemmas.__getitem__, orths)), starts, overwrite=overwrite)
         offsets = idx, list(map(add, idx, lengths))
         bookmark_starts = [first for first, _ in marks]
-        return Analysis(doc, text, keys, starts, bookmark_starts, orths, headers, offsets, long_sentences)
+        return Analysis(doc, text, keys, starts, bookmark_starts, orths, headers, offsets, cuts)
 
     def _bookmarks(self, doc: Doc, text: str) -> list[tuple[int, int]]:
         """Token ranges of the bookmarks of ``doc``."""
@@ -537,20 +537,19 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
     return starts, headers
 
 
-def _cut_long_sentences(starts: list[int], keys: list[str | None]) -> tuple[list[int], int]:
+def _cut_long_sentences(starts: list[int], keys: list[str | None]) -> tuple[list[int], list[int]]:
     """``starts`` with the sentences longer than :data:`MAX_SENTENCE_TOKENS` cut into pieces
-    (see there), and the number of sentences cut."""
+    (see there), and the cuts."""
     n = len(keys)
     if n <= MAX_SENTENCE_TOKENS:
-        return starts, 0
+        return starts, []
     ends = [*starts[1:], n]
     if all(end - start <= MAX_SENTENCE_TOKENS for start, end in zip(starts, ends, strict=True)):
-        return starts, 0
+        return starts, []
     out: list[int] = []
-    cut = 0
+    cuts: list[int] = []
     for start, end in zip(starts, ends, strict=True):
         out.append(start)
-        cut += end - start > MAX_SENTENCE_TOKENS
         while end - start > MAX_SENTENCE_TOKENS:
             piece_end = start + MAX_SENTENCE_TOKENS
             for j in range(piece_end - 1, piece_end - MAX_SENTENCE_TOKENS // 4, -1):
@@ -558,8 +557,9 @@ def _cut_long_sentences(starts: list[int], keys: list[str | None]) -> tuple[list
                     piece_end = j + 1
                     break
             out.append(piece_end)
+            cuts.append(piece_end)
             start = piece_end
-    return out, cut
+    return out, cuts
 
 
 def _inline_item(kinds: list[int], paren: int) -> bool:

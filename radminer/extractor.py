@@ -61,6 +61,12 @@ logger = logging.getLogger(__name__)
 #: Default cap on ``LesionLabels.sentence``: the start of a whole text (no bookmark), or the window
 #: of a bookmark's sentence around the bookmark (a sentence of real reports has < 300 characters).
 MAX_SENTENCE_CHARS = 2000
+#: In a sentence cut into pieces (over :data:`~radminer.analysis.MAX_SENTENCE_TOKENS` tokens:
+#: hostile input, such as thousands of bookmarks in one sentence), a bookmark row is mined from
+#: the tokens of its piece within this many of its bookmark, so that each row costs and weighs
+#: little: enough for a lesion's description ("2.1 x 1.5 cm hypodense lesion in the right hepatic
+#: lobe BOOKMARK" is 12 tokens).
+BOOKMARK_REACH = 12
 #: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
 CACHE_SIZE = 1024
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
@@ -241,9 +247,9 @@ class Extractor:
         if not analysis.keys:
             return _Mined([LesionLabels(bookmark=None, sentence="")], "")
         capped = []
-        if analysis.long_sentences:
+        if analysis.cuts:
             capped.append(
-                f"{analysis.long_sentences:,} sentence(s) of over {MAX_SENTENCE_TOKENS} tokens cut into pieces"
+                f"sentences of over {MAX_SENTENCE_TOKENS} tokens cut into pieces ({len(analysis.cuts):,} cuts)"
             )
         matches = self.matcher.match(analysis.keys)
         plan = layout(analysis, matches, self.graph)
@@ -258,9 +264,12 @@ class Extractor:
         out = []
         match_starts = [m.start for m in matches]
         token_starts = analysis.offsets()[0]
+        cuts = set(analysis.cuts)
         windows = 0
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
+            if cuts and (lo in cuts or hi in cuts):  # a piece of a sentence too long to be real
+                lo, hi = max(lo, token - BOOKMARK_REACH), min(hi, token + BOOKMARK_REACH + 1)
             inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
             inside = [m for m in inside if m.end <= hi]
             start, end = analysis.chars(lo, hi)
@@ -533,7 +542,8 @@ class _ContextStage:
         """Character starts and ends of the sentences of tokens ``[lo, hi)``."""
         starts, ends = analysis.offsets()
         sent_starts = analysis.sent_starts
-        sentences = sent_starts[bisect_left(sent_starts, lo) : bisect_left(sent_starts, hi)]
+        first = max(bisect_right(sent_starts, lo) - 1, 0)  # ``lo`` may be inside a sentence (BOOKMARK_REACH)
+        sentences = [lo, *sent_starts[first + 1 : bisect_left(sent_starts, hi)]]
         return [starts[s] for s in sentences], [ends[e - 1] for e in [*sentences[1:], hi]]
 
     def _trigger_starts(self, analysis: Analysis, lo: int, hi: int) -> list[int]:

@@ -27,6 +27,7 @@ import radminer
 from radminer import Extractor, RadminerWarning, compose
 from radminer.analysis import MAX_SENTENCE_TOKENS
 from radminer.cli import main
+from radminer.extractor import BOOKMARK_REACH
 from radminer.mentions import LesionLabels
 from radminer.runner import extract_texts
 
@@ -113,18 +114,19 @@ def test_work_and_output_grow_linearly(extractor: Extractor, shape: str) -> None
 def test_thousands_of_bookmarks_in_one_sentence(extractor: Extractor) -> None:
     n = 2000
     text = "nodule BOOKMARK, " * n
-    with pytest.warns(RadminerWarning, match=r"sentence\(s\) of over 128 tokens cut into pieces") as caught:
+    with pytest.warns(RadminerWarning, match=r"sentences of over 128 tokens cut into pieces \(47 cuts\)") as caught:
         rows = extractor(text)
     assert len(caught) == 1
     assert len(rows) == n and all(row.labels == ("nodule",) for row in rows)
-    # a row holds the mentions of one piece of its sentence at most, not of the whole sentence
-    assert max(len(row.mentions) for row in rows) <= MAX_SENTENCE_TOKENS // 3 + 1
-    assert max(len(row.sentence) for row in rows) <= len("nodule BOOKMARK, ") * (MAX_SENTENCE_TOKENS // 3 + 1)
+    # a row is mined from the tokens within BOOKMARK_REACH of its bookmark, not from the whole sentence
+    assert max(len(row.mentions) for row in rows) <= (2 * BOOKMARK_REACH + 1) // 3 + 1
+    assert max(len(row.sentence) for row in rows) <= 6 * (2 * BOOKMARK_REACH + 1)
+    assert "nodule BOOKMARK, " * 4 in rows[1000].sentence  # its neighbours, as in a sentence of its own
 
 
 def test_a_long_sentence_is_cut_after_a_comma(extractor: Extractor) -> None:
     analysis = extractor.analyzer.analyze("nodule BOOKMARK, " * 100, write_doc=False)
-    assert analysis.long_sentences == 1
+    assert analysis.cuts == analysis.sent_starts[1:] and len(analysis.cuts) == 2
     bounds = [*analysis.sent_starts, len(analysis.keys)]
     assert all(0 < end - start <= MAX_SENTENCE_TOKENS for start, end in itertools.pairwise(bounds))
     assert all(analysis.keys[start - 1] == "," for start in analysis.sent_starts[1:])
@@ -140,7 +142,7 @@ def test_real_sentences_are_not_cut(extractor: Extractor) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", RadminerWarning)
         rows = extractor(text)
-    assert extractor.analyzer.analyze(text, write_doc=False).long_sentences == 0
+    assert extractor.analyzer.analyze(text, write_doc=False).cuts == []
     assert [row.sentence for row in rows] == [text] * 3
 
 
@@ -160,7 +162,9 @@ def test_the_warning_names_the_row_once(extractor: Extractor) -> None:
         warnings.simplefilter("always")
         rows: dict[str, list[LesionLabels]] = dict(extract_texts(items, extractor=extractor))
     messages = [str(w.message) for w in caught if issubclass(w.category, RadminerWarning)]
-    assert len(messages) == 1 and messages[0].startswith("row r2: 1 sentence(s) of over 128 tokens cut into pieces")
+    assert len(messages) == 1 and messages[0].startswith(
+        "row r2: sentences of over 128 tokens cut into pieces (3 cuts)"
+    )
     assert rows["r2"][0].labels  # mined all the same
 
 
