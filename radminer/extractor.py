@@ -5,8 +5,9 @@ Stages (one module each): analysis (:mod:`radminer.analysis`) → matching
 irrelevant) → compositions (:mod:`radminer.compose`) → aggregation and expansion to
 ancestors. A text with bookmarks gives one row per bookmark, mined from the sentence that
 holds it; a text without gives one row for the whole text. Work and output stay linear in
-the text whatever its shape: see :data:`~radminer.analysis.MAX_SENTENCE_TOKENS` and
-``max_sentence_chars`` (a text that hits either cap is named in a :class:`RadminerWarning`).
+the text whatever its shape: see :data:`~radminer.analysis.MAX_SENTENCE_TOKENS`,
+:data:`BOOKMARK_REACH` and :data:`BOOKMARK_WINDOW_CHARS` (a text that hits a cap is named in a
+:class:`RadminerWarning`).
 
     >>> from radminer import Extractor
     >>> extractor = Extractor()
@@ -58,9 +59,13 @@ __all__ = ["Extractor"]
 
 logger = logging.getLogger(__name__)
 
-#: Default cap on ``LesionLabels.sentence``: the start of a whole text (no bookmark), or the window
-#: of a bookmark's sentence around the bookmark (a sentence of real reports has < 300 characters).
+#: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
 MAX_SENTENCE_CHARS = 2000
+#: Most characters in the ``sentence`` of a bookmark row: a longer sentence (hostile input: the
+#: longest of 5,800 Open-i and CMC 2007 reports has 270) is cut to this many characters around
+#: the bookmark, "…" marking a cut end, so that no row repeats a huge sentence (a 1 MB token of
+#: glued bookmarks would otherwise give each of its 131,072 rows a 1 MB sentence).
+BOOKMARK_WINDOW_CHARS = 1000
 #: In a sentence cut into pieces (over :data:`~radminer.analysis.MAX_SENTENCE_TOKENS` tokens:
 #: hostile input, such as thousands of bookmarks in one sentence), a bookmark row is mined from
 #: the tokens of its piece within this many of its bookmark, so that each row costs and weighs
@@ -82,9 +87,7 @@ class Extractor:
     lesion marks (``None``: none; every text is mined whole). ``lemmatizer``: ``"spacy"`` or
     ``"wordnet"``. ``context``: ``True`` for radminer's negation / uncertainty / relevance
     stage, ``False`` for every mention positive. ``compositions``: apply the curated
-    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a row (the start of a
-    whole text; for a bookmark, that many characters of its sentence around it, "…" marking
-    a cut end).
+    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a whole-text row.
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
@@ -266,6 +269,7 @@ class Extractor:
         token_starts = analysis.offsets()[0]
         cuts = set(analysis.cuts)
         windows = 0
+        last: tuple[tuple[int, int, int], tuple[str, bool]] = ((-1, -1, -1), ("", False))  # glued bookmarks share it
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
             if cuts and (lo in cuts or hi in cuts):  # a piece of a sentence too long to be real
@@ -273,14 +277,16 @@ class Extractor:
             inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
             inside = [m for m in inside if m.end <= hi]
             start, end = analysis.chars(lo, hi)
-            if end - start > self._max_chars:  # a bounded window around the bookmark
-                sentence, cut = _window(text, start, end, token_starts[token], self._max_chars)
+            if end - start > BOOKMARK_WINDOW_CHARS:
+                if last[0] != (start, end, token):
+                    last = (start, end, token), _window(text, start, end, token_starts[token], BOOKMARK_WINDOW_CHARS)
+                sentence, cut = last[1]
                 windows += cut
             else:
                 sentence = text[start:end].strip()
             out.append(self._row(analysis, plan, inside, index, lo, hi, sentence))
         if windows:
-            capped.append(f"the sentence of {windows:,} bookmark row(s) cut to {self._max_chars:,} characters")
+            capped.append(f"the sentence of {windows:,} bookmark row(s) cut to {BOOKMARK_WINDOW_CHARS:,} characters")
         return _Mined(out, "; ".join(capped))
 
     def _row(

@@ -27,7 +27,7 @@ import radminer
 from radminer import Extractor, RadminerWarning, compose
 from radminer.analysis import MAX_SENTENCE_TOKENS
 from radminer.cli import main
-from radminer.extractor import BOOKMARK_REACH
+from radminer.extractor import BOOKMARK_REACH, BOOKMARK_WINDOW_CHARS
 from radminer.mentions import LesionLabels
 from radminer.runner import extract_texts
 
@@ -146,14 +146,19 @@ def test_real_sentences_are_not_cut(extractor: Extractor) -> None:
     assert [row.sentence for row in rows] == [text] * 3
 
 
-def test_the_sentence_of_a_bookmark_row_is_a_window_around_it() -> None:
-    extractor = Extractor(cache_size=0, max_sentence_chars=200)
-    text = "x" * 1000 + " nodule BOOKMARK " + "y" * 1000  # three long tokens: one short sentence
-    with pytest.warns(RadminerWarning, match=r"the sentence of 1 bookmark row\(s\) cut to 200 characters"):
+def test_the_sentence_of_a_bookmark_row_is_a_window_around_it(extractor: Extractor) -> None:
+    text = "x" * 5000 + " nodule BOOKMARK " + "y" * 5000  # four tokens: one short sentence
+    with pytest.warns(RadminerWarning, match=r"the sentence of 1 bookmark row\(s\) cut to 1,000 characters"):
         (row,) = extractor(text)
     assert row.sentence.startswith("…") and row.sentence.endswith("…")
-    assert len(row.sentence) <= 202 and "nodule BOOKMARK" in row.sentence
+    assert len(row.sentence) <= BOOKMARK_WINDOW_CHARS + 2 and "nodule BOOKMARK" in row.sentence
     assert row.labels == ("nodule",)
+
+
+def test_glued_bookmarks_share_one_window(extractor: Extractor) -> None:
+    with pytest.warns(RadminerWarning, match=r"the sentence of 1,000 bookmark row\(s\) cut to 1,000 characters"):
+        rows = extractor("BOOKMARK" * 1000)  # one token, a thousand bookmarks, a thousand rows
+    assert len(rows) == 1000 and len({id(row.sentence) for row in rows}) == 1
 
 
 def test_the_warning_names_the_row_once(extractor: Extractor) -> None:
