@@ -633,10 +633,11 @@ def mark_irrelevant(
             break
     if before is None and after is None:
         return list(mentions)
+    irrelevant = Context("irrelevant")
     return [
         m
         if (before is None or before <= m.start) and (after is None or m.start < after)
-        else with_context(m, Context("irrelevant"))
+        else with_context(m, irrelevant)
         for m in mentions
     ]
 
