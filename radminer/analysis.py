@@ -124,7 +124,7 @@ _NOT_START = 2**64 - 1  # SENT_START -1 as spaCy's uint64 arrays hold it
 #: of its last quarter when that holds one. Every later stage works within a sentence, so this
 #: bounds their work per sentence (and a bookmark row, see ``extractor.BOOKMARK_REACH``) and keeps
 #: the cost of any text linear in its length. About 100 words: 2.7 times the longest sentence of
-#: the 5,800 Open-i and CMC 2007 reports (48 tokens), so real reports are not cut.
+#: the 4,827 Open-i and CMC 2007 reports (48 tokens), so real reports are not cut.
 MAX_SENTENCE_TOKENS = 128
 _CUT_AFTER = frozenset({",", ";"})
 

@@ -62,7 +62,7 @@ logger = logging.getLogger(__name__)
 #: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
 MAX_SENTENCE_CHARS = 2000
 #: Most characters in the ``sentence`` of a bookmark row: a longer sentence (hostile input: the
-#: longest of 5,800 Open-i and CMC 2007 reports has 270) is cut to this many characters around
+#: longest of 4,827 Open-i and CMC 2007 reports has 270) is cut to this many characters around
 #: the bookmark, "…" marking a cut end, so that no row repeats a huge sentence (a 1 MB token of
 #: glued bookmarks would otherwise give each of its 131,072 rows a 1 MB sentence).
 BOOKMARK_WINDOW_CHARS = 1000
