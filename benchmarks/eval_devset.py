@@ -17,33 +17,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring import Counts
+
 from radminer import Extractor
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lesanet" / "hand_labeled_dev.json"
 
 
 @dataclass
-class Scores:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
+class Scores(Counts):
+    """Micro counts, with the labels missed and added, for the listing."""
+
     misses: Counter = field(default_factory=Counter)
     extras: Counter = field(default_factory=Counter)
     not_in_ontology: Counter = field(default_factory=Counter)
     closure: Counter = field(default_factory=Counter)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 def evaluate(path: Path = DEFAULT, extractor: Extractor | None = None) -> tuple[Scores, Scores]:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring import group_by_cause, print_causes
+
 from radminer import Extractor
 from radminer.analysis import Analyzer
 from radminer.context import ContextRules, assign_context
@@ -90,10 +92,7 @@ class Result:
 
     def by_cause(self) -> dict[str, list[Error]]:
         """The errors grouped by cause, the largest group first."""
-        groups: dict[str, list[Error]] = {}
-        for error in self.errors:
-            groups.setdefault(error.cause, []).append(error)
-        return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
+        return group_by_cause(self.errors, lambda error: error.cause)
 
 
 def read_pairs(path: Path) -> list[Pair]:
@@ -292,20 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         f"gold Negated {result.gold_negated}: right {result.right_negated}; "
         f"gold Affirmed {result.gold_affirmed}: right {result.right_affirmed}"
     )
-    groups = result.by_cause()
-    print("errors by cause:")
-    for cause, errors in groups.items():
-        print(f"  {len(errors):4d}  {cause}")
-    if args.verbose:
-        for cause, errors in groups.items():
-            print(f"\n## {cause} ({len(errors)})")
-            for e in errors:
-                status = e.mention.status if e.mention else "not found"
-                trigger = f", trigger {e.trigger!r}" if e.trigger else ""
-                gold = "Negated" if e.pair.negated else "Affirmed"
-                print(f"- [{e.pair.report}] {e.pair.concept!r}: gold {gold}, found {status}{trigger}")
-                print(f"    {_excerpt(e.pair)}")
+    print_causes(result.by_cause(), verbose=args.verbose, line=_error_line)
     return 0
+
+
+def _error_line(e: Error) -> str:
+    status = e.mention.status if e.mention else "not found"
+    trigger = f", trigger {e.trigger!r}" if e.trigger else ""
+    gold = "Negated" if e.pair.negated else "Affirmed"
+    return f"- [{e.pair.report}] {e.pair.concept!r}: gold {gold}, found {status}{trigger}\n    {_excerpt(e.pair)}"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring import Counts, group_by_cause, print_causes
+
 from radminer import Extractor
 from radminer.context import ContextRules, split_sentences
 from radminer.mentions import LesionLabels, Mention
@@ -50,28 +52,6 @@ STEMS: dict[str, re.Pattern[str]] = {
 }
 
 
-@dataclass
-class Counts:
-    """True / false positives and false negatives of one class (or of all, micro)."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
 @dataclass(frozen=True)
 class Error:
     """A wrong class of one report: its cause, the sentence concerned (or the report, when the
@@ -98,10 +78,7 @@ class Result:
 
     def by_cause(self) -> dict[str, list[Error]]:
         """The errors grouped by cause and class, the largest group first."""
-        groups: dict[str, list[Error]] = {}
-        for error in self.errors:
-            groups.setdefault(f"{error.cause} [{error.cls}]", []).append(error)
-        return dict(sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])))
+        return group_by_cause(self.errors, lambda error: f"{error.cause} [{error.cls}]")
 
 
 def read_csv(path: Path, required: Iterable[str], what: str) -> list[dict[str, str]]:
@@ -226,16 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'class':<14} {'P':>6} {'R':>6} {'F1':>6}   tp / fp / fn")
     for cls, c in [*result.classes.items(), ("micro", result.micro)]:
         print(f"{cls:<14} {c.precision:6.3f} {c.recall:6.3f} {c.f1:6.3f}   {c.tp} / {c.fp} / {c.fn}")
-    groups = result.by_cause()
-    print("errors by cause:")
-    for cause, errors in groups.items():
-        print(f"  {len(errors):4d}  {cause}")
-    if args.verbose:
-        for cause, errors in groups.items():
-            print(f"\n## {cause} ({len(errors)})")
-            for e in errors:
-                detail = f" ({e.detail!r})" if e.detail else ""
-                print(f"- {e.report}{detail}: {e.sentence}")
+    print_causes(
+        result.by_cause(),
+        verbose=args.verbose,
+        line=lambda e: f"- {e.report}{f' ({e.detail!r})' if e.detail else ''}: {e.sentence}",
+    )
     return 0
 
 

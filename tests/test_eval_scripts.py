@@ -25,6 +25,7 @@ def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # the scripts import their shared scoring module
     spec.loader.exec_module(module)
     return module
 
