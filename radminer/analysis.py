@@ -94,7 +94,7 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
- _CAPITAL, _OPEN, _PAREN, _LETTER) = (1 << i for i in range(17))  # fmt: skip
+ _CAPITAL, _WRAPS, _PAREN, _LETTER) = (1 << i for i in range(17))  # fmt: skip
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE | _PAREN
 _SKIPPED = _SPACE | _CLOSE | _TERM
@@ -107,7 +107,7 @@ _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
 #: Tokens after which a line break does not end a sentence (the line was wrapped mid-phrase).
-_OPENERS = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "in", "to", "for", "at", "by", "-", "/"})
+_WRAPPED_AFTER = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "in", "to", "for", "at", "by", "-", "/"})
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
 #: period, so "e.g." and "p.o." stay whole).
@@ -299,8 +299,8 @@ def _kind(text: str) -> int:
         kind |= _NUMBER
     if text.lower() in _JOINERS:
         kind |= _JOINER
-    if text.lower() in _OPENERS:
-        kind |= _OPEN
+    if text.lower() in _WRAPPED_AFTER:
+        kind |= _WRAPS
     if text == ")":
         kind |= _PAREN
     if text[0].isupper():
@@ -525,7 +525,7 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
         elif i + 1 < n:  # a line break
             nxt = kinds[i + 1]
             list_item = nxt & _NUMBER and i + 2 < n and kinds[i + 2] & (_TERM | _CLOSE)
-            new_line = nxt & (_CAPITAL | _NUMBER) and i > 0 and not kinds[i - 1] & _OPEN
+            new_line = nxt & (_CAPITAL | _NUMBER) and i > 0 and not kinds[i - 1] & _WRAPS
             if list_item or nxt & _BULLET or new_line:
                 pending = True
     if pending:

@@ -29,6 +29,7 @@ from itertools import compress, islice, repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
+from .context import HEAD_CATEGORY
 from .matching import Match
 
 if TYPE_CHECKING:
@@ -59,8 +60,6 @@ SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "als
 COORDINATORS = frozenset({"and", "or", ","})
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
 OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
-#: Category of the labels that are findings (a finding between two components may cut them apart).
-FINDING_CATEGORY = "type"
 _ROUNDS = 4  # compositions of compositions, at most this deep
 
 
@@ -117,7 +116,7 @@ class Composer:
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
         self._word_starts = frozenset(word[0] for _, rule in self._word_rules for word in rule.words)
-        self._findings = frozenset(label for label in graph.labels if graph.category(label) == FINDING_CATEGORY)
+        self._findings = frozenset(label for label in graph.labels if graph.category(label) == HEAD_CATEGORY)
         # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
         self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
         for k, rule in enumerate(self.rules):
