@@ -86,6 +86,12 @@ _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 
 
+#: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
+_PHRASE_LISTS = (
+    "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
+)  # fmt: skip
+
+
 class ContextRulesError(RadminerError):
     """A context rules file is malformed (unknown keys, a phrase listed under two kinds, ...)."""
 
@@ -315,16 +321,15 @@ class ContextRules:
         for kind in SCOPE_KINDS:
             for phrase in data.get(kind, ()):
                 add(phrase, kind, "forward")
+        for key in _PHRASE_LISTS:
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+                raise ContextRulesError(f"{source}: {key}: expected a list of non-empty phrases, found {value!r:.200}")
         return cls(
             {p: (k, frozenset(d)) for p, (k, d) in entries.items()},
             window=int(data.get("window", 8)),
-            lesion_heads=data.get("lesion_heads", ()),
-            clause_boundaries=data.get("clause_boundaries", ()),
-            same_lesion_cues=data.get("same_lesion_cues", ()),
-            clause_openers=data.get("clause_openers", ()),
-            descriptors=data.get("descriptors", ()),
-            differentials=data.get("differentials", ()),
             source=source,
+            **{key: data.get(key, ()) for key in _PHRASE_LISTS},
         )
 
     @classmethod

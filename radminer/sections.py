@@ -186,6 +186,8 @@ def section_filter(sections: str | Iterable[str] | None) -> tuple[frozenset[str]
     string of comma-separated names)."""
     if sections is None:
         return None, DEFAULT_EXCLUDED
+    if not isinstance(sections, (str, list, tuple, set, frozenset)):
+        raise InputError(f"sections: expected 'all' or section names, found {type(sections).__name__}")
     names = sections.split(",") if isinstance(sections, str) else list(sections)
     if not all(isinstance(n, str) and n.strip() for n in names):
         raise InputError(f"sections: expected section names, found {sections!r}")

@@ -252,6 +252,8 @@ def test_find_triggers_longest_match_and_kinds() -> None:
         ({"window": 0}, "window"),
         ({"format": "other/2"}, "expected format"),
         ({"negated": {"forward": ["no|none"]}, "pseudo": ["none"]}, "two meanings"),
+        ({"descriptors": "nodular"}, "descriptors: expected a list of non-empty phrases"),
+        ({"clause_openers": ["a", ""]}, "clause_openers: expected a list"),
     ],
 )
 def test_malformed_rules(data: dict, message: str) -> None:  # type: ignore[type-arg]

@@ -103,6 +103,8 @@ def test_section_filter() -> None:
     assert section_filter(["findings"]) == (frozenset({"findings"}), frozenset())
     with pytest.raises(InputError, match="sections"):
         section_filter(["findings", ""])
+    with pytest.raises(InputError, match="sections: expected 'all' or section names, found int"):
+        section_filter(5)  # type: ignore[arg-type]
     assert counted([None, "history", "findings"], *section_filter(None)) == [True, False, True]
     assert counted([None, "history", "findings"], *section_filter("history")) == [True, True, False]
 
