@@ -4,10 +4,10 @@
     PYTHONPATH=. python benchmarks/bench_ddp.py --quick --device cpu    # tiny sizes, gloo on CPU
     PYTHONPATH=. python benchmarks/bench_ddp.py --verify 5              # first: N GPUs = 1 GPU's weights?
 
-Needs only torch, torchvision and numpy (it imports lesion_model.engine/models/losses/distributed).
+Needs only torch, torchvision and numpy (it imports lesion_model.training and lesion_model.models).
 For each world size of --world (default 1 2) the benchmark starts that many processes
 (torch.multiprocessing, the environment torchrun would set; NCCL on CUDA, gloo on CPU), each on
-its own GPU, as ``torchrun --nproc_per_node=N -m lesion_model.train`` runs them. Each rank holds
+its own GPU, as ``torchrun --nproc_per_node=N -m lesion_model.cli.lesion_train`` runs them. Each rank holds
 the same synthetic in-memory training set on its device (random int16 HU patches [3, 120, 120],
 random boxes, sparse labels over K = 171) and trains lesion_model's multi-scale VGG-16-BN through
 ``engine.train_one_epoch`` with its shard of every global batch: weak scaling, --per-rank-batch
@@ -39,10 +39,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from lesion_model.distributed import DistributedContext, process_group, rank_device, sync_batchnorm, wrap
-from lesion_model.engine import InputTransform, SplitData, epoch_generator, train_one_epoch
-from lesion_model.losses import WeightedBCEWithLogits, class_weights
-from lesion_model.models import ModelConfig, build_model
+from lesion_model.models import ModelConfig, WeightedBCEWithLogits, build_model, class_weights
+from lesion_model.training.distributed import DistributedContext, process_group, rank_device, sync_batchnorm, wrap
+from lesion_model.training.engine import InputTransform, SplitData, epoch_generator, train_one_epoch
 
 PATCH = (3, 120, 120)
 WINDOW = (-1024.0, 3071.0)

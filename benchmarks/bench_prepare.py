@@ -19,8 +19,8 @@ from pathlib import Path
 
 import click
 
+from lesion_model.data.prepare import prepare_store, truth_labels
 from lesion_model.data.records import read_dl_info
-from lesion_model.prepare import prepare_store, truth_labels
 from lesion_model.synth import SynthConfig, generate
 
 

@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/bench_train.py --out results.json     # H100 / H200
     PYTHONPATH=. python benchmarks/bench_train.py --quick                 # tiny sizes, CPU check
 
-Needs only torch, torchvision and numpy (it imports lesion_model.engine/models/losses, not the
+Needs only torch, torchvision and numpy (it imports lesion_model.training.engine and lesion_model.models, not the
 pandas/click/SimpleITK parts). Steps, all on one device in one process:
 
 1. A synthetic patch store of ``--lesions`` random int16 HU patches [N, 3, 120, 120] with random
@@ -41,9 +41,8 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.ops import roi_align
 
-from lesion_model.engine import InputTransform, SplitData, epoch_generator, train_one_epoch
-from lesion_model.losses import WeightedBCEWithLogits, class_weights
-from lesion_model.models import ModelConfig, build_model
+from lesion_model.models import ModelConfig, WeightedBCEWithLogits, build_model, class_weights
+from lesion_model.training.engine import InputTransform, SplitData, epoch_generator, train_one_epoch
 
 PATCH = (3, 120, 120)
 WINDOW = (-1024.0, 3071.0)

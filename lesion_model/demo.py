@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from .data.store import PatchStore
-from .evaluate import format_table
+from .evaluation import format_table
 
 __all__ = ["TABLE1_ROWS", "main", "run_demo"]
 

@@ -22,6 +22,11 @@ class DataError(LesionModelError):
 class ConfigError(LesionModelError, ValueError):
     """An option out of its valid range (the message names the option and the range)."""
 
+    @classmethod
+    def out_of_range(cls, field: str, expected: str, found: object) -> ConfigError:
+        """The error of the config field ``field`` (named as its option, ``--batch-size``)."""
+        return cls(f"--{field.replace('_', '-')}: expected {expected}, found {found!r}")
+
 
 @dataclass(frozen=True)
 class SkippedRow:

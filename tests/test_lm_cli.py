@@ -19,10 +19,11 @@ torch = pytest.importorskip("torch")
 sitk = pytest.importorskip("SimpleITK")
 
 from click.testing import CliRunner, Result  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
 
 from lesion_model import cli  # noqa: E402
-from lesion_model.synth import SynthConfig, generate, make_store  # noqa: E402
-from lesion_model.train import TrainConfig, train  # noqa: E402
+from lesion_model.synth import SynthConfig, generate  # noqa: E402
+from lesion_model.training import TrainConfig, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = {
@@ -311,3 +312,71 @@ def test_missing_model_extra_is_one_line(prog: str, hidden: str, args: list[str]
         f"{prog}: error: {hidden} is not installed; the lesion-* commands need the model extra: "
         "pip install 'radminer[model]'"
     )
+
+
+def test_importing_the_commands_imports_no_torch() -> None:
+    code = "import sys\nimport lesion_model.cli\nprint('torch' in sys.modules, 'pandas' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert run.stdout.split() == ["False", "False"]
+
+
+#: The packages of the model extra (pyproject.toml), hidden to simulate ``pip install radminer`` without it.
+MODEL_EXTRA = ("torch", "torchvision", "SimpleITK", "pydicom", "matplotlib", "pandas")
+
+
+@pytest.mark.parametrize(
+    ("prog", "args"),
+    [
+        ("lesion-synth", ["s"]),
+        ("lesion-prepare", ["pyproject.toml", "-o", "s"]),
+        ("lesion-train", ["--data", "s", "--out", "r"]),
+        ("lesion-eval", ["--checkpoint", ".", "--data", "s"]),
+        ("lesion-annotate", ["--checkpoint", ".", "--image", "."]),
+    ],
+)
+def test_every_command_without_the_model_extra_is_one_line(prog: str, args: list[str]) -> None:
+    name = {"lesion-eval": "evaluate"}.get(prog, prog.removeprefix("lesion-"))
+    code = (
+        f"import sys\nfor m in {MODEL_EXTRA!r}:\n    sys.modules[m] = None  # as if not installed\n"
+        f"from lesion_model.cli import {name}\n{name}(prog_name={prog!r})"
+    )
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, check=False)
+    assert run.returncode == 1 and run.stdout == "", run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"{prog}: error: ") and line.endswith("pip install 'radminer[model]'"), line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--patients", "0"], "--patients: expected an integer from 1 to 100000, found 0"),
+        (["--image-size", "50"], "--image-size: expected an integer from 96 to 2048"),
+    ],
+)
+def test_synth_options_out_of_range(tmp_path: Path, args: list[str], expected: str) -> None:
+    line = one_error_line(CliRunner().invoke(cli.synth, [str(tmp_path / "s"), *args]), "lesion-synth")
+    assert line.startswith(f"lesion-synth: error: {expected}"), line
+    assert not (tmp_path / "s").exists()
+
+
+def test_prepare_window_out_of_range(tmp_path: Path) -> None:
+    args = ["pyproject.toml", "-o", str(tmp_path / "s"), "--dtype", "uint8", "--window", "100", "-100"]
+    result = CliRunner().invoke(cli.prepare, args)
+    expected = "lesion-prepare: error: --window: expected two HU values LO < HI, each from -100000 to 100000"
+    assert one_error_line(result, "lesion-prepare").startswith(expected)
+
+
+def test_option_defaults_are_the_configs() -> None:
+    from dataclasses import MISSING, fields
+
+    from lesion_model.data import PrepareOptions
+    from lesion_model.synth import SynthConfig
+
+    checked = 0
+    for config, command in ((TrainConfig, cli.train), (PrepareOptions, cli.prepare), (SynthConfig, cli.synth)):
+        options = {p.name: p for p in command.params if p.name and not getattr(p, "is_flag", False)}
+        for field in fields(config):
+            if field.name in options and field.default is not MISSING and field.default is not None:
+                assert options[field.name].default == field.default, (command.name, field.name)
+                checked += 1
+    assert checked >= 20

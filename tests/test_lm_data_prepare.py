@@ -13,15 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from lm_helpers import make_store
 
-from lesion_model import prepare as prepare_module
+import lesion_model.data.prepare as prepare_module
 from lesion_model.cli import prepare as prepare_cli
 from lesion_model.data.labels import read_bookmark_map, read_lesanet_labels, read_radminer_jsonl
+from lesion_model.data.prepare import PrepareOptions, prepare_store, truth_labels
 from lesion_model.data.records import DL_INFO_COLUMNS, read_dl_info
 from lesion_model.data.store import PatchStore
 from lesion_model.errors import DataError
-from lesion_model.prepare import PrepareOptions, prepare_store, truth_labels
-from lesion_model.synth import SynthConfig, generate, make_store
+from lesion_model.synth import SynthConfig, generate
 
 pytest.importorskip("SimpleITK")
 SHARED = Path(os.environ.get("LESION_SHARED_DATA", Path(__file__).parents[1].parent / "shared" / "data"))
@@ -58,8 +59,8 @@ def test_synth_layout_and_determinism(synth: Path, tmp_path: Path) -> None:
     reports = read_csv(synth / "reports.csv")
     marks = read_csv(synth / "bookmarks.csv")
     assert sum(r["text"].count("BOOKMARK") for r in reports) == len(records) == len(marks)
-    again = generate(tmp_path / "again", SynthConfig(patients=2, image_size=64), seed=5)
-    twice = generate(tmp_path / "twice", SynthConfig(patients=2, image_size=64), seed=5)
+    again = generate(tmp_path / "again", SynthConfig(patients=2, image_size=96), seed=5)
+    twice = generate(tmp_path / "twice", SynthConfig(patients=2, image_size=96), seed=5)
     for name in ("DL_info.csv", "reports.csv", "truth.csv"):
         assert (again / name).read_bytes() == (twice / name).read_bytes()
     png = next((again / "Images_png").rglob("*.png")).relative_to(again)
@@ -279,3 +280,16 @@ def test_cli_and_tiny_store(synth: Path, tmp_path: Path) -> None:
     assert again.exit_code != 0 and "already exists" in again.output
     tiny = PatchStore.open(make_store(tmp_path / "tiny", n=10, seed=0))
     assert len(tiny) == 10 and tiny.positive.any(axis=0).sum() >= 3
+
+
+def test_options_and_synth_config_are_checked_on_construction() -> None:
+    from lesion_model.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^--dtype: expected int16 or uint8, found 'float32'$"):
+        PrepareOptions(dtype="float32")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^--on-error: expected raise or skip"):
+        PrepareOptions(on_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^--slice-intervals-mm: expected one or more slice intervals"):
+        SynthConfig(slice_intervals_mm=())
+    with pytest.raises(ConfigError, match=r"^--split-fractions: expected three fractions"):
+        SynthConfig(split_fractions=(0.0, 0.0, 0.0))

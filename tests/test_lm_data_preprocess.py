@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lesion_model.data.preprocess import PAD_HU, Window, extract_patch, to_uint8
+from lesion_model.data.preprocess import PAD_HU, extract_patch, to_uint8, window_hu
 from lesion_model.data.volumes import ArrayVolume
 
 HU, RADIUS = 200.0, 10.0  # sphere HU and radius in mm, on a 0 HU background
@@ -75,19 +75,24 @@ def test_outside_the_image_is_air_and_ends_are_replicated() -> None:
     np.testing.assert_allclose(patch.hu[2], patch.hu[1])
 
 
-def test_windows() -> None:
+def test_window_on_numpy_arrays() -> None:
     hu = np.array([[[[-2000.0, -1024.0], [1023.5, 5000.0]]]] * 3).reshape(3, 2, 2)
-    out = Window()(hu)
+    out = window_hu(hu)  # LesaNet's [-1024, 3071]
     assert out.shape == (3, 2, 2) and out.dtype == np.float32
     assert out[0].ravel().tolist() == pytest.approx([0.0, 0.0, 0.5, 1.0])
-    multi = Window([(-1024, 3071), (-160, 240)])(hu[None])
-    assert multi.shape == (1, 6, 2, 2)
+    soft = window_hu(hu[0], (-175.0, 275.0))
+    assert soft.ravel().tolist() == pytest.approx([0.0, 0.0, 1.0, 1.0])
+    assert window_hu([[-160, 40, 240]], (-160, 240)).tolist() == [[0.0, 0.5, 1.0]]
     assert to_uint8(hu)[0].ravel().tolist() == [0, 0, 128, 255]
-    with pytest.raises(ValueError, match="windows"):
-        Window([(10, -10)])
+    np.testing.assert_array_equal(to_uint8(hu), np.rint(window_hu(hu, scale=255.0)).astype(np.uint8))
+    with pytest.raises(ValueError, match="expected a window LO < HI"):
+        window_hu(hu, (10, -10))
 
 
-def test_window_on_torch_tensors() -> None:
+def test_window_on_torch_tensors_matches_numpy() -> None:
     torch = pytest.importorskip("torch")
-    out = Window([(-1024, 3071), (-160, 240)])(torch.zeros(2, 3, 4, 4, dtype=torch.int16))
-    assert out.shape == (2, 6, 4, 4) and out.dtype == torch.float32
+    hu = torch.tensor([[-2000, -1024, 0, 1023, 5000]], dtype=torch.int16).repeat(3, 1)
+    out = window_hu(hu)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == (3, 5)
+    assert out.numpy().tolist() == window_hu(hu.numpy()).tolist()
+    assert window_hu(hu, (-160.0, 240.0))[0].tolist() == pytest.approx([0.0, 0.0, 0.4, 1.0, 1.0])

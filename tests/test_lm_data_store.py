@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from lm_helpers import make_store
 
 from lesion_model.data.store import INDEX_COLUMNS, PatchStore
 from lesion_model.errors import DataError
-from lesion_model.synth import make_store
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
 
-from lesion_model.distributed import DistributedContext, SyncBatchNorm2d, rank_seed  # noqa: E402
-from lesion_model.synth import make_store  # noqa: E402
-from lesion_model.train import TrainConfig, load_checkpoint, train  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
+
+from lesion_model.training import TrainConfig, load_checkpoint, train  # noqa: E402
+from lesion_model.training.distributed import DistributedContext, SyncBatchNorm2d, rank_seed  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not built")
 

@@ -14,12 +14,12 @@ import pytest
 torch = pytest.importorskip("torch")
 sitk = pytest.importorskip("SimpleITK")
 
-from lesion_model.annotate import annotate_image  # noqa: E402
+from lesion_model.annotation import annotate_image  # noqa: E402
 from lesion_model.data.labels import LabelTable  # noqa: E402
-from lesion_model.evaluate import evaluate_checkpoint  # noqa: E402
-from lesion_model.prepare import PrepareOptions, prepare_store, truth_labels  # noqa: E402
+from lesion_model.data.prepare import PrepareOptions, prepare_store, truth_labels  # noqa: E402
+from lesion_model.evaluation import evaluate_checkpoint  # noqa: E402
 from lesion_model.synth import SynthConfig, generate  # noqa: E402
-from lesion_model.train import TrainConfig, train  # noqa: E402
+from lesion_model.training import TrainConfig, train  # noqa: E402
 
 
 @pytest.fixture

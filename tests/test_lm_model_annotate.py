@@ -11,12 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
 
-from lesion_model.annotate import annotate, read_lesion  # noqa: E402
+from lesion_model.annotation import annotate, read_lesion  # noqa: E402
 from lesion_model.cli import annotate as main  # noqa: E402
 from lesion_model.errors import DataError  # noqa: E402
-from lesion_model.synth import make_store  # noqa: E402
-from lesion_model.train import TrainConfig, load_checkpoint, train  # noqa: E402
+from lesion_model.training import TrainConfig, load_checkpoint, train  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "deeplesion" / "samples"
@@ -99,7 +99,7 @@ def test_real_deeplesion_key_slice(run_dir: Path, tmp_path: Path) -> None:
 
 
 def test_truth_is_expanded_to_ancestors_in_the_label_set() -> None:
-    from lesion_model.annotate import _truth_labels
+    from lesion_model.annotation.annotate import _truth_labels
 
     labels = ("liver", "abdomen", "upper abdomen", "lung")
     assert _truth_labels(["liver"], labels) == ["liver", "abdomen", "upper abdomen"]

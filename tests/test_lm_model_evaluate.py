@@ -12,17 +12,17 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
 
 from lesion_model.cli import evaluate as main  # noqa: E402
 from lesion_model.data.store import PatchStore, write_store  # noqa: E402
 from lesion_model.errors import DataError  # noqa: E402
-from lesion_model.evaluate import (  # noqa: E402
+from lesion_model.evaluation import (  # noqa: E402
     evaluate_checkpoint,
     expand_scores,
     format_table,
 )
-from lesion_model.synth import make_store  # noqa: E402
-from lesion_model.train import TrainConfig, train  # noqa: E402
+from lesion_model.training import TrainConfig, train  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

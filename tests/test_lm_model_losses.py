@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lesion_model.losses import (  # noqa: E402
+from lesion_model.models import (  # noqa: E402
     WeightedBCEWithLogits,
     bootstrap_bce_with_logits,
     class_weights,

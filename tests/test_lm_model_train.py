@@ -12,18 +12,18 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
 
+from lesion_model.cli import train as main  # noqa: E402
 from lesion_model.data.store import PatchStore  # noqa: E402
 from lesion_model.errors import TrainingError  # noqa: E402
 from lesion_model.models import ModelConfig, build_model  # noqa: E402
-from lesion_model.synth import make_store  # noqa: E402
-from lesion_model.train import (  # noqa: E402
+from lesion_model.training import (  # noqa: E402
     InputTransform,
     TrainConfig,
     epoch_generator,
     load_checkpoint,
     load_split,
-    main,
     train,
     train_one_epoch,
 )

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from lesion_model import prepare as prepare_module
+import lesion_model.data.prepare as prepare_module
 from lesion_model.cli import prepare as prepare_cli
 from lesion_model.data.labels import LabelTable, LesionLabelSets
+from lesion_model.data.prepare import prepare_store, truth_labels
 from lesion_model.data.preprocess import extract_patch
 from lesion_model.data.store import PatchStore
-from lesion_model.prepare import prepare_store, truth_labels
 from lesion_model.synth import SynthConfig, generate
 
 pytest.importorskip("SimpleITK")

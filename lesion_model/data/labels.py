@@ -13,13 +13,14 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from .records import read_json_object
 from .store import StoreLabels
 
 __all__ = [
@@ -126,7 +127,7 @@ def read_radminer_jsonl(
     """radminer's output (one JSON object per line, see docs/cli.md) keyed by lesion id.
 
     Every line needs ``id`` and a ``labels`` list (``uncertain``, ``negated`` optional lists);
-    with ``known`` (e.g. a :class:`~radminer.graph.LabelGraph`) every label must be in it. A
+    with ``known`` (e.g. a :class:`~radminer.ontology.graph.LabelGraph`) every label must be in it. A
     bookmark missing from ``bookmark_map``, a lesion given different labels on two lines, a
     line that is not UTF-8 JSON and a file without lines are errors naming the file and line.
     """
@@ -167,9 +168,7 @@ def read_radminer_jsonl(
 
 def read_lesanet_labels(path: Path) -> LabelTable:
     """LesaNet's ``text_mined_labels_171_and_split.json``, as released."""
-    from .records import _read_json
-
-    data = _read_json(path)
+    data = read_json_object(path)
     terms = data.get("term_list")
     if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
         raise DataError(f"{path}: expected a list of label names under 'term_list'")
@@ -179,9 +178,10 @@ def read_lesanet_labels(path: Path) -> LabelTable:
         relevant = data.get(f"{split}_relevant_labels")
         uncertain = data.get(f"{split}_uncertain_labels")
         irrelevant = data.get(f"{split}_irrelevant_labels")
-        for key, value in ((f"{split}_lesion_idxs", rows), (f"{split}_relevant_labels", relevant)):
-            if not isinstance(value, list):
-                raise DataError(f"{path}: expected a list under {key!r}")
+        if not isinstance(rows, list):
+            raise DataError(f"{path}: expected a list under {f'{split}_lesion_idxs'!r}")
+        if not isinstance(relevant, list):
+            raise DataError(f"{path}: expected a list under {f'{split}_relevant_labels'!r}")
         for j, row in enumerate(rows):
             try:
                 names = [
@@ -197,7 +197,7 @@ def read_lesanet_labels(path: Path) -> LabelTable:
     return LabelTable("lesanet-json", by_lesion, tuple(terms), path=path)
 
 
-def read_truth(path: Path, expand=None) -> LabelTable:  # type: ignore[no-untyped-def]
+def read_truth(path: Path, expand: Callable[[Iterable[str]], Iterable[str]] | None = None) -> LabelTable:
     """lesion-synth's ``truth.csv`` (``lesion_id, labels``, ``;``-separated), optionally expanded.
 
     ``expand`` maps a label iterable to its closure (e.g. ``LabelGraph.expand``).

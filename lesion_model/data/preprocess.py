@@ -15,25 +15,32 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import DataError
 from .geometry import box_problem
 from .volumes import Volume
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
 __all__ = [
     "DEFAULT_WINDOW",
     "PAD_HU",
     "Patch",
-    "Window",
     "extract_patch",
     "to_uint8",
+    "window_hu",
 ]
+
+_T = TypeVar("_T", "np.ndarray", "Tensor")
 
 PAD_HU = -1024.0
 #: LesaNet's window: the full 12-bit CT range.
-DEFAULT_WINDOW = (-1024.0, 3071.0)
+DEFAULT_WINDOW: tuple[float, float] = (-1024.0, 3071.0)
 
 
 @dataclass(frozen=True)
@@ -121,32 +128,36 @@ def extract_patch(
     return Patch(np.stack(channels).astype(np.float32), patch_box, replicated)
 
 
-def to_uint8(hu: np.ndarray, window: Sequence[float] = DEFAULT_WINDOW) -> np.ndarray:
-    """HU → ``uint8`` (0 at ``window[0]``, 255 at ``window[1]``), for windowed stores."""
-    lo, hi = float(window[0]), float(window[1])
-    scaled = (np.asarray(hu, dtype=np.float32) - lo) * (255.0 / (hi - lo))
-    return np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+@overload
+def window_hu(hu: Tensor, window: Sequence[float] = ..., *, scale: float = ...) -> Tensor: ...
+@overload
+def window_hu(hu: npt.ArrayLike, window: Sequence[float] = ..., *, scale: float = ...) -> np.ndarray: ...
+def window_hu(
+    hu: Tensor | npt.ArrayLike, window: Sequence[float] = DEFAULT_WINDOW, *, scale: float = 1.0
+) -> Tensor | np.ndarray:
+    """The HU window: ``window[0]`` → 0 and ``window[1]`` → ``scale`` (1: the model's input), linearly,
+    clipped to ``[0, scale]``.
 
-
-class Window:
-    """HU → ``[0, 1]`` per window; several windows are stacked as channels.
-
-    Input ``[..., C, H, W]`` (numpy array or torch tensor) of HU; output ``[..., C·W, H, W]``
-    float32 with the channels of window 0 first. ``Window()`` is LesaNet's [−1024, 3071].
+    ``hu`` is a numpy array (or anything numpy reads) of any shape, or a torch tensor (on any
+    device, any dtype); the result is float32 of the same kind and shape. torch is not imported
+    here: a tensor is recognised by its methods.
     """
+    lo, hi = float(window[0]), float(window[1])
+    if not hi > lo:
+        raise ValueError(f"expected a window LO < HI, found {lo:g}, {hi:g}")
+    if isinstance(hu, np.ndarray) or not hasattr(hu, "clamp_"):
+        x = np.asarray(hu, dtype=np.float32)
+        return np.clip(_linear(x, lo, hi, scale), 0.0, scale)
+    return _linear(cast("Tensor", hu).float(), lo, hi, scale).clamp_(0.0, scale)
 
-    def __init__(self, windows: Sequence[Sequence[float]] = (DEFAULT_WINDOW,)) -> None:
-        self.windows = tuple((float(lo), float(hi)) for lo, hi in windows)
-        if not self.windows or any(hi <= lo for lo, hi in self.windows):
-            raise ValueError(f"windows must be non-empty (low, high) pairs, got {windows!r}")
 
-    def __repr__(self) -> str:
-        return f"Window({list(self.windows)!r})"
+def _linear(x: _T, lo: float, hi: float, scale: float) -> _T:
+    # scale 1 divides by the width; another scale multiplies by one factor (how quantized stores are made)
+    if scale == 1.0:
+        return (x - lo) / (hi - lo)
+    return (x - lo) * (scale / (hi - lo))
 
-    def __call__(self, hu):  # type: ignore[no-untyped-def]
-        parts = [((hu - lo) / (hi - lo)).clip(0, 1) for lo, hi in self.windows]
-        if isinstance(hu, np.ndarray):
-            return np.concatenate(parts, axis=-3).astype(np.float32, copy=False)
-        import torch
 
-        return torch.cat([p.float() for p in parts], dim=-3)
+def to_uint8(hu: npt.ArrayLike, window: Sequence[float] = DEFAULT_WINDOW) -> np.ndarray:
+    """HU → ``uint8`` (0 at ``window[0]``, 255 at ``window[1]``; :func:`window_hu`), for windowed stores."""
+    return np.rint(window_hu(hu, window, scale=255.0)).astype(np.uint8)

@@ -9,7 +9,6 @@ listed there. Geometry is checked on read (:mod:`lesion_model.data.geometry`).
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 from collections import Counter
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._files import read_json
 from ..errors import BadRowsError, DataError, SkippedRow
 from .geometry import box_problem, image_size_problem, interval_problem, spacing_problem
 
@@ -27,6 +27,7 @@ __all__ = [
     "LesionRecord",
     "find_dl_info_rows",
     "read_dl_info",
+    "read_json_object",
     "read_lesanet_split",
     "read_manifest",
 ]
@@ -173,7 +174,7 @@ def _parse_rows(
 
 def read_lesanet_split(path: Path) -> dict[int, str]:
     """0-based DL_info row → split, from LesaNet's ``text_mined_labels_171_and_split.json``."""
-    data = _read_json(path)
+    data = read_json_object(path)
     out: dict[int, str] = {}
     for split in ("train", "val", "test"):
         key = f"{split}_lesion_idxs"
@@ -183,13 +184,9 @@ def read_lesanet_split(path: Path) -> dict[int, str]:
     return out
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: file is missing") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not readable JSON ({exc})") from exc
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; a :class:`DataError` naming the file for anything else."""
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a JSON object")
     return data

@@ -24,12 +24,15 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .._files import read_json
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +153,7 @@ class PatchStore:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: missing (every patch store has a meta.json)") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not readable JSON ({exc})") from exc
+    meta = read_json(path, missing="missing (every patch store has a meta.json)")
     if not isinstance(meta, dict) or meta.get("format") != STORE_FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise DataError(f"{path}: expected format {STORE_FORMAT!r}, found {found!r}")
@@ -188,6 +186,8 @@ def _read_patches(path: Path, meta: Mapping[str, Any]) -> np.ndarray:
 
 
 def _read_index(path: Path, n: int) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         index = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False, na_values=[])
     except FileNotFoundError:
@@ -263,11 +263,10 @@ def write_store(
     try:
         _write_patches(tmp / "patches.npy", patch_chunks, n, _DTYPES[dtype])
         index.to_csv(tmp / "index.csv", index=False)
-        np.savez(
-            tmp / "labels.npz",
-            labels=np.asarray(labels.labels, dtype=str),
-            **{k: np.ascontiguousarray(v, dtype=np.uint8) for k, v in labels.matrices().items()},
-        )
+        arrays = {"labels": np.asarray(labels.labels, dtype=str)}
+        arrays.update((k, np.ascontiguousarray(v, dtype=np.uint8)) for k, v in labels.matrices().items())
+        # numpy's stub lets **arrays reach the bool allow_pickle (numpy 2.1+); these names never do
+        np.savez(tmp / "labels.npz", **arrays)  # type: ignore[arg-type]
         meta = {
             "format": STORE_FORMAT,
             "version": STORE_VERSION,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,19 +26,34 @@ HU_OFFSET = 32768
 
 
 class Volume(Protocol):
-    """Axial slices in HU with their geometry."""
+    """Axial slices in HU with their geometry (read-only)."""
 
-    spacing_xy: tuple[float, float]  # mm per pixel along x (columns) and y (rows)
-    slice_interval: float  # mm between consecutive slices
-    first: int  # index of the first slice of the volume
-    last: int  # index of the last slice (inclusive)
+    @property
+    def spacing_xy(self) -> tuple[float, float]:
+        """mm per pixel along x (columns) and y (rows)."""
+        ...
+
+    @property
+    def slice_interval(self) -> float:
+        """mm between consecutive slices."""
+        ...
+
+    @property
+    def first(self) -> int:
+        """Index of the first slice of the volume."""
+        ...
+
+    @property
+    def last(self) -> int:
+        """Index of the last slice (inclusive)."""
+        ...
 
     def slice(self, k: int) -> np.ndarray:
         """Slice ``k`` (``first ≤ k ≤ last``) as ``float32[H, W]`` HU."""
         ...
 
 
-def _sitk():  # type: ignore[no-untyped-def]
+def _sitk() -> Any:
     try:
         import SimpleITK as sitk
     except ImportError as exc:  # pragma: no cover - depends on the installation

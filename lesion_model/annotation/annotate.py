@@ -1,4 +1,4 @@
-"""Annotation: ``lesion-annotate`` predicts the top-k labels of one lesion and draws a Fig. 3-style PNG.
+"""What ``lesion-annotate`` does: the top-k labels of one lesion and a Fig. 3-style figure.
 
 Inputs (read with :mod:`lesion_model.data`, preprocessed exactly as the patch store is):
 
@@ -27,20 +27,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.geometry import box_problem
-from .data.preprocess import extract_patch
-from .data.records import find_dl_info_rows, read_dl_info
-from .data.volumes import ArrayVolume, PngSeries, Volume, read_volume
-from .errors import ConfigError, DataError
-from .evaluate import _pyplot, figure_format, save_figure
-from .train import InputTransform, LoadedModel, load_checkpoint, resolve_device
+from ..data.geometry import box_problem
+from ..data.preprocess import extract_patch, window_hu
+from ..data.records import find_dl_info_rows, read_dl_info
+from ..data.volumes import ArrayVolume, PngSeries, Volume, read_volume
+from ..errors import ConfigError, DataError
+from ..evaluation.figures import figure_format, pyplot, save_figure
+from ..training import InputTransform, LoadedModel, load_checkpoint, resolve_device
 
-__all__ = ["Lesion", "Prediction", "annotate", "annotate_image", "plot_annotation", "read_lesion"]
+__all__ = ["DISPLAY_WINDOW", "Lesion", "Prediction", "annotate", "annotate_image", "plot_annotation", "read_lesion"]
 
 logger = logging.getLogger(__name__)
 
 #: Display window of the figure (DeepLesion's usual soft-tissue window, HU).
-DISPLAY_WINDOW = (-175.0, 275.0)
+DISPLAY_WINDOW: tuple[float, float] = (-175.0, 275.0)
 _COLOURS = {"TP": "#1a9641", "FP": "#d7191c", "FN": "#2b83ba", None: "black"}
 
 
@@ -196,9 +196,8 @@ def plot_annotation(
     """Fig. 3-style figure (PNG, or the format of the suffix): the patch's middle slice with the
     box, and the labels with scores."""
     figure_format(path)
-    plt = _pyplot()
-    lo, hi = DISPLAY_WINDOW
-    image = np.clip((hu[len(hu) // 2] - lo) / (hi - lo), 0, 1)
+    plt = pyplot()
+    image = window_hu(hu[len(hu) // 2], DISPLAY_WINDOW)
     fig, (ax, text) = plt.subplots(1, 2, figsize=(7, 3.6), dpi=110, gridspec_kw={"width_ratios": [1, 1]})
     ax.imshow(image, cmap="gray", vmin=0, vmax=1)
     x1, y1, x2, y2 = box

@@ -1,7 +1,7 @@
 """The device-side training engine: input transform, one epoch of SGD, prediction.
 
 Needs only torch and numpy (no pandas, click or tqdm), so that benchmarks run it on a bare GPU
-machine. :mod:`lesion_model.train` builds the configuration, data, checkpoints and CLI on top.
+machine. :mod:`lesion_model.training.loop` builds data, checkpoints and the run on top.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..data.preprocess import window_hu
+from ..errors import TrainingError
 from .distributed import all_mean, global_batch_loss
-from .errors import TrainingError
 
 __all__ = [
     "InputTransform",
@@ -67,12 +68,7 @@ class InputTransform:
 
     def __call__(self, patches: Tensor, boxes: Tensor) -> tuple[Tensor, Tensor]:
         """patches: Tensor[B, 3, H, W] int16/uint8/float; boxes: Tensor[B, 4] → the same, float."""
-        x = patches.float()
-        if self.window is None:
-            x = x / 255.0
-        else:
-            lo, hi = self.window
-            x = ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
+        x = patches.float() / 255.0 if self.window is None else window_hu(patches, self.window)
         boxes = boxes.float()
         if self.downsample > 1:
             x = F.avg_pool2d(x, self.downsample)
@@ -134,10 +130,10 @@ def train_one_epoch(
     ``check_every`` steps (checking every step would stall a GPU): a NaN or infinite value
     raises :class:`TrainingError`. ``progress(steps, mean loss)`` is called at each check.
 
-    ``shard = (rank, world_size)`` under DDP (:mod:`lesion_model.distributed`): every rank
+    ``shard = (rank, world_size)`` under DDP (:mod:`lesion_model.training.distributed`): every rank
     draws the same order, ``batch_size`` is the global batch, and this rank trains on part
     ``rank`` of its ``world_size`` contiguous parts; the loss is that of the global batch
-    (:func:`~lesion_model.distributed.global_batch_loss`), and so is the mean returned.
+    (:func:`~lesion_model.training.distributed.global_batch_loss`), and so is the mean returned.
     """
     rank, world = shard
     model.train()

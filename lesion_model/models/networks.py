@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from torchvision.models.vgg import cfgs, make_layers
 from torchvision.ops import roi_align, roi_pool
 
-from lesion_model.errors import TrainingError
+from ..errors import TrainingError
 
 __all__ = [
     "GAPHead",

@@ -1,4 +1,4 @@
-"""``lesion-prepare``: CT lesions → a patch store (see :mod:`lesion_model.data.store`).
+"""What ``lesion-prepare`` does: CT lesions → a patch store (see :mod:`lesion_model.data.store`).
 
 The work is cut into chunks of lesions; each chunk is computed by a worker process and saved in
 ``<OUT>.work/`` as it completes, so an interrupted run resumes where it stopped (the work folder
@@ -17,11 +17,13 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
-from .data.labels import (
+from .._checks import window_ok
+from ..errors import ConfigError, DataError, SkippedRow
+from .labels import (
     LabelTable,
     read_bookmark_map,
     read_lesanet_labels,
@@ -29,11 +31,13 @@ from .data.labels import (
     read_truth,
     store_labels,
 )
-from .data.preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
-from .data.records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
-from .data.store import PATCH_SHAPE, write_store
-from .data.volumes import PngSeries, Volume, read_volume
-from .errors import DataError, SkippedRow
+from .preprocess import DEFAULT_WINDOW, extract_patch, to_uint8
+from .records import LesionRecord, read_dl_info, read_lesanet_split, read_manifest
+from .store import PATCH_SHAPE, write_store
+from .volumes import ArrayVolume, PngSeries, Volume, read_volume
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "PrepareOptions",
@@ -49,12 +53,28 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    """How patches are cut and stored (recorded in the work folder and in ``meta.json``)."""
+    """How patches are cut and stored (recorded in the work folder and in ``meta.json``).
 
-    dtype: str = "int16"
+    ``dtype``: ``int16`` HU, or ``uint8`` windowed by ``window``; ``on_error``: ``raise`` (a bad
+    row or slice stops the run) or ``skip`` (the lesion is left out and listed). Checked on
+    construction: a :class:`~lesion_model.errors.ConfigError` names the option and its range.
+    """
+
+    dtype: Literal["int16", "uint8"] = "int16"
     window: tuple[float, float] = DEFAULT_WINDOW
     replicate_key_only: bool = False
-    on_error: str = "raise"  # raise | skip
+    on_error: Literal["raise", "skip"] = "raise"
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("dtype", self.dtype in ("int16", "uint8"), "int16 or uint8"),
+            ("window", window_ok(self.window), "two HU values LO < HI, each from -100000 to 100000"),
+            ("replicate_key_only", isinstance(self.replicate_key_only, bool), "true or false"),
+            ("on_error", self.on_error in ("raise", "skip"), "raise or skip"),
+        )
+        for name, ok, expected in checks:
+            if not ok:
+                raise ConfigError.out_of_range(name, expected, getattr(self, name))
 
 
 def truth_labels(path: Path) -> LabelTable:
@@ -83,18 +103,21 @@ class _SeriesCache:
         self.options = options
         self.image: Path | None = None
         self.slices: dict[int, np.ndarray] = {}
-        self.array: Volume | None = None
+        self.array: ArrayVolume | None = None
 
     def volume(self, record: LesionRecord) -> Volume:
         if record.image != self.image:
             self.image, self.slices, self.array = record.image, {}, None
         if record.kind == "deeplesion":
+            # read_dl_info sets the geometry of every deeplesion record
+            assert record.spacing_xy is not None and record.slice_interval is not None
+            assert record.first is not None and record.last is not None
             return PngSeries(
                 record.image,
-                record.spacing_xy,  # type: ignore[arg-type]
-                record.slice_interval,  # type: ignore[arg-type]
-                record.first,  # type: ignore[arg-type]
-                record.last,  # type: ignore[arg-type]
+                record.spacing_xy,
+                record.slice_interval,
+                record.first,
+                record.last,
                 record.key_slice,
                 replicate_key_only=self.options.replicate_key_only,
                 cache=self.slices,
@@ -220,8 +243,8 @@ def check_join(table: LabelTable, records: Sequence[LesionRecord], source: Path,
 
 
 def _select_labels(table: LabelTable, label_set: str) -> tuple[list[str], list[str], str]:
-    from radminer.labelspace import select_labels
     from radminer.ontology import load_ontology
+    from radminer.labelspace import select_labels
 
     graph = load_ontology()
     if table.labels is not None:
@@ -318,6 +341,8 @@ def prepare_store(
 
 
 def _index_table(records: Sequence[LesionRecord], boxes: np.ndarray, flags: np.ndarray, source: Path) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "lesion_id": [r.lesion_id for r in records],

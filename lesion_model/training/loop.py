@@ -1,80 +1,56 @@
-"""Training: ``lesion-train --data STORE --out RUN`` (the seed paper's recipe by default).
+"""The training loop of ``lesion-train --data STORE --out RUN`` (the seed paper's recipe by default).
 
 Defaults: multi-scale head, weighted + bootstrap loss (β = 0.9), SGD (momentum 0.9, weight decay
 1e-4), lr 0.01 → 0.001 at epoch 12, 15 epochs, batch 128. ``--head`` and ``--loss`` give the rows
 of Table 1: ``gap bce``, ``gap weighted``, ``multiscale weighted``,
 ``multiscale weighted_bootstrap``.
 
-``RUN`` receives ``config.json`` (the :class:`TrainConfig`), ``checkpoint.pt`` (written atomically
-after every epoch: model, optimizer, scheduler, epoch, config, labels, history) and
-``history.json`` (per-epoch loss and validation mean AUC). ``--resume`` continues from
-``checkpoint.pt`` to exactly the result of an uninterrupted run: the shuffling of each epoch
-comes from its own generator seeded by (seed, epoch).
+``RUN`` receives ``config.json`` (the :class:`~lesion_model.training.config.TrainConfig`),
+``checkpoint.pt`` (:mod:`lesion_model.training.checkpoint`; written atomically after every epoch:
+model, optimizer, scheduler, epoch, config, labels, history) and ``history.json`` (per-epoch loss
+and validation mean AUC). ``--resume`` continues from ``checkpoint.pt`` to exactly the result of
+an uninterrupted run: the shuffling of each epoch comes from its own generator seeded by
+(seed, epoch).
 
 On CUDA the step runs under bf16 autocast with channels_last tensors (optionally
 ``torch.compile``d), and the patches stay int16 on the GPU when they fit, windowed there per batch.
 
-Data-parallel: ``torchrun --nproc_per_node=N -m lesion_model.train ...`` runs N ranks (NCCL, one
-GPU each, or gloo on CPU; :mod:`lesion_model.distributed`). ``--batch-size`` is then the global
-batch (per-rank batch × N), batch norm is synchronized, and the result equals one process's with
-that batch (up to floating-point reduction order); rank 0 alone evaluates, logs and writes ``RUN``;
-``--resume`` works across ranks and world sizes.
+Data-parallel: ``torchrun --nproc_per_node=N -m lesion_model.cli.lesion_train ...`` runs N ranks
+(NCCL, one GPU each, or gloo on CPU; :mod:`lesion_model.training.distributed`). ``--batch-size`` is
+then the global batch (per-rank batch × N), batch norm is synchronized, and the result equals one
+process's with that batch (up to floating-point reduction order); rank 0 alone evaluates, logs and
+writes ``RUN``; ``--resume`` works across ranks and world sizes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import pickle
-import re
 import sys
 import time
-import warnings
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from radminer.io import atomic_output
-
-from .cli import train as main  # the command line, also for ``torchrun -m lesion_model.train``
-from .data.preprocess import DEFAULT_WINDOW
-from .data.store import PatchStore
+from .._files import write_json
+from ..data.store import PatchStore
+from ..errors import TrainingError
+from ..metrics import label_metrics, mean_auc
+from ..models import UncertainPolicy, WeightedBCEWithLogits, build_model, class_weights, make_targets
+from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_NAME, read_checkpoint, save_checkpoint
+from .config import TrainConfig
 from .distributed import DistributedContext, process_group, rank_device, rank_seed, sync_batchnorm, wrap
 from .engine import InputTransform, ProgressFn, SplitData, epoch_generator, predict, resolve_device, train_one_epoch
-from .errors import ConfigError, TrainingError
-from .losses import UncertainPolicy, WeightedBCEWithLogits, class_weights, make_targets
-from .metrics import label_metrics, mean_auc
-from .models import LesionClassifier, ModelConfig, build_model
 
-__all__ = [
-    "CHECKPOINT_NAME",
-    "InputTransform",
-    "LoadedModel",
-    "SplitData",
-    "TrainConfig",
-    "evaluate",
-    "load_checkpoint",
-    "load_split",
-    "main",
-    "predict",
-    "train",
-    "train_one_epoch",
-]
+__all__ = ["hu_window", "load_split", "store_window", "train", "validate"]
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_NAME = "checkpoint.pt"
-CHECKPOINT_FORMAT = "lesion_model.checkpoint"
-LossName = Literal["bce", "weighted", "weighted_bootstrap"]
 # Fields that may differ between a run and its resumption (they do not change the result); the
 # run folder and the store may move (the store is then checked by its content).
 _RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress", "out", "data"}
@@ -82,104 +58,13 @@ _RESUMABLE = {"epochs", "device", "compile", "data_on_device", "progress", "out"
 _RUN_FILES = (CHECKPOINT_NAME, "config.json", "history.json")
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """A training run; saved as ``config.json`` and inside every checkpoint (as a plain dict)."""
+class _StepOptions(TypedDict):
+    """What training steps and validation share."""
 
-    data: str
-    out: str
-    head: Literal["gap", "multiscale"] = "multiscale"
-    loss: LossName = "weighted_bootstrap"
-    beta: float = 0.9
-    detach_bootstrap: bool = False
-    uncertain: UncertainPolicy = "ignore"
-    width: float = 1.0
-    hidden: int = 256
-    pool: Literal["align", "max"] = "align"
-    epochs: int = 15
-    batch_size: int = 128
-    lr: float = 0.01
-    lr_step_epoch: int = 12
-    lr_gamma: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    window: tuple[float, float] = DEFAULT_WINDOW
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    channels_last: bool = True
-    downsample: int = 1
-    compile: bool = False
-    data_on_device: Literal["auto", "yes", "no"] = "auto"
-    pretrained: str | None = None
-    progress: bool = False
-
-    def __post_init__(self) -> None:
-        """Refuse values out of range: a :class:`ConfigError` naming the option and its range."""
-        for name, ok, expected in _config_checks(self):
-            if not ok:
-                option = "--" + name.replace("_", "-")
-                raise ConfigError(f"{option}: expected {expected}, found {getattr(self, name)!r}")
-
-    def model_config(self, num_labels: int) -> ModelConfig:
-        return ModelConfig(
-            num_labels=num_labels,
-            head=self.head,
-            width=self.width,
-            hidden=self.hidden,
-            pool=self.pool,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["window"] = list(self.window)
-        return out
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in known}
-        if "window" in kwargs:
-            kwargs["window"] = tuple(kwargs["window"])
-        return cls(**kwargs)
-
-
-def _number(value: Any, lo: float, hi: float, *, integer: bool = False) -> bool:
-    """Whether ``value`` is a finite number (an int when ``integer``) in ``[lo, hi]``."""
-    kinds = (int,) if integer else (int, float)
-    return (
-        isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
-    )
-
-
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
-
-
-def _config_checks(c: TrainConfig) -> list[tuple[str, bool, str]]:
-    """(field, valid, what is expected) for every field of ``c`` that has a range."""
-    window = tuple(c.window) if isinstance(c.window, (tuple, list)) else ()
-    window_ok = len(window) == 2 and all(_number(v, -1e5, 1e5) for v in window) and window[0] < window[1]
-    return [
-        ("head", c.head in ("gap", "multiscale"), "gap or multiscale"),
-        ("loss", c.loss in ("bce", "weighted", "weighted_bootstrap"), "bce, weighted or weighted_bootstrap"),
-        ("beta", _number(c.beta, 0, 1), "a number from 0 to 1"),
-        ("uncertain", c.uncertain in ("ignore", "positive"), "ignore or positive"),
-        ("width", _number(c.width, 0, 4) and c.width > 0, "a channel multiplier > 0 and ≤ 4 (1: VGG-16-BN)"),
-        ("hidden", _number(c.hidden, 1, 65536, integer=True), "an integer from 1 to 65536"),
-        ("pool", c.pool in ("align", "max"), "align or max"),
-        ("epochs", _number(c.epochs, 1, 100_000, integer=True), "an integer from 1 to 100000"),
-        ("batch_size", _number(c.batch_size, 1, 1 << 20, integer=True), "an integer ≥ 1"),
-        ("lr", _number(c.lr, 0, 10) and c.lr > 0, "a learning rate > 0 and ≤ 10"),
-        ("lr_step_epoch", _number(c.lr_step_epoch, 1, 100_000, integer=True), "an integer ≥ 1"),
-        ("lr_gamma", _number(c.lr_gamma, 0, 1) and c.lr_gamma > 0, "a factor > 0 and ≤ 1"),
-        ("momentum", _number(c.momentum, 0, 1) and c.momentum < 1, "a number ≥ 0 and < 1"),
-        ("weight_decay", _number(c.weight_decay, 0, 1), "a number from 0 to 1"),
-        ("window", window_ok, "two HU values LO < HI, each from -100000 to 100000"),
-        ("seed", _number(c.seed, 0, 2**63 - 1, integer=True), "an integer ≥ 0"),
-        ("device", isinstance(c.device, str) and _DEVICE.fullmatch(c.device) is not None, "auto, cpu, cuda or cuda:N"),
-        ("downsample", _number(c.downsample, 1, 4, integer=True), "an integer from 1 to 4"),
-        ("data_on_device", c.data_on_device in ("auto", "yes", "no"), "auto, yes or no"),
-    ]
+    transform: InputTransform
+    batch_size: int
+    device: torch.device
+    amp: bool
 
 
 def load_split(
@@ -225,104 +110,19 @@ def hu_window(store: PatchStore, window: tuple[float, float]) -> tuple[float, fl
     return float(lo), float(hi)
 
 
-def evaluate(
+def validate(
     model: nn.Module,
     data: SplitData,
-    **predict_options: Any,
+    *,
+    transform: InputTransform,
+    batch_size: int,
+    device: torch.device,
+    amp: bool = True,
 ) -> dict[str, Any]:
     """Scores of ``data`` and their mean AUC (over labels with both classes; uncertain masked)."""
-    scores = predict(model, data, **predict_options)
+    scores = predict(model, data, transform=transform, batch_size=batch_size, device=device, amp=amp)
     metrics = label_metrics(data.target.cpu().numpy(), scores, data.mask.cpu().numpy())
     return {"scores": scores, "auc": metrics.auc, "mean_auc": mean_auc(metrics.auc)}
-
-
-def _write_json(path: Path, value: Any) -> None:
-    with atomic_output(path) as handle:
-        handle.write(json.dumps(value, indent=1) + "\n")
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model restored from a checkpoint with what is needed to use it.
-
-    ``window``: the HU window that maps CT to the model's [0, 1] input.
-    """
-
-    model: LesionClassifier
-    labels: tuple[str, ...]
-    categories: tuple[str, ...]
-    window: tuple[float, float]
-    config: TrainConfig
-    checkpoint: dict[str, Any]
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (at most 200 characters), or its type."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
-#: What every checkpoint holds, and what resuming from one needs besides.
-_CHECKPOINT_KEYS = ("epoch", "model", "model_config", "config", "labels", "categories", "window")
-_RESUME_KEYS = ("optimizer", "scheduler", "history")
-
-
-def _read_checkpoint(path: Path, device: torch.device | str, *, resume: bool = False) -> dict[str, Any]:
-    """The checkpoint's dict; a :class:`TrainingError` in one line for anything else.
-
-    Only a ``torch.save`` zip archive of tensors and plain values is loaded
-    (``weights_only=True``); legacy pickles and archives holding other objects are refused
-    unread, since unpickling them could run code.
-    """
-    if not path.is_file():
-        raise TrainingError(f"{path}: checkpoint not found")
-    if not zipfile.is_zipfile(path):
-        raise TrainingError(f"{path}: not a lesion-train checkpoint (not the zip archive torch.save writes)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ckpt = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError:
-        raise TrainingError(
-            f"{path}: not a lesion-train checkpoint (damaged, or holding objects other than tensors and plain "
-            "values, which are refused: loading them could run code)"
-        ) from None
-    except Exception as exc:  # torch.load raises many kinds on a damaged archive
-        raise TrainingError(f"{path}: not a readable checkpoint ({_first_line(exc)})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise TrainingError(f"{path}: not a lesion-train checkpoint (format {CHECKPOINT_FORMAT!r} expected)")
-    missing = [k for k in (*_CHECKPOINT_KEYS, *(_RESUME_KEYS if resume else ())) if k not in ckpt]
-    if missing:
-        raise TrainingError(f"{path}: a lesion-train checkpoint without {', '.join(missing)}")
-    return ckpt
-
-
-def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> LoadedModel:
-    """Load a ``lesion-train`` checkpoint (``weights_only=True``) and rebuild its model."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
-    ckpt = _read_checkpoint(path, device)
-    try:
-        model = LesionClassifier(ModelConfig(**ckpt["model_config"]))
-        model.load_state_dict(ckpt["model"])
-        window = (float(ckpt["window"][0]), float(ckpt["window"][1]))
-        labels, categories = tuple(map(str, ckpt["labels"])), tuple(map(str, ckpt["categories"]))
-        config = TrainConfig.from_dict(ckpt["config"])
-    except (RuntimeError, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise TrainingError(f"{path}: its weights, model config and labels do not fit ({_first_line(exc)})") from None
-    if not len(labels) == len(categories) == model.config.num_labels:
-        raise TrainingError(
-            f"{path}: {len(labels)} labels and {len(categories)} categories for {model.config.num_labels} outputs"
-        )
-    return LoadedModel(
-        model=model.to(device).eval(),
-        labels=labels,
-        categories=categories,
-        window=window,
-        config=config,
-        checkpoint=ckpt,
-    )
 
 
 def _data_device(config: TrainConfig, device: torch.device, nbytes: int) -> torch.device:
@@ -439,7 +239,7 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
     )
     start_epoch, history = 0, []
     if resume:
-        ckpt = _read_checkpoint(checkpoint_path, device, resume=True)
+        ckpt = read_checkpoint(checkpoint_path, device, resume=True)
         _check_resumable(ckpt, config, store, checkpoint_path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -447,16 +247,16 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
         start_epoch, history = int(ckpt["epoch"]), list(ckpt["history"])
         logger.info("resuming %s after epoch %d", checkpoint_path, start_epoch)
     if context.is_main:
-        _write_json(out / "config.json", config.to_dict())
+        write_json(out / "config.json", config.to_dict())
     runner: nn.Module = wrap(model, device) if context.enabled else model
     if config.compile:
-        runner = torch.compile(runner)  # type: ignore[assignment]
-    options = {
-        "transform": InputTransform(window, config.downsample, channels_last),
-        "batch_size": config.batch_size,
-        "device": device,
-        "amp": config.amp,
-    }
+        runner = torch.compile(runner)  # type: ignore[assignment]  # torch types it as a callable; it is the module
+    step = _StepOptions(
+        transform=InputTransform(window, config.downsample, channels_last),
+        batch_size=config.batch_size,
+        device=device,
+        amp=config.amp,
+    )
     check_every = 1 if device.type == "cpu" else 20
     logger.info(
         "training %s head, %s loss, %d labels on %s: %d train / %d val lesions",
@@ -485,11 +285,11 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
                 check_every=check_every,
                 progress=bar,
                 shard=(context.rank, context.world_size),
-                **options,
+                **step,
             )
         scheduler.step()
         evaluator = model if context.enabled else runner  # the plain model: no collectives on rank 0 alone
-        val_auc = evaluate(evaluator, val_data, **options)["mean_auc"] if len(val_data) and context.is_main else None
+        val_auc = validate(evaluator, val_data, **step)["mean_auc"] if len(val_data) and context.is_main else None
         record = {
             "epoch": epoch + 1,
             "loss": loss,
@@ -525,9 +325,8 @@ def _train(config: TrainConfig, *, resume: bool, device: torch.device, context: 
             "history": history,
             "store": _store_signature(store),
         }
-        with atomic_output(checkpoint_path, binary=True) as handle:
-            torch.save(state, handle)
-        _write_json(out / "history.json", history)
+        save_checkpoint(checkpoint_path, state)
+        write_json(out / "history.json", history)
     return record
 
 
@@ -547,6 +346,3 @@ def _progress_bar(enabled: bool, total: int, desc: str) -> Iterator[ProgressFn |
         yield update
     finally:
         bar.close()
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,12 @@
 """Data-parallel training helpers (torch.distributed): the process group from torchrun's
 environment, synchronized batch norm, DDP wrapping, per-rank seeds.
 
-``torchrun --nproc_per_node=N -m lesion_model.train ...`` sets ``RANK``, ``WORLD_SIZE``,
+``torchrun --nproc_per_node=N -m lesion_model.cli.lesion_train ...`` sets ``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``; :func:`process_group` reads them and
 starts NCCL on CUDA (one GPU per process: ``cuda:LOCAL_RANK``) or gloo on CPU. Every rank
 holds the whole training set and draws the same permutation each epoch; each global batch
 is split into ``world_size`` contiguous shards, one per rank (see
-:func:`lesion_model.engine.train_one_epoch`), so the batch size of the configuration is the
+:func:`lesion_model.training.engine.train_one_epoch`), so the batch size of the configuration is the
 global batch (per-rank batch × world size).
 
 Batch norm is synchronized (:class:`SyncBatchNorm2d`: statistics over the global batch, as one
@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 __all__ = [
     "DistributedContext",
@@ -129,7 +129,7 @@ class _SyncBatchNormCuda(torch.autograd.Function):
     inverse std are all-gathered and combined (Chan's formula, with the running statistics) in
     the forward, the sums of the gradient all-reduced in the backward. torch's SyncBatchNorm does
     the same but also filters out empty ranks, which synchronizes host and GPU at every layer
-    (a quarter of the 2-GPU throughput of this model); here no rank is empty."""
+    (benchmarks/README.md, bench_ddp.py); here no rank is empty."""
 
     @staticmethod
     def forward(
@@ -256,7 +256,7 @@ def wrap(model: nn.Module, device: torch.device) -> nn.parallel.DistributedDataP
 
 def global_batch_loss(loss: Tensor, mask: Tensor) -> Tensor:
     """This rank's share of the loss of the global batch, for a loss that is a mean over the
-    entries of ``mask`` (as :mod:`lesion_model.losses`' are): rescaled from this rank's count of
+    entries of ``mask`` (as :mod:`lesion_model.models.losses`' are): rescaled from this rank's count of
     entries to the global count, so that DDP's average of the ranks' gradients is the gradient
     of the global batch's loss, and the mean of the ranks' values is its value. ``mask``:
     Tensor[b, K] of this rank's rows."""

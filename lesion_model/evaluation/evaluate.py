@@ -1,4 +1,4 @@
-"""Evaluation: ``lesion-eval --checkpoint C --data STORE [--split test]`` → metrics.json + plots.
+"""What ``lesion-eval --checkpoint C --data STORE [--split test]`` does: metrics.json and plots.
 
 ``metrics.json`` holds ``mean_auc`` (over labels with both classes in the split), the mean AUC per
 category (body part, type, attribute: Table 1's columns), the Table 2 labels, per-label AUC,
@@ -15,7 +15,6 @@ an AUC (no positive or no negative lesion in the split) are listed with the reas
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -24,11 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from radminer.io import atomic_output
-
-from .data.store import PatchStore
-from .errors import ConfigError, DataError
-from .metrics import (
+from .._files import write_json
+from ..data.store import PatchStore
+from ..errors import ConfigError, DataError
+from ..metrics import (
     best_f1_threshold,
     label_metrics,
     mean_auc,
@@ -36,27 +34,17 @@ from .metrics import (
     roc_auc,
     roc_curve,
 )
-from .train import (
-    InputTransform,
-    LoadedModel,
-    load_checkpoint,
-    load_split,
-    predict,
-    resolve_device,
-    store_window,
-)
+from ..training import InputTransform, LoadedModel, load_checkpoint, load_split, predict, resolve_device, store_window
+from .figures import pyplot, save_figure
 
 __all__ = [
     "CATEGORIES",
-    "FIGURE_FORMATS",
     "TABLE2_LABELS",
     "evaluate_checkpoint",
     "expand_scores",
-    "figure_format",
     "format_table",
     "plot_category_auc",
     "plot_roc",
-    "save_figure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -75,7 +63,7 @@ TABLE2_LABELS: dict[str, tuple[str, ...]] = {
 def expand_scores(scores: np.ndarray, labels: Sequence[str], graph: Any) -> np.ndarray:
     """Scores [N, K] with each label raised to the max over its descendants among ``labels``.
 
-    ``graph`` is a :class:`radminer.graph.LabelGraph`; labels it does not know stay unchanged.
+    ``graph`` is a :class:`radminer.ontology.graph.LabelGraph`; labels it does not know stay unchanged.
     """
     position = {label: i for i, label in enumerate(labels)}
     out = scores.copy()
@@ -147,18 +135,14 @@ def evaluate_checkpoint(
     loaded = load_checkpoint(checkpoint, device=dev)
     store = PatchStore.open(data)
     _check_labels(loaded, store)
-    options = {
-        "transform": InputTransform(store_window(store, loaded.window), loaded.config.downsample, dev.type == "cuda"),
-        "batch_size": batch_size,
-        "device": dev,
-    }
+    transform = InputTransform(store_window(store, loaded.window), loaded.config.downsample, dev.type == "cuda")
     labels = loaded.labels
     evaluated = load_split(store, split)
     if len(evaluated) == 0:
         raise DataError(f"{store.path}: the {split} split has no labelled lesion: nothing to evaluate")
-    scores = predict(loaded.model, evaluated, **options)
+    scores = predict(loaded.model, evaluated, transform=transform, batch_size=batch_size, device=dev)
     val = load_split(store, "val")
-    val_scores = predict(loaded.model, val, **options)
+    val_scores = predict(loaded.model, val, transform=transform, batch_size=batch_size, device=dev)
     if expand:
         from radminer.ontology import load_ontology
 
@@ -226,8 +210,7 @@ def evaluate_checkpoint(
     out_dir = Path(out) if out is not None else run_dir / f"eval_{split}"
     chosen = _roc_choice(roc_labels, labels, without_auc, per_label.positives)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out_dir / "metrics.json") as handle:
-        handle.write(json.dumps(result, indent=1) + "\n")
+    write_json(out_dir / "metrics.json", result)
     if chosen:
         plot_roc(out_dir / "roc.png", target, scores, mask, labels, chosen)
     else:
@@ -258,41 +241,6 @@ def _roc_choice(
     return [labels[i] for i in frequent if labels[i] in defined][:6]
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-#: Figure formats by file suffix.
-FIGURE_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".pdf": "pdf", ".svg": "svg"}
-
-
-def figure_format(path: str | Path) -> str:
-    """The format of a figure file by its suffix; a :class:`DataError` for an unknown suffix or a
-    folder that does not exist."""
-    path = Path(path)
-    fmt = FIGURE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(f"{path}: expected a figure file ending in {', '.join(FIGURE_FORMATS)}")
-    if not path.parent.is_dir():
-        raise DataError(f"{path}: the folder {path.parent} does not exist")
-    return fmt
-
-
-def save_figure(fig: Any, path: str | Path) -> None:
-    """Save a matplotlib figure atomically (format from the suffix) and close it."""
-    fmt = figure_format(path)
-    try:
-        with atomic_output(Path(path), binary=True) as handle:
-            fig.savefig(handle, format=fmt)
-    finally:
-        _pyplot().close(fig)
-
-
 def plot_roc(
     path: Path,
     target: np.ndarray,
@@ -302,7 +250,7 @@ def plot_roc(
     chosen: Sequence[str],
 ) -> None:
     """ROC curves of ``chosen`` labels (target/scores/mask [N, K]) into a PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     for label in chosen:
         c = list(labels).index(label)
@@ -325,7 +273,7 @@ def plot_roc(
 
 def plot_category_auc(path: Path, result: dict[str, Any]) -> None:
     """Bar chart of the mean AUC overall and per category of a metrics.json dict."""
-    plt = _pyplot()
+    plt = pyplot()
     names = ["overall", *CATEGORIES]
     values = [result["mean_auc"], *(result["mean_auc_by_category"][c] for c in CATEGORIES)]
     fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "LossName",
     "UncertainPolicy",
     "WeightedBCEWithLogits",
     "bootstrap_bce_with_logits",
@@ -40,6 +41,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 UncertainPolicy = Literal["ignore", "positive"]
+LossName = Literal["bce", "weighted", "weighted_bootstrap"]
 
 
 def make_targets(
@@ -153,9 +155,12 @@ class WeightedBCEWithLogits(nn.Module):
     target, mask=None)`` takes Tensor[B, K] each and returns a scalar.
     """
 
+    w_pos: Tensor
+    w_neg: Tensor
+
     def __init__(
         self,
-        kind: Literal["bce", "weighted", "weighted_bootstrap"],
+        kind: LossName,
         w_pos: Tensor,
         w_neg: Tensor,
         *,
@@ -174,7 +179,8 @@ class WeightedBCEWithLogits(nn.Module):
     def forward(self, logits: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         if self.kind == "bce":
             return weighted_bce_with_logits(logits, target, mask=mask)
-        weights = {"w_pos": self.w_pos, "w_neg": self.w_neg, "mask": mask}
         if self.kind == "weighted":
-            return weighted_bce_with_logits(logits, target, **weights)
-        return bootstrap_bce_with_logits(logits, target, beta=self.beta, detach=self.detach, **weights)
+            return weighted_bce_with_logits(logits, target, w_pos=self.w_pos, w_neg=self.w_neg, mask=mask)
+        return bootstrap_bce_with_logits(
+            logits, target, beta=self.beta, detach=self.detach, w_pos=self.w_pos, w_neg=self.w_neg, mask=mask
+        )

@@ -30,10 +30,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from .data.records import DL_INFO_COLUMNS
-from .data.volumes import HU_OFFSET
+from .._checks import in_range
+from ..data.geometry import SLICE_INTERVAL_MM, SPACING_MM
+from ..data.records import DL_INFO_COLUMNS
+from ..data.volumes import HU_OFFSET
+from ..errors import ConfigError
 
-__all__ = ["SynthConfig", "SynthLesion", "generate", "make_store"]
+__all__ = ["SynthConfig", "SynthLesion", "generate", "lesion_labels"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,57 @@ class SynthConfig:
     slice_intervals_mm: Sequence[float] = (0.8, 1.0, 1.25, 2.0, 2.5, 5.0)
     noise_hu: float = 12.0
     split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+
+    def __post_init__(self) -> None:
+        """Refuse values out of range: a :class:`ConfigError` naming the option and its range."""
+        for name, ok, expected in _synth_checks(self):
+            if not ok:
+                raise ConfigError.out_of_range(name, expected, getattr(self, name))
+
+
+def _int_range(value: object, lo: int, hi: int) -> bool:
+    """A pair ``(a, b)`` of integers with ``lo ≤ a ≤ b ≤ hi``."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else ()
+    return len(pair) == 2 and all(in_range(v, lo, hi, integer=True) for v in pair) and pair[0] <= pair[1]
+
+
+def _synth_checks(c: SynthConfig) -> list[tuple[str, bool, str]]:
+    """(field, valid, what is expected) for every field of ``c``."""
+    fov = tuple(c.field_of_view_mm) if isinstance(c.field_of_view_mm, (tuple, list)) else ()
+    intervals = tuple(c.slice_intervals_mm) if isinstance(c.slice_intervals_mm, (tuple, list)) else ()
+    fractions = tuple(c.split_fractions) if isinstance(c.split_fractions, (tuple, list)) else ()
+    lo_mm, hi_mm = SLICE_INTERVAL_MM
+    return [
+        ("patients", in_range(c.patients, 1, 100_000, integer=True), "an integer from 1 to 100000"),
+        ("studies_per_patient", _int_range(c.studies_per_patient, 1, 100), "two integers 1 ≤ MIN ≤ MAX ≤ 100"),
+        ("lesions_per_study", _int_range(c.lesions_per_study, 1, 100), "two integers 1 ≤ MIN ≤ MAX ≤ 100"),
+        (
+            "image_size",
+            in_range(c.image_size, 96, 2048, integer=True),
+            "an integer from 96 to 2048 (96 and more keep the spacing under 5 mm per pixel)",
+        ),
+        (
+            "field_of_view_mm",
+            len(fov) == 2
+            and all(in_range(v, 1, 1e5) for v in fov)
+            and fov[0] <= fov[1]
+            and in_range(c.image_size, 1, 1e5)
+            and in_range(fov[0] / c.image_size, *SPACING_MM)
+            and in_range(fov[1] / c.image_size, *SPACING_MM),
+            f"two widths MIN ≤ MAX in mm giving {SPACING_MM[0]:g} to {SPACING_MM[1]:g} mm per pixel",
+        ),
+        (
+            "slice_intervals_mm",
+            bool(intervals) and all(in_range(v, lo_mm, hi_mm) for v in intervals),
+            f"one or more slice intervals of {lo_mm:g} to {hi_mm:g} mm",
+        ),
+        ("noise_hu", in_range(c.noise_hu, 0, 1000), "a number from 0 to 1000"),
+        (
+            "split_fractions",
+            len(fractions) == 3 and all(in_range(v, 0, 1) for v in fractions) and sum(fractions) > 0,
+            "three fractions (train, val, test) from 0 to 1, not all 0",
+        ),
+    ]
 
 
 @dataclass(frozen=True)
@@ -184,7 +238,7 @@ class _Painter:
                 r = self.rng.uniform(1.0, 2.5)
                 img[self._ellipse(self.x[ys[i], xs[i]], self.y[ys[i], xs[i]], r, r) & lung] = 40.0
         # organ texture, fixed along z
-        img += self.rng.normal(0, 4, img.shape).astype(np.float32)
+        img += self.rng.normal(0.0, 4.0, size=tuple(img.shape)).astype(np.float32)
         return img
 
     def paint(self, z_mm: float) -> np.ndarray:
@@ -192,9 +246,8 @@ class _Painter:
         img = self.anatomy.copy()
         for lesion in self.study.lesions:
             self._draw(img, lesion, z_mm)
-        noise = self.rng.normal(0, self.noise_hu, img.shape).astype(np.float32)
-        noise = (noise + np.roll(noise, 1, 0) + np.roll(noise, 1, 1) + np.roll(noise, (1, 1), (0, 1))) / 2
-        img += noise
+        white = self.rng.normal(0.0, self.noise_hu, size=img.shape).astype(np.float32)
+        img += (white + np.roll(white, 1, 0) + np.roll(white, 1, 1) + np.roll(white, (1, 1), (0, 1))) / 2
         return img
 
     def _draw(self, img: np.ndarray, lesion: SynthLesion, z_mm: float) -> None:
@@ -324,7 +377,10 @@ def generate(
     rng = np.random.default_rng(seed)
     studies, split_of = _plan(config, rng)
     (root / "Images_png").mkdir(parents=True, exist_ok=True)
-    info_rows, truth_rows, reports, bookmarks = [], [], [], []
+    info_rows: list[list[object]] = []
+    truth_rows: list[list[object]] = []
+    reports: list[tuple[str, str]] = []
+    bookmarks: list[tuple[str, int, str]] = []
     phraser = _Phraser(np.random.default_rng(seed + 1))
     writer = sitk.ImageFileWriter()
     writer.SetUseCompression(True)
@@ -492,33 +548,3 @@ class _Phraser:
     def report(self, sentences: Sequence[str]) -> str:
         extra = [self.pick(self.FILLER) for _ in range(int(self.rng.integers(0, 3)))]
         return "FINDINGS: " + " ".join([*sentences, *extra])
-
-
-def make_store(path: str | os.PathLike[str], *, n: int = 24, seed: int = 0, image_size: int = 128) -> Path:
-    """A tiny patch store from a tiny synthetic DeepLesion (for other modules' tests; ~1 s).
-
-    Labels are the synthetic truth, expanded with the shipped ontology's ancestors, over the labels
-    that occur; ``n`` is approximate (whole studies are generated until there are ≥ ``n`` lesions,
-    then the store keeps the first ``n``).
-    """
-    import tempfile
-
-    from .prepare import prepare_store, truth_labels
-
-    with tempfile.TemporaryDirectory() as tmp:
-        patients = max(3, math.ceil(n / 2.5))
-        config = SynthConfig(
-            patients=patients,
-            studies_per_patient=(1, 1),
-            image_size=image_size,
-            slice_intervals_mm=(1.0, 2.0, 5.0),
-        )
-        root = generate(Path(tmp) / "synth", config, seed=seed)
-        return prepare_store(
-            root / "DL_info.csv",
-            path,
-            labels=truth_labels(root / "truth.csv"),
-            label_set="observed",
-            limit=n,
-            overwrite=True,
-        )
