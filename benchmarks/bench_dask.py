@@ -6,7 +6,7 @@
 The corpus is bench_extract.py's (Open-i findings + impression, repeated to at least
 --min-reports, ids made unique), stored as a Parquet folder of --partitions files (the
 layout docs/scaling.md recommends for a cluster). For each worker count, the CLI's local
-cluster of that many processes (``radminer.dask.connect``: one thread each, no dashboard,
+cluster of that many processes (``radminer.engines.dask.connect``: one thread each, no dashboard,
 no worker profiler) is started and warmed up (one untimed "first pass": imports, extractor
 built on each worker); then the CLI's path, ``read_reports`` →
 ``encode`` (JSONL) → a JSONL file written by the client, is timed (median of --repeat),
@@ -60,8 +60,8 @@ def make_parquet(csv_path: Path, folder: Path, *, partitions: int) -> None:
 
 def mine(client: Any, source: Path, out: Path) -> int:
     """The CLI's dask path, without startup: reports mined."""
-    from radminer.dask import encode, read_reports
-    from radminer.writers import make_writer
+    from radminer.engines.dask import encode, read_reports
+    from radminer.io.writers import make_writer
 
     ddf = read_reports(source, text_columns=COLUMNS, id_column=ID)
     reports = 0
@@ -92,8 +92,8 @@ def time_pass(client: Any, source: Path, out: Path) -> dict[str, float]:
 
 def _mine_texts(texts: list[str], extractor: Any) -> float:
     """Seconds of the local engine over ``texts``, JSONL-encoded."""
-    from radminer.runner import extract_texts
-    from radminer.writers import JsonlEncoder
+    from radminer.engines.local import extract_texts
+    from radminer.io.writers import JsonlEncoder
 
     begin = time.perf_counter()
     for _pair in extract_texts(enumerate(texts), extractor=extractor, encode=JsonlEncoder()):
@@ -103,8 +103,8 @@ def _mine_texts(texts: list[str], extractor: Any) -> float:
 
 def build_extractor() -> Any:
     """An Extractor built as ``radminer extract`` builds it: GC off during the build, then
-    :func:`gc.freeze` (the dask workers do the same, in ``radminer.dask``)."""
-    from radminer.extractor import Extractor
+    :func:`gc.freeze` (the dask workers do the same, in ``radminer.engines.dask``)."""
+    from radminer.text.extractor import Extractor
 
     gc.disable()
     try:
@@ -150,11 +150,11 @@ def time_independent(texts: list[str], processes: int) -> float:
 
 
 def run_interleaved(counts: list[int], source: Path, out: Path, texts: list[str], *, repeat: int) -> dict[int, Any]:
-    """A warm local cluster per worker count (the CLI's, :func:`radminer.dask.connect`), all
+    """A warm local cluster per worker count (the CLI's, :func:`radminer.engines.dask.connect`), all
     started first; then, ``repeat`` times and in turn, a timed pass on each and the independent
     processes of each count, so that the figures of a round see about the same load. Medians
     per count."""
-    from radminer.dask import connect
+    from radminer.engines.dask import connect
 
     runs: dict[int, list[dict[str, float]]] = {n: [] for n in counts}
     first_pass = {}

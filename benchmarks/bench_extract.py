@@ -39,7 +39,7 @@ def read_corpus(source: Path) -> list[tuple[str, ...]]:
 
 def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int) -> list[str]:
     """Write the first ``n`` rows of ``rows`` repeated (ids made unique); return their joined texts."""
-    from radminer.reader import join_texts
+    from radminer.io.reader import join_texts
 
     texts = []
     with target.open("w", encoding="utf-8", newline="") as handle:
@@ -56,7 +56,7 @@ def _build() -> str:
     """``compiled`` when the extraction modules are mypyc extensions (``make native``), else ``pure``."""
     import importlib.util
 
-    spec = importlib.util.find_spec("radminer.context")
+    spec = importlib.util.find_spec("radminer.text.context")
     return "compiled" if spec is not None and str(spec.origin).endswith((".so", ".pyd")) else "pure"
 
 

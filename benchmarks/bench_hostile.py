@@ -78,7 +78,7 @@ del sys.modules["torch"]
 sys.path.insert(0, sys.argv[2])
 from bench_hostile import CASES
 from radminer import Extractor
-from radminer.writers import JsonlEncoder
+from radminer.io.writers import JsonlEncoder
 
 extractor = Extractor(cache_size=0)
 encode = JsonlEncoder()

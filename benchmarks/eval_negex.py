@@ -24,9 +24,9 @@ from pathlib import Path
 from scoring import group_by_cause, print_causes
 
 from radminer import Extractor
-from radminer.analysis import Analyzer
-from radminer.context import ContextRules, assign_context
-from radminer.mentions import Mention
+from radminer.text.analysis import Analyzer
+from radminer.text.context import ContextRules, assign_context
+from radminer.text.mentions import Mention
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "negex_dev" / "negex_annotations_reports_1-60.tsv"
 COLUMNS = ("Report No.", "Concept", "Sentence", "Negation")
@@ -168,7 +168,7 @@ def _words(text: str) -> int:
 
 def reads(trigger: str, rules: ContextRules) -> tuple[bool, bool]:
     """Whether a negation trigger (as written) negates a target after it, and one before it:
-    probed with :func:`radminer.context.assign_context` on ``"alpha <trigger> omega"``."""
+    probed with :func:`radminer.text.context.assign_context` on ``"alpha <trigger> omega"``."""
     text = f"alpha {trigger} omega"
     before, after = assign_context(text, [(0, 5), (len(text) - 5, len(text))], rules=rules, sentences=[(0, len(text))])
     return after.status == "negated", before.status == "negated"

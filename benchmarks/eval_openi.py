@@ -24,9 +24,9 @@ from pathlib import Path
 from scoring import Counts, group_by_cause, print_causes
 
 from radminer import Extractor
-from radminer.context import ContextRules, split_sentences
-from radminer.mentions import LesionLabels, Mention
-from radminer.reader import join_texts
+from radminer.text.context import ContextRules, split_sentences
+from radminer.text.mentions import LesionLabels, Mention
+from radminer.io.reader import join_texts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_LABELS = SHARED / "openi_dev" / "openi_labels_dev.csv"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from radminer.io import atomic_output
+from radminer.files import atomic_output
 
 from .errors import DataError
 

@@ -15,19 +15,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, OntologyError, OntologyWarning, OutputError, RadminerError, RadminerWarning
-from .graph import LabelGraph
-from .labelspace import LabelSpace
-from .ontology import load_ontology
-from .terms import Term
+from .ontology import LabelGraph, LabelSpace, Term, load_ontology
 
 if TYPE_CHECKING:
-    from .dataframe import extract_dataframe
-    from .extractor import Extractor
+    from .engines.dataframe import extract_dataframe
+    from .text.extractor import Extractor
 
 __version__ = "0.1.0"
 
 #: Names imported on first use (they pull pandas or spaCy): name → module.
-_LAZY = {"extract_dataframe": ".dataframe", "Extractor": ".extractor"}
+_LAZY = {"extract_dataframe": ".engines.dataframe", "Extractor": ".text.extractor"}
 
 __all__ = [
     "Extractor",

@@ -3,7 +3,7 @@
 Registered through the ``spacy_factories`` entry point (pyproject.toml), so spaCy imports
 this module when it builds a pipeline; importing :mod:`radminer` does not. The component
 sets ``doc.spans["radminer"]`` (one span per mention, ``span.label_`` = the label) and
-``doc._.radminer`` (the :class:`~radminer.mentions.LesionLabels` rows). Each span also
+``doc._.radminer`` (the :class:`~radminer.text.mentions.LesionLabels` rows). Each span also
 carries medspaCy's attributes: ``span._.is_negated``, ``span._.is_uncertain`` and
 ``span._.trigger`` (the text of the cue that made it so, else ``None``). Lemmas and
 sentences the doc already holds (from a trained pipeline) are kept.
@@ -24,8 +24,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .errors import RadminerError
-from .extractor import Extractor
-from .mentions import Mention
+from .text.extractor import Extractor
+from .text.mentions import Mention
 
 __all__ = ["SPANS_KEY", "SPAN_EXTENSIONS", "RadminerComponent", "make_radminer_component", "register_extensions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from radminer import RadminerError
-from radminer.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
+from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
 from radminer.errors import InputError
 
 

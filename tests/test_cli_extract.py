@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from radminer.cli import main
-from radminer.owl import read_owl
-from radminer.resources import shipped_ontology
+from radminer.ontology.owl import read_owl
+from radminer.ontology.resources import shipped_ontology
 
 REPORTS = (
     "id,text,impression\n"
@@ -230,7 +230,7 @@ def test_wide_csv_has_a_column_per_label_of_the_label_set(reports: Path, tmp_pat
 
 
 def test_format_choices_are_the_writers_formats() -> None:
-    from radminer.writers import FORMATS
+    from radminer.io.writers import FORMATS
 
     option = next(p for p in main.commands["extract"].params if p.name == "fmt")  # type: ignore[attr-defined]
     assert tuple(option.type.choices) == FORMATS
@@ -326,7 +326,7 @@ def test_a_1mb_text(tmp_path: Path) -> None:
 def test_ctrl_c_leaves_no_partial_output(
     reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    from radminer import writers
+    from radminer.io import writers
 
     def interrupt(*args: object) -> None:
         raise KeyboardInterrupt
@@ -365,7 +365,7 @@ def test_extract_dataframe(tmp_path: Path) -> None:
 
 def test_hiding_torch_from_spacy_leaves_torch_importable() -> None:
     code = (
-        "import sys; from radminer.cli import _import_spacy_without_torch as hide; hide(); "
+        "import sys; from radminer.cli.commands import _import_spacy_without_torch as hide; hide(); "
         "assert 'spacy' in sys.modules and 'torch' not in sys.modules; import torch; print(torch.__name__)"
     )
     pytest.importorskip("torch")

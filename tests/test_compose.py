@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from radminer import Extractor, LabelGraph, Term
-from radminer.analysis import Analyzer
-from radminer.compose import Composer
-from radminer.curation import Composition
-from radminer.matching import Matcher
+from radminer.text.analysis import Analyzer
+from radminer.text.compose import Composer
+from radminer.ontology.curation import Composition
+from radminer.text.matching import Matcher
 
 
 @pytest.fixture(scope="module")

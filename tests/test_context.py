@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from radminer import RadminerError, load_ontology
-from radminer.context import (
+from radminer.text.context import (
     Context,
     ContextRules,
     ContextRulesError,
@@ -21,7 +21,7 @@ from radminer.context import (
     resolve_exclusive,
     split_sentences,
 )
-from radminer.mentions import Mention
+from radminer.text.mentions import Mention
 
 GRAPH = load_ontology()
 RULES = ContextRules.default()

@@ -1,4 +1,4 @@
-"""Context through :class:`radminer.extractor.Extractor`: aggregation, relevance, exclusive labels, vocabularies."""
+"""Context through :class:`radminer.text.extractor.Extractor`: aggregation, relevance, exclusive labels, vocabularies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from radminer.extractor import Extractor
+from radminer.text.extractor import Extractor
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -1,4 +1,4 @@
-"""``radminer.dask`` and ``radminer extract --engine dask`` on a local cluster of 2 worker processes."""
+"""``radminer.engines.dask`` and ``radminer extract --engine dask`` on a local cluster of 2 worker processes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import radminer
-from radminer import dask as radminer_dask
+from radminer.engines import dask as radminer_dask
 from radminer.cli import main
 from radminer.errors import InputError, RadminerError
 
@@ -105,7 +105,7 @@ def test_workers_freeze_the_extractor_out_of_gc(client: Any) -> None:
 def test_local_cluster_runs_without_profiler_and_leaves_the_config(tmp_path: Path) -> None:
     dask = pytest.importorskip("dask")
     pytest.importorskip("distributed")
-    from radminer.writers import JsonlEncoder
+    from radminer.io.writers import JsonlEncoder
 
     before = dask.config.get("distributed.worker.profile.enabled")
     with radminer_dask.connect(workers=1) as local:
@@ -176,7 +176,7 @@ def test_missing_dask_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_radminer_never_imports_dask() -> None:
     code = (
-        "import sys, radminer, radminer.cli, radminer.dask; "
+        "import sys, radminer, radminer.cli, radminer.engines.dask; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

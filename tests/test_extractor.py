@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from radminer import Extractor, InputError, LabelGraph, Term
-from radminer.mentions import LesionLabels
+from radminer.text.mentions import LesionLabels
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ import pytest
 from conftest import REPO, shared_data_dir
 
 from radminer import Extractor
-from radminer.reader import join_texts
-from radminer.writers import JsonlEncoder
+from radminer.io.reader import join_texts
+from radminer.io.writers import JsonlEncoder
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
 REGENERATE = os.environ.get("RADMINER_REGENERATE_GOLDEN") == "1"

@@ -1,4 +1,4 @@
-"""radminer.io: outputs appear whole, with open()'s mode, through links, onto devices; clear errors."""
+"""radminer.files: outputs appear whole, with open()'s mode, through links, onto devices; clear errors."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from radminer.cliutil import Interrupted, exit_cleanly
+from radminer.cli.support import Interrupted, exit_cleanly
 from radminer.errors import OutputError
-from radminer.io import atomic_output, is_special, same_file
+from radminer.files import atomic_output, is_special, same_file
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_unwritable_folder_is_an_output_error(tmp_path: Path, monkeypatch: pytes
     def refuse(*args: object, **kwargs: object) -> int:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("radminer.io.os.open", refuse)
+    monkeypatch.setattr("radminer.files.os.open", refuse)
     with (
         pytest.raises(OutputError, match=r"^cannot write .*out\.txt: Permission denied$"),
         atomic_output(tmp_path / "out.txt"),

@@ -12,7 +12,7 @@ from conftest import DATA
 
 from radminer import OntologyWarning, RadminerWarning, load_ontology
 from radminer.cli import main
-from radminer.owl import read_owl
+from radminer.ontology.owl import read_owl
 
 HEADER = "term,synonyms,parents,category\n"
 

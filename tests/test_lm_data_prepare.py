@@ -134,7 +134,7 @@ def test_radminer_jsonl_join(synth: Path, tmp_path: Path) -> None:
 def test_end_to_end_with_radminer_extract(synth: Path, tmp_path: Path) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("radminer.extractor") is None:
+    if importlib.util.find_spec("radminer.text.extractor") is None:
         pytest.skip("radminer's extractor is not available yet")
     jsonl = tmp_path / "labels.jsonl"
     code = "from radminer.cli import main; main()"

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from radminer.cli import main
-from radminer.mentions import LesionLabels
+from radminer.text.mentions import LesionLabels
 
 
 def test_parquet_error_is_one_line(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_parquet_error_is_one_line(tmp_path: Path) -> None:
 
 def test_parquet_writer_dropped_unclosed_stays_silent(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("pyarrow")
-    from radminer.writers import ParquetWriter
+    from radminer.io.writers import ParquetWriter
 
     raised: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", raised.append)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from radminer import LabelGraph, Term
-from radminer.analysis import Analyzer
-from radminer.matching import Match, Matcher, _variants, select
+from radminer.text.analysis import Analyzer
+from radminer.text.matching import Match, Matcher, _variants, select
 
 
 @pytest.fixture(scope="module")

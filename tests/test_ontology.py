@@ -16,8 +16,8 @@ from conftest import DATA, REPO
 
 import radminer
 from radminer import InputError, OntologyError, OntologyWarning, load_ontology
-from radminer.curation import read_curation
-from radminer.owl import read_owl
+from radminer.ontology.curation import read_curation
+from radminer.ontology.owl import read_owl
 
 
 def test_shipped_ontology_has_338_terms_in_three_categories() -> None:
@@ -216,7 +216,7 @@ def test_cache_makes_second_read_skip_owlready2(monkeypatch: pytest.MonkeyPatch,
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("owlready2 parse called on a warm cache")
 
-    monkeypatch.setattr("radminer.owl._parse", fail)
+    monkeypatch.setattr("radminer.ontology.owl._parse", fail)
     assert read_owl(DATA / "radlex_mini.owl") == first
 
 
@@ -232,7 +232,7 @@ def test_corrupt_cache_is_rebuilt(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def test_concurrent_cache_builds_give_one_valid_entry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RADMINER_CACHE_DIR", str(tmp_path))
-    code = f"from radminer.owl import read_owl; print(len(read_owl({str(DATA / 'radlex_mini.owl')!r})))"
+    code = f"from radminer.ontology.owl import read_owl; print(len(read_owl({str(DATA / 'radlex_mini.owl')!r})))"
     command = [sys.executable, "-c", code]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(4)]
     assert [run.communicate(timeout=120)[0].strip() for run in runs] == ["11"] * 4

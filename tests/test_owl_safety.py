@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA, build_owl
 
 from radminer import OntologyError, load_ontology
-from radminer.owl import read_owl
+from radminer.ontology.owl import read_owl
 
 CLASSES = {"a": {}, "b": {"parents": ["a"]}}
 

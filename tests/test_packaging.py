@@ -18,7 +18,10 @@ pytestmark = pytest.mark.slow
 
 GOLDEN = REPO / "tests" / "data" / "golden"
 #: The modules the compiled build compiles (pyproject.toml, ``[tool.hatch.build.targets.wheel.hooks.mypyc]``).
-COMPILED = ("analysis", "compose", "context", "extractor", "graph", "matching", "reader", "runner", "writers")
+COMPILED = (
+    "text.analysis", "text.compose", "text.context", "text.extractor", "ontology.graph", "text.matching",
+    "io.reader", "engines.local", "io.writers",
+)  # fmt: skip
 
 
 def _install_wheel(tmp_path: Path, *, compiled: bool = False) -> tuple[Path, Path]:
@@ -85,7 +88,7 @@ def test_wheel_installed_outside_the_repo_finds_its_ontology(tmp_path: Path) -> 
 _GOLDEN_SCRIPT = """
 import importlib, json, sys
 from radminer import Extractor
-from radminer.writers import JsonlEncoder
+from radminer.io.writers import JsonlEncoder
 
 origins = {name: importlib.import_module("radminer." + name).__file__ for name in sys.argv[2].split(",")}
 with open(sys.argv[1] + "/inputs.jsonl", encoding="utf-8") as handle:

@@ -1,4 +1,4 @@
-"""radminer.reader: streaming CSV (compressed, any encoding) and Parquet; errors naming file, line and column."""
+"""radminer.io.reader: streaming CSV (compressed, any encoding) and Parquet; errors naming file, line and column."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from radminer.errors import InputError, RadminerError
-from radminer.reader import (
+from radminer.io.reader import (
     COMPRESSIONS,
     TEXT_SEPARATOR,
     CsvReports,

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from radminer import Extractor, InputError, load_ontology
-from radminer.analysis import Analysis, Analyzer
+from radminer.text.analysis import Analysis, Analyzer
 from radminer.cli import main
-from radminer.context import ContextRules
-from radminer.matching import Matcher
-from radminer.sections import DEFAULT_EXCLUDED, Layout, counted, layout, section_filter
+from radminer.text.context import ContextRules
+from radminer.text.matching import Matcher
+from radminer.text.sections import DEFAULT_EXCLUDED, Layout, counted, layout, section_filter
 
 
 @pytest.fixture(scope="module")

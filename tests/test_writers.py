@@ -1,4 +1,4 @@
-"""radminer.writers (JSONL, CSV, wide CSV, Parquet, NPZ) and radminer.runner (ordered, chunked, parallel)."""
+"""radminer.io.writers (JSONL, CSV, wide CSV, Parquet, NPZ) and radminer.engines.local (ordered, chunked, parallel)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from radminer.errors import InputError, RadminerError
-from radminer.labelspace import LabelSpace
-from radminer.mentions import LesionLabels, Mention
-from radminer.runner import EMPTY_ROW, extract_texts
-from radminer.writers import FORMATS, RECORD_FIELDS, format_for, make_writer
+from radminer.ontology.labelspace import LabelSpace
+from radminer.text.mentions import LesionLabels, Mention
+from radminer.engines.local import EMPTY_ROW, extract_texts
+from radminer.io.writers import FORMATS, RECORD_FIELDS, format_for, make_writer
 
 MASS = Mention("liver mass", "hepatic mass", 4, 16)
 NODULE = Mention("nodule", "nodule", 30, 36, status="negated", trigger="no", trigger_start=27, trigger_end=29)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import click
 
-from radminer.cliutil import exit_cleanly
+from radminer.cli.support import exit_cleanly
 
 from ..errors import LesionModelError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from radminer.io import atomic_output
+from radminer.files import atomic_output
 
 from ..errors import DataError
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from radminer.io import atomic_output
+from radminer.files import atomic_output
 
 from ..errors import TrainingError
 from ..models import LesionClassifier, ModelConfig

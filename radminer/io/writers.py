@@ -1,12 +1,12 @@
 """Write extraction results: JSONL (the record of docs/cli.md), CSV, a CheXpert-style wide CSV, Parquet
 and NPZ label matrices.
 
-A writer receives, report by report, the id and the :class:`~radminer.mentions.LesionLabels`
+A writer receives, report by report, the id and the :class:`~radminer.text.mentions.LesionLabels`
 rows of that report; :meth:`Writer.close` finishes the file. Each writer has an
 :class:`Encoder` (picklable) that turns a report's rows into what the writer writes, so
-that worker processes can do that part (see :func:`radminer.runner.extract_texts`). Writers write to an open
+that worker processes can do that part (see :func:`radminer.engines.local.extract_texts`). Writers write to an open
 handle (text for JSONL/CSV, binary for Parquet/NPZ): pair them with
-:func:`radminer.io.atomic_output` so that only complete files appear.
+:func:`radminer.files.atomic_output` so that only complete files appear.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import InputError, RadminerError
-from .labelspace import LabelSpace
-from .mentions import LesionLabels, Mention
+from ..errors import InputError, RadminerError
+from ..ontology.labelspace import LabelSpace
+from ..text.mentions import LesionLabels, Mention
 
 __all__ = [
     "BINARY_FORMATS",

@@ -17,17 +17,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from itertools import islice
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from .errors import InputError, RadminerError
-from .mentions import LesionLabels
+from ..errors import InputError, RadminerError
+from ..text.extractor import chunks
+from ..text.mentions import LesionLabels
 
 if TYPE_CHECKING:
-    from .extractor import Extractor
+    from ..text.extractor import Extractor
 
-__all__ = ["EMPTY_ROW", "TextExtractor", "chunks", "extract_texts"]
+__all__ = ["EMPTY_ROW", "TextExtractor", "extract_texts"]
 
 K = TypeVar("K")
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def extract_texts(
     ``rows`` holds at least one row (:data:`EMPTY_ROW` for a text that yields none);
     without ``encode`` the rows themselves are given. ``jobs``: number of worker
     processes (1: none), which also run ``encode`` (a picklable callable, such as a
-    :class:`radminer.writers.Encoder`), so that the results cost little to send back.
+    :class:`radminer.io.writers.Encoder`), so that the results cost little to send back.
     The output depends on neither ``jobs`` nor ``chunk_size``. With ``jobs > 1`` the
     workers start when this is called.
     """
@@ -68,19 +68,12 @@ def extract_texts(
     return _in_pool(task, batches, jobs=jobs)
 
 
-def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last one shorter)."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 class _Task:
     """Extract, then encode, the reports of one chunk. radminer's Extractor is given the keys,
     so that its warning about a hostile text names the report."""
 
     def __init__(self, extractor: TextExtractor, encode: Callable[[Any, list[LesionLabels]], Any] | None) -> None:
-        from .extractor import Extractor
+        from ..text.extractor import Extractor
 
         self.extractor = extractor
         self.encode = encode

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import InputError, OntologyWarning
 from . import resources
-from .errors import InputError, OntologyWarning
 
 if TYPE_CHECKING:
     from .graph import LabelGraph
@@ -152,7 +152,7 @@ def _map_names(graph: LabelGraph, names: list[str], *, name: str) -> LabelSpace:
 
 def _shipped_rids() -> dict[str, str]:
     """Label name → RadLex RID in the shipped lesion ontology (for mapping onto RadLex)."""
-    from .ontology import load_ontology
+    from .loader import load_ontology
 
     shipped = load_ontology()
     return {x: shipped.term(x).rid for x in shipped.labels if shipped.term(x).rid}  # type: ignore[misc]

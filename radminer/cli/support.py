@@ -15,7 +15,7 @@ from typing import Any, TextIO, TypeVar
 
 import click
 
-from .errors import RadminerError, RadminerWarning
+from ..errors import RadminerError, RadminerWarning
 
 __all__ = ["TERMINATING_SIGNALS", "Interrupted", "exit_cleanly", "terminating_signals_interrupt"]
 

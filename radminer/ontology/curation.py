@@ -19,7 +19,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OntologyError
+from ..errors import OntologyError
 from .terms import Term
 
 __all__ = ["Composition", "Curation", "read_curation", "read_table"]

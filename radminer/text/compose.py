@@ -1,7 +1,7 @@
 """Compositions: mentions that together mean a finer label ("right" + renal → right kidney).
 
 Rules are data: ``ontologies/curation/compositions.csv`` (format in docs/curation.md), read
-into :class:`~radminer.curation.Composition` records with the ontology. A component is a
+into :class:`~radminer.ontology.curation.Composition` records with the ontology. A component is a
 label (matched exactly, including matches inside a longer match, so "right renal cyst"
 still holds *renal*) or a quoted word matched on its lemma. Scope ``adjacent``: the
 components follow one another in any order, separated by at most :data:`MAX_GAP` words
@@ -11,7 +11,7 @@ node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass o
 adenopathy"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor
 across a clause boundary ("and", ",", "but", ...) with another finding between the components
 ("hepatic steatosis and a 2 cm renal mass" has no liver mass). The body part of an organ
-header ("LIVER:", see :mod:`radminer.sections`) may be a component for the findings of its
+header ("LIVER:", see :mod:`radminer.text.sections`) may be a component for the findings of its
 block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then
 "left" + hilum lymph node → left hilum lymph node).
@@ -33,9 +33,9 @@ from .context import HEAD_CATEGORY
 from .matching import Match
 
 if TYPE_CHECKING:
+    from ..ontology.curation import Composition
+    from ..ontology.graph import LabelGraph
     from .analysis import Analyzer
-    from .curation import Composition
-    from .graph import LabelGraph
     from .sections import Block
 
 __all__ = ["GAP_WORDS", "MAX_GAP", "Composed", "Composer"]
@@ -143,7 +143,7 @@ class Composer:
     ) -> list[Composed]:
         """Composed matches over ``matches`` (all matches of tokens ``[start, end)``).
 
-        ``blocks``: the organ headers of the text (:attr:`radminer.sections.Layout.blocks`).
+        ``blocks``: the organ headers of the text (:attr:`radminer.text.sections.Layout.blocks`).
 
         A label is composed once per place: of overlapping candidates the first found wins
         (candidates are tried in the order of ``itertools.product`` over the components'

@@ -18,7 +18,7 @@ class Mention(NamedTuple):
     """A label found in the text; ``start``/``end`` are character offsets into the input text.
 
     ``section``: the report section that holds it ("findings", "impression", "history", ...;
-    ``None`` outside any section header, see :mod:`radminer.sections`).
+    ``None`` outside any section header, see :mod:`radminer.text.sections`).
     """
 
     label: str

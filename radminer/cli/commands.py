@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
-from .cliutil import exit_cleanly
-from .errors import InputError
-from .graph import LabelGraph
-from .ontology import load_ontology
+from ..errors import InputError
+from ..ontology.graph import LabelGraph
+from ..ontology.loader import load_ontology
+from .support import exit_cleanly
 
 fail_cleanly = exit_cleanly("radminer")
 
@@ -155,7 +155,7 @@ def show(label: str, path: str | None) -> None:
 @fail_cleanly
 def export(path: str | None, fmt: str, output: str | None) -> None:
     """Export labels (term, category, synonyms, parents, exclusive, rid) as CSV, JSON or GraphML."""
-    from .io import atomic_output
+    from ..files import atomic_output
 
     _refuse_overwriting(path, Path(output) if output else None)
     graph, _ = _load(path)
@@ -190,8 +190,8 @@ def export(path: str | None, fmt: str, output: str | None) -> None:
 
 def _output_format(out: Path) -> str:
     """The format that the suffix of ``-o`` names; JSONL for a device or FIFO without one."""
-    from .io import is_special
-    from .writers import SUFFIXES, format_for
+    from ..files import is_special
+    from ..io.writers import SUFFIXES, format_for
 
     found = format_for(out)
     if found is None and not (out.suffix == "" and is_special(out)):
@@ -206,7 +206,7 @@ def _output_format(out: Path) -> str:
 
 def _check_encoding(encoding: str) -> None:
     """A usage error when ``encoding`` is no text encoding."""
-    from .reader import text_codec
+    from ..io.reader import text_codec
 
     try:
         text_codec(encoding)
@@ -216,7 +216,7 @@ def _check_encoding(encoding: str) -> None:
 
 def _refuse_overwriting(source: str | None, output: Path | None) -> None:
     """A usage error when ``output`` is the file ``source`` (through links too)."""
-    from .io import same_file
+    from ..files import same_file
 
     if source is not None and output is not None and same_file(source, output):
         message = f"{str(output)!r} is the input file {source!r}: choose another output"
@@ -356,10 +356,10 @@ def extract(
 
     from tqdm import tqdm
 
-    from .io import atomic_output
-    from .reader import RowError, open_reports
-    from .runner import extract_texts
-    from .writers import BINARY_FORMATS, make_writer
+    from ..engines.local import extract_texts
+    from ..files import atomic_output
+    from ..io.reader import RowError, open_reports
+    from ..io.writers import BINARY_FORMATS, make_writer
 
     out = Path(output) if output else None
     fmt = fmt or (_output_format(out) if out else "jsonl")
@@ -384,7 +384,7 @@ def extract(
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
     try:
         _import_spacy_without_torch()
-        from .extractor import Extractor
+        from ..text.extractor import Extractor
 
         extractor = Extractor(path, label_set=label_set, **options)
     finally:
@@ -405,7 +405,7 @@ def extract(
 
         writer = make_writer(fmt, handle, space=extractor.label_space)
         if engine == "dask":
-            from . import dask as engine_dask
+            from ..engines import dask as engine_dask
 
             client = stack.enter_context(engine_dask.connect(scheduler, workers=jobs))
             ddf = engine_dask.read_reports(

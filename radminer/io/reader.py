@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, NamedTuple, TypeVar, cast
 
-from .errors import InputError, RadminerError
+from ..errors import InputError, RadminerError
 
 __all__ = [
     "COMPRESSIONS",

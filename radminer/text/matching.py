@@ -1,7 +1,7 @@
 """Matching: every name and synonym of every label, whole-word, on lemma match keys.
 
 :class:`Matcher` builds, once per ontology, a token trie over the match keys of each
-name and synonym (see :mod:`radminer.analysis`) plus spelling variants of prefixed words
+name and synonym (see :mod:`radminer.text.analysis`) plus spelling variants of prefixed words
 ("paraaortic" = "para-aortic" = "para aortic", "noncalcified" = "non-calcified"). A text
 is then matched by walking the trie from each token: matches are whole tokens only, so
 "liver" never matches inside "deliver". :func:`select` keeps the longest matches: a match
@@ -19,8 +19,8 @@ from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from ..ontology.graph import LabelGraph
     from .analysis import Analyzer
-    from .graph import LabelGraph
 
 __all__ = ["PREFIXES", "Match", "Matcher", "select"]
 

@@ -1,11 +1,11 @@
-"""The :class:`Extractor`: report text → one :class:`~radminer.mentions.LesionLabels` per lesion.
+"""The :class:`Extractor`: report text → one :class:`~radminer.text.mentions.LesionLabels` per lesion.
 
-Stages (one module each): analysis (:mod:`radminer.analysis`) → matching
-(:mod:`radminer.matching`) → context (:mod:`radminer.context`: negated / uncertain /
-irrelevant) → compositions (:mod:`radminer.compose`) → aggregation and expansion to
+Stages (one module each): analysis (:mod:`radminer.text.analysis`) → matching
+(:mod:`radminer.text.matching`) → context (:mod:`radminer.text.context`: negated / uncertain /
+irrelevant) → compositions (:mod:`radminer.text.compose`) → aggregation and expansion to
 ancestors. A text with bookmarks gives one row per bookmark, mined from the sentence that
 holds it; a text without gives one row for the whole text. Work and output stay linear in
-the text whatever its shape: see :data:`~radminer.analysis.MAX_SENTENCE_TOKENS`,
+the text whatever its shape: see :data:`~radminer.text.analysis.MAX_SENTENCE_TOKENS`,
 :data:`BOOKMARK_REACH` and :data:`BOOKMARK_WINDOW_CHARS` (a text that hits a cap is named in a
 :class:`RadminerWarning`).
 
@@ -26,8 +26,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from ..errors import InputError, RadminerWarning
+from ..ontology.graph import LabelGraph
+from ..ontology.labelspace import LabelSpace
+from ..ontology.loader import load_ontology
 from .analysis import MAX_SENTENCE_TOKENS, Analysis, Analyzer
 from .compose import Composer
 from .context import (
@@ -43,19 +47,16 @@ from .context import (
     statuses,
     with_context,
 )
-from .errors import InputError, RadminerWarning
-from .graph import LabelGraph
-from .labelspace import LabelSpace
 from .matching import Match, Matcher, select
 from .mentions import LesionLabels, Mention
-from .ontology import load_ontology
-from .runner import chunks
 from .sections import PLAIN, Layout, counted, layout, section_filter
 
 if TYPE_CHECKING:
     from spacy.vocab import Vocab
 
-__all__ = ["Extractor"]
+__all__ = ["Extractor", "chunks"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ MAX_SENTENCE_CHARS = 2000
 #: the bookmark, "…" marking a cut end, so that no row repeats a huge sentence (a 1 MB token of
 #: glued bookmarks would otherwise give each of its 131,072 rows a 1 MB sentence).
 BOOKMARK_WINDOW_CHARS = 1000
-#: In a sentence cut into pieces (over :data:`~radminer.analysis.MAX_SENTENCE_TOKENS` tokens:
+#: In a sentence cut into pieces (over :data:`~radminer.text.analysis.MAX_SENTENCE_TOKENS` tokens:
 #: hostile input, such as thousands of bookmarks in one sentence), a bookmark row is mined from
 #: the tokens of its piece within this many of its bookmark, so that each row costs and weighs
 #: little: enough for a lesion's description ("2.1 x 1.5 cm hypodense lesion in the right hepatic
@@ -93,10 +94,10 @@ class Extractor:
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
     often); 0 turns the cache off. The rows do not depend on it. ``context_rules``: the
     negation / uncertainty rules (``None``: the shipped ones; a path to a rules file, see
-    docs/context.md; or a :class:`~radminer.context.ContextRules`). ``sections``: the report
+    docs/context.md; or a :class:`~radminer.text.context.ContextRules`). ``sections``: the report
     sections whose mentions count towards the labels (``None``: all but history, indication,
     comparison, technique and recommendation; ``"all"``; or a list of section names, see
-    :mod:`radminer.sections`); text outside any section always counts, and every mention is
+    :mod:`radminer.text.sections`); text outside any section always counts, and every mention is
     reported whatever its section.
 
     An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
@@ -238,7 +239,7 @@ class Extractor:
         return found
 
     def rows(self, analysis: Analysis) -> list[LesionLabels]:
-        """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.analysis.Analyzer.annotate>`)."""
+        """Rows of an analyzed text (see :meth:`Analyzer.annotate <radminer.text.analysis.Analyzer.annotate>`)."""
         rows, capped = self._mine(analysis)
         if capped:
             _warn_capped(capped, None, analysis.text)
@@ -489,7 +490,7 @@ _first = itemgetter(0)
 
 
 class _ContextStage:
-    """The adapter to :mod:`radminer.context` (statuses of the chosen mentions of one row).
+    """The adapter to :mod:`radminer.text.context` (statuses of the chosen mentions of one row).
 
     Triggers are only looked for where a token may start one (:meth:`ContextRules.trigger_offsets`,
     kept per token).
@@ -505,7 +506,7 @@ class _ContextStage:
         self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int, layout: Layout
     ) -> list[Mention]:
         """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place
-        (:func:`~radminer.context.statuses`, then :func:`~radminer.context.refine`), then marked
+        (:func:`~radminer.text.context.statuses`, then :func:`~radminer.text.context.refine`), then marked
         irrelevant (a new list) when ``mark`` is a bookmark's offset."""
         text = analysis.text
         if not mentions:
@@ -565,3 +566,10 @@ class _ContextStage:
         starts = analysis.offsets()[0]
         offsets, all_orths = self._offsets, analysis.orths
         return [starts[i] + k for i in tokens for k in offsets[all_orths[i]]]
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from ..errors import OntologyError
 from . import resources
 from .curation import Curation, read_curation
-from .errors import OntologyError
 from .graph import LabelGraph
 from .owl import read_owl
 from .vocab import read_vocabulary
@@ -39,9 +39,9 @@ def load_ontology(
 
     ``path``: an OWL file (``.owl``/``.rdf``/``.xml``) or a vocabulary CSV; ``None`` is the
     shipped lesion ontology. ``label_set`` selects ``graph.label_space`` (see
-    :func:`radminer.labelspace.select_labels`). ``curation``: ``True`` for the shipped
+    :func:`radminer.ontology.labelspace.select_labels`). ``curation``: ``True`` for the shipped
     curation tables, ``False`` for none, or a folder of tables. ``cache`` and ``imports``
-    go to :func:`radminer.owl.read_owl`.
+    go to :func:`radminer.ontology.owl.read_owl`.
     """
     source = Path(path) if path is not None else resources.shipped_ontology()
     if path is None and curation is True and cache and imports is None:

@@ -1,7 +1,7 @@
 """Sections: the structure of a report, from its headers and recommendation cues.
 
 The analyzer finds headers ("FINDINGS:", "Impression:", "LUNGS/PLEURA:"; see
-:class:`~radminer.analysis.Analysis`); each header is a sentence of its own, so no
+:class:`~radminer.text.analysis.Analysis`); each header is a sentence of its own, so no
 negation or uncertainty scope crosses it. This stage reads them:
 
 - a **section header** names the section of the text under it, up to the next section header.
@@ -11,8 +11,8 @@ negation or uncertainty scope crosses it. This stage reads them:
   names labels ("Pneumothorax: none.") stays in the enclosing section.
 - an **organ header** ("LIVER:", "Lymph nodes:") names a body part of the ontology: its
   section stays the enclosing one, and its body part is the location of the findings under
-  it, up to the next header (its *block*; see :class:`~radminer.compose.Composer` and
-  :func:`~radminer.context.refine`).
+  it, up to the next header (its *block*; see :class:`~radminer.text.compose.Composer` and
+  :func:`~radminer.text.context.refine`).
 - in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue
   is in section ``recommendation`` ("Recommend CT of the abdomen and pelvis.").
 
@@ -27,12 +27,12 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from .errors import InputError
+from ..errors import InputError
 from .matching import select
 
 if TYPE_CHECKING:
+    from ..ontology.graph import LabelGraph
     from .analysis import Analysis
-    from .graph import LabelGraph
     from .matching import Match
 
 __all__ = [

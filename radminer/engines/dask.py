@@ -2,7 +2,7 @@
 
     >>> import dask.dataframe as dd
     >>> from distributed import Client
-    >>> from radminer.dask import extract
+    >>> from radminer.engines.dask import extract
     >>> client = Client("tcp://scheduler:8786")                      # doctest: +SKIP
     >>> reports = dd.read_parquet("s3://bucket/reports/")             # doctest: +SKIP
     >>> extract(reports, text_columns=["findings", "impression"]).to_parquet("labels/")  # doctest: +SKIP
@@ -30,16 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, RadminerError
-from .reader import COMPRESSIONS, PARQUET_SUFFIXES, check_columns, join_texts, text_codec
-from .writers import RECORD_FIELDS, Encoded, Encoder
+from ..errors import InputError, RadminerError
+from ..io.reader import COMPRESSIONS, PARQUET_SUFFIXES, check_columns, join_texts, text_codec
+from ..io.writers import RECORD_FIELDS, Encoded, Encoder
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     import pandas as pd
     from distributed import Client
 
-    from .extractor import Extractor
+    from ..text.extractor import Extractor
 
 __all__ = ["ExtractorSpec", "cache_info", "connect", "encode", "extract", "read_reports"]
 
@@ -116,7 +116,7 @@ class ExtractorSpec:
 
     def build(self) -> Extractor:
         """A new Extractor of this configuration."""
-        from .extractor import Extractor
+        from ..text.extractor import Extractor
 
         label_set = list(self.label_set) if isinstance(self.label_set, tuple) else self.label_set
         return Extractor.from_config(
@@ -199,7 +199,7 @@ def _encode_partition(part: pd.DataFrame, job: _Job, encoder: Encoder) -> bytes:
     client), which cost more CPU than the client's writing; bytes go as one frame.
     """
     from .dataframe import cell_text
-    from .runner import extract_texts
+    from .local import extract_texts
 
     cells = zip(*(part[column] for column in job.text_columns), strict=True)
     items = zip(part[job.id_column], (join_texts(cell_text(v) for v in row) for row in cells), strict=True)
@@ -270,7 +270,7 @@ def encode(
 ) -> Iterator[Encoded]:
     """``encoder(id, rows)`` of each report of ``ddf``, computed on ``client``'s workers, in order.
 
-    What ``radminer extract --engine dask`` feeds its writer (:mod:`radminer.writers`), so
+    What ``radminer extract --engine dask`` feeds its writer (:mod:`radminer.io.writers`), so
     the output is the local engine's, byte for byte. Ids should be strings (see
     :func:`read_reports`). Every partition is submitted at once (shared inputs are read
     once); the client holds one partition's results at a time, the workers those done

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import OntologyError
+from ..errors import OntologyError
 
 __all__ = ["curation_dir", "label_set_names", "label_set_path", "ontologies_dir", "shipped_ontology"]
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # the radminer package folder
 
 
 def ontologies_dir() -> Path:

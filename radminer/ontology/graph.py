@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import OntologyError, OntologyWarning
+from ..errors import OntologyError, OntologyWarning
 from .labelspace import LabelSpace, select_labels
 from .terms import Term, normalize_name
 
@@ -82,7 +82,7 @@ class LabelGraph:
         self.label_space = LabelSpace(self.labels, name="all")
 
     def select(self, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
-        """A :class:`LabelSpace` of this graph (see :func:`radminer.labelspace.select_labels`)."""
+        """A :class:`LabelSpace` of this graph (see :func:`radminer.ontology.labelspace.select_labels`)."""
         return select_labels(self, spec)
 
     def with_label_set(self, spec: str | Sequence[str] | Path) -> LabelGraph:

@@ -2,7 +2,7 @@
 
 ConText-style (Harkema et al. 2009) on character offsets, so the stage does not depend on how
 the text was tokenized or how mentions were matched. Triggers are data
-(``radminer/data/context_rules.json``, see ``docs/context.md``), compiled once into one
+(``radminer/text/data/context_rules.json``, see ``docs/context.md``), compiled once into one
 case-insensitive, whole-word, longest-match regular expression.
 
 Interface for the Extractor (all offsets are character offsets into ``text``)::
@@ -45,13 +45,13 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import RadminerError
+from ..errors import RadminerError
 from .mentions import Mention
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
-    from .graph import LabelGraph
+    from ..ontology.graph import LabelGraph
 
 __all__ = [
     "Context",
@@ -99,7 +99,7 @@ class ContextRulesError(RadminerError):
 class Context(NamedTuple):
     """Status of one target and the trigger that set it (``None`` fields when positive).
 
-    Field names are those of :class:`~radminer.mentions.Mention`, so
+    Field names are those of :class:`~radminer.text.mentions.Mention`, so
     :func:`with_context` applies it to a mention.
     """
 
@@ -285,7 +285,7 @@ class ContextRules:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
-        """Rules from the JSON structure of ``radminer/data/context_rules.json``."""
+        """Rules from the JSON structure of ``radminer/text/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
             "descriptors", "differentials",
@@ -348,8 +348,8 @@ class ContextRules:
     @lru_cache(maxsize=1)
     def default() -> ContextRules:
         """The shipped radiology rules (read once per process)."""
-        text = resources.files("radminer").joinpath("data/context_rules.json").read_text(encoding="utf-8")
-        rules = ContextRules.from_dict(json.loads(text), source="radminer/data/context_rules.json")
+        text = resources.files("radminer.text").joinpath("data/context_rules.json").read_text(encoding="utf-8")
+        rules = ContextRules.from_dict(json.loads(text), source="radminer/text/data/context_rules.json")
         logger.debug("context rules: %d phrases, window %d", len(rules.triggers), rules.window)
         return rules
 

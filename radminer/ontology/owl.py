@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import OntologyError, OntologyWarning, OutputError
-from .io import atomic_output
+from ..errors import OntologyError, OntologyWarning, OutputError
+from ..files import atomic_output
 from .terms import Term
 
 __all__ = ["NS", "cache_dir", "read_owl"]

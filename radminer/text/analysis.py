@@ -11,7 +11,7 @@ same :meth:`Analyzer.phrase_keys`, so text and lexicon always agree ("ground-gla
 "ground glass" both give ``("ground", "glass")``).
 
 Lemmas come from spaCy's lookup table (spacy-lookups-data) or NLTK's WordNet, both
-corrected by a curated exceptions table (``radminer/data/lemmas.csv``: "masses" → "mass",
+corrected by a curated exceptions table (``radminer/text/data/lemmas.csv``: "masses" → "mass",
 "left" stays "left") and, for words neither knows, plural rules ("hypodensities" →
 "hypodensity"). Lemmas are cached per lowercase form. spaCy is imported on first use.
 """
@@ -31,7 +31,7 @@ from operator import add
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import InputError, RadminerError
+from ..errors import InputError, RadminerError
 
 if TYPE_CHECKING:
     from spacy.strings import StringStore

@@ -1,7 +1,7 @@
 """A user vocabulary as CSV: ``term,synonyms,parents,category`` (``|``-separated lists).
 
 Reading one also checks that each of its names and synonyms can be matched in text: terms
-whose match keys (see :mod:`radminer.analysis`) are equal although their texts differ
+whose match keys (see :mod:`radminer.text.analysis`) are equal although their texts differ
 ("murmur" and "murmurs") and terms made only of words matching skips ("the") are reported
 with an :class:`~radminer.errors.OntologyWarning` naming the file and lines. That check
 analyses the terms, so spaCy is imported then.
@@ -13,8 +13,8 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
+from ..errors import OntologyError, OntologyWarning
 from .curation import read_table
-from .errors import OntologyError, OntologyWarning
 from .terms import CATEGORIES, Term, normalize_name
 
 __all__ = ["VOCAB_COLUMNS", "Vocabulary", "read_vocabulary"]
@@ -82,7 +82,7 @@ def _check_match_keys(path: Path, terms: list[Term], lines: dict[str, int]) -> N
     Phrases whose texts are equal but for case and spacing are left to :class:`LabelGraph`,
     which reports them.
     """
-    from .analysis import Analyzer
+    from ..text.analysis import Analyzer
 
     analyzer = Analyzer(bookmark=None)
     claims: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}  # keys → phrase text → (label, description)

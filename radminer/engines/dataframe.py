@@ -6,15 +6,15 @@ from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .reader import check_columns, join_texts
-from .runner import TextExtractor, extract_texts
-from .writers import RECORD_FIELDS
+from ..io.reader import check_columns, join_texts
+from ..io.writers import RECORD_FIELDS
+from .local import TextExtractor, extract_texts
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .graph import LabelGraph
-    from .mentions import LesionLabels
+    from ..ontology.graph import LabelGraph
+    from ..text.mentions import LesionLabels
 
 __all__ = ["cell_text", "extract_dataframe"]
 
@@ -46,7 +46,7 @@ def extract_dataframe(
     wanted = [*text_columns] if id_column is None else [id_column, *text_columns]
     check_columns([str(c) for c in df.columns], [str(c) for c in wanted], source="the DataFrame")
     if extractor is None:
-        from .extractor import Extractor
+        from ..text.extractor import Extractor
 
         extractor = (  # bookmark=None: the Extractor's default bookmark
             Extractor(ontology, label_set=label_set)
