@@ -67,7 +67,7 @@ LOCATION_PREFIXES: tuple[str, ...] = tuple(
 )
 #: Adjectival and Latin endings set aside to compare stems ("portal" / "porta", "pleural" / "pleura").
 STEM_ENDINGS: tuple[str, ...] = ("ial", "eal", "ary", "ous", "ic", "al", "ar", "ac", "um", "us", "is", "a", "e", "y")
-#: Shortest word that may be a misspelling, and the longest from which two edits are allowed.
+#: Shortest word that may be a misspelling, and the length from which two edits are allowed.
 MIN_MISSPELLING = 7
 TWO_EDITS_FROM = 12
 UNITS = frozenset({"mm", "cm", "m", "ml", "cc", "hu", "x", "kg", "mg", "sec", "min"})
@@ -99,6 +99,7 @@ class Suggestion:
     proposal: Proposal | None
 
     def row(self) -> dict[str, str | int]:
+        """The CSV row (``term``, ``kind``, ``note`` and ``proposal`` empty without a proposal)."""
         p = self.proposal
         return {
             "term": p.label if p else "",
