@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import cast
 
 from radminer import Extractor
-from radminer.text.mentions import LesionLabels
 from radminer.io.reader import join_texts
+from radminer.text.mentions import LesionLabels
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

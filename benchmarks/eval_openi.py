@@ -2,6 +2,7 @@
 
     python benchmarks/eval_openi.py [--labels ../shared/data/openi_dev/openi_labels_dev.csv]
                                     [--reports ../shared/data/reports/openi_reports.csv] [-v]
+                                    [--curation accepted.csv]
 
 As the reference data's README prescribes: findings + impression of each report (joined as
 ``radminer extract`` joins text columns) go through ``Extractor(bookmark=None)`` with the shipped
@@ -24,9 +25,9 @@ from pathlib import Path
 from scoring import Counts, group_by_cause, print_causes
 
 from radminer import Extractor
+from radminer.files.reader import join_texts
 from radminer.text.context import ContextRules, split_sentences
 from radminer.text.mentions import LesionLabels, Mention
-from radminer.io.reader import join_texts
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_LABELS = SHARED / "openi_dev" / "openi_labels_dev.csv"
@@ -193,12 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=DEFAULT_LABELS, help="gold labels CSV (default: %(default)s)")
     parser.add_argument("--reports", type=Path, default=DEFAULT_REPORTS, help="reports CSV (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the errors grouped by cause")
+    parser.add_argument("--curation", type=Path, help="synonyms CSV applied on top of the shipped curation")
     args = parser.parse_args(argv)
     for path in (args.labels, args.reports):
         if not path.is_file():
             print(f"eval_openi: {path} is absent (the Open-i development set of ../shared/data)", file=sys.stderr)
             return 1
-    result = evaluate(args.labels, args.reports)
+    result = evaluate(args.labels, args.reports, Extractor(bookmark=None, extra_synonyms=args.curation))
     print(f"{result.reports} reports")
     print(f"{'class':<14} {'P':>6} {'R':>6} {'F1':>6}   tp / fp / fn")
     for cls, c in [*result.classes.items(), ("micro", result.micro)]:

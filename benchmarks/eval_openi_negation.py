@@ -23,8 +23,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from radminer.text.extractor import Extractor
 from radminer.io.reader import join_texts
+from radminer.text.extractor import Extractor
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REPORTS = HERE.parents[1] / "shared" / "data" / "reports" / "openi_reports.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from radminer import RadminerError
-from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
 from radminer.errors import InputError
+from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
 
 
 @pytest.fixture(scope="module")

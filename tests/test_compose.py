@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from radminer import Extractor, LabelGraph, Term
+from radminer.ontology.curation import Composition
 from radminer.text.analysis import Analyzer
 from radminer.text.compose import Composer
-from radminer.ontology.curation import Composition
 from radminer.text.matching import Matcher
 
 

@@ -1,4 +1,4 @@
-"""Context through :class:`radminer.text.extractor.Extractor`: aggregation, relevance, exclusive labels, vocabularies."""
+"""Context through the :class:`~radminer.Extractor`: aggregation, relevance, exclusive labels, vocabularies."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import radminer
-from radminer.engines import dask as radminer_dask
 from radminer.cli import main
+from radminer.engines import dask as radminer_dask
 from radminer.errors import InputError, RadminerError
 
 pd = pytest.importorskip("pandas")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from radminer import Extractor, load_ontology
 from radminer.errors import InputError
-from radminer.text.mentions import STATUSES, LesionLabels
 from radminer.io.reader import CsvReports
+from radminer.text.mentions import STATUSES, LesionLabels
 
 settings.register_profile(
     "fuzz", max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -25,12 +25,12 @@ from click.testing import CliRunner
 
 import radminer
 from radminer import Extractor, RadminerWarning
+from radminer.cli import main
+from radminer.engines.local import extract_texts
 from radminer.text import compose
 from radminer.text.analysis import MAX_SENTENCE_TOKENS
-from radminer.cli import main
 from radminer.text.extractor import BOOKMARK_REACH, BOOKMARK_WINDOW_CHARS
 from radminer.text.mentions import LesionLabels
-from radminer.engines.local import extract_texts
 
 PACKAGE = str(Path(radminer.__file__).resolve().parent)
 COMPILED = not compose.__file__.endswith(".py")

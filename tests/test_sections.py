@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from radminer import Extractor, InputError, load_ontology
-from radminer.text.analysis import Analysis, Analyzer
 from radminer.cli import main
+from radminer.text.analysis import Analysis, Analyzer
 from radminer.text.context import ContextRules
 from radminer.text.matching import Matcher
 from radminer.text.sections import DEFAULT_EXCLUDED, Layout, counted, layout, section_filter

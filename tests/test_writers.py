@@ -11,11 +11,11 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pytest
 
+from radminer.engines.local import EMPTY_ROW, extract_texts
 from radminer.errors import InputError, RadminerError
+from radminer.io.writers import FORMATS, RECORD_FIELDS, format_for, make_writer
 from radminer.ontology.labelspace import LabelSpace
 from radminer.text.mentions import LesionLabels, Mention
-from radminer.engines.local import EMPTY_ROW, extract_texts
-from radminer.io.writers import FORMATS, RECORD_FIELDS, format_for, make_writer
 
 MASS = Mention("liver mass", "hepatic mass", 4, 16)
 NODULE = Mention("nodule", "nodule", 30, 36, status="negated", trigger="no", trigger_start=27, trigger_end=29)

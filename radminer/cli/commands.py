@@ -301,6 +301,11 @@ no output file is left behind.
     "--encoding", default="utf-8", show_default=True, help="Text encoding of a CSV INPUT (utf-8 may start with a BOM)."
 )
 @_ONTOLOGY
+@click.option(
+    "--curation",
+    type=click.Path(dir_okay=False),
+    help="Synonyms CSV applied on top of the shipped curation (the accepted rows of 'radminer suggest').",
+)
 @click.option("--label-set", default="all", show_default=True, help="Label set name or file (one label a line).")
 @click.option("--bookmark", metavar="REGEX", help="Regex of the lesion bookmark token (default: BOOKMARK).")
 @click.option(
@@ -341,6 +346,7 @@ def extract(
     id_column: str,
     encoding: str,
     path: str | None,
+    curation: str | None,
     label_set: str,
     bookmark: str | None,
     context_rules: str | None,
@@ -381,6 +387,8 @@ def extract(
         options["context_rules"] = context_rules
     if sections is not None:
         options["sections"] = sections
+    if curation is not None:
+        options["extra_synonyms"] = str(Path(curation).resolve())  # Dask workers read it too
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage
     try:
         _import_spacy_without_torch()
@@ -437,3 +445,8 @@ def extract(
     if skipped:
         where = f", listed in {errors_path}" if errors_path else ""
         click.echo(f"radminer: skipped {skipped} unreadable row(s){where}", err=True)
+
+
+from .suggest import suggest  # noqa: E402  (it reuses extract's options)
+
+main.add_command(suggest)

@@ -16,13 +16,14 @@ Rows whose terms the loaded ontology lacks are not applied; they are reported in
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import OntologyError
 from .terms import Term
 
-__all__ = ["Composition", "Curation", "read_curation", "read_table"]
+__all__ = ["ACCEPT_VALUES", "Composition", "Curation", "accepted_synonyms", "read_curation", "read_table"]
 
 _COLUMNS = {
     "synonyms.csv": ("term", "synonym", "kind", "note"),
@@ -151,3 +152,38 @@ def read_curation(directory: str | Path) -> Curation:
             _composition(directory / "compositions.csv", i + 2, r) for i, r in enumerate(tables["compositions.csv"])
         ),
     )
+
+
+#: ``accept`` values that apply a row of a synonyms file, and those that skip it.
+ACCEPT_VALUES: frozenset[str] = frozenset({"yes", "y", "1", "true"})
+REJECT_VALUES: frozenset[str] = frozenset({"", "no", "n", "0", "false"})
+
+
+def accepted_synonyms(path: str | Path, curation: Curation, terms: Sequence[Term]) -> Curation:
+    """``curation`` with the accepted rows of the synonyms CSV ``path`` added.
+
+    ``path`` has the columns ``term`` and ``synonym`` (``synonyms.csv``'s format or
+    ``radminer suggest``'s output); with an ``accept`` column only the rows marked yes / y / 1 /
+    true are applied (no / n / 0 / false / empty: not), without one every row. A row naming a
+    label that is not among ``terms``, an empty synonym or another ``accept`` value raises
+    :class:`~radminer.errors.OntologyError` naming the file, line and column.
+    """
+    path = Path(path)
+    names = {t.name for t in terms}
+    added = []
+    for line, row in enumerate(read_table(path, ("term", "synonym")), start=2):
+        accept = row.get("accept", "yes").casefold()
+        if accept not in ACCEPT_VALUES | REJECT_VALUES:
+            raise OntologyError(
+                f"{path}: line {line}, column accept: {accept!r} is not one of yes, y, 1, true (apply) "
+                "or no, n, 0, false, empty (skip)"
+            )
+        if accept not in ACCEPT_VALUES:
+            continue
+        if row["term"] not in names:
+            what = f"{row['term']!r} is not a label of the ontology" if row["term"] else "no label given"
+            raise OntologyError(f"{path}: line {line}, column term: {what}")
+        if not row["synonym"]:
+            raise OntologyError(f"{path}: line {line}, column synonym: empty synonym")
+        added.append((row["term"], row["synonym"]))
+    return replace(curation, synonyms=(*curation.synonyms, *added))

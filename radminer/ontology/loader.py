@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import OntologyError
 from . import resources
-from .curation import Curation, read_curation
+from .curation import Curation, accepted_synonyms, read_curation
 from .graph import LabelGraph
 from .owl import read_owl
 from .vocab import read_vocabulary
@@ -34,6 +34,7 @@ def load_ontology(
     curation: str | Path | bool = True,
     cache: bool = True,
     imports: Mapping[str, str | Path] | None = None,
+    extra_synonyms: str | Path | None = None,
 ) -> LabelGraph:
     """Load an ontology as a :class:`LabelGraph`.
 
@@ -41,13 +42,15 @@ def load_ontology(
     shipped lesion ontology. ``label_set`` selects ``graph.label_space`` (see
     :func:`radminer.ontology.labelspace.select_labels`). ``curation``: ``True`` for the shipped
     curation tables, ``False`` for none, or a folder of tables. ``cache`` and ``imports``
-    go to :func:`radminer.ontology.owl.read_owl`.
+    go to :func:`radminer.ontology.owl.read_owl`. ``extra_synonyms``: a synonyms CSV applied on top of
+    the curation (``radminer suggest``'s output with its accepted rows, or ``synonyms.csv``'s
+    format; see :func:`radminer.ontology.curation.accepted_synonyms`).
     """
     source = Path(path) if path is not None else resources.shipped_ontology()
-    if path is None and curation is True and cache and imports is None:
+    if path is None and curation is True and cache and imports is None and extra_synonyms is None:
         graph = _shipped(str(source))
     else:
-        graph = _build(source, curation=curation, cache=cache, imports=imports)
+        graph = _build(source, curation=curation, cache=cache, imports=imports, extra_synonyms=extra_synonyms)
     return graph if label_set == "all" else graph.with_label_set(label_set)
 
 
@@ -58,7 +61,12 @@ def _shipped(source: str) -> LabelGraph:
 
 
 def _build(
-    source: Path, *, curation: str | Path | bool, cache: bool, imports: Mapping[str, str | Path] | None
+    source: Path,
+    *,
+    curation: str | Path | bool,
+    cache: bool,
+    imports: Mapping[str, str | Path] | None,
+    extra_synonyms: str | Path | None = None,
 ) -> LabelGraph:
     suffix = source.suffix.lower()
     if suffix not in ONTOLOGY_SUFFIXES:
@@ -71,6 +79,8 @@ def _build(
     else:
         terms, lines = read_owl(source, cache=cache, imports=imports), {}
     tables = _curation(curation)
+    if extra_synonyms is not None:  # applied to the terms read (the OWL cache holds them before any curation)
+        tables = accepted_synonyms(extra_synonyms, tables, terms)
     terms, skipped = tables.apply(terms)
     if skipped:
         logger.info("%s: %d curation row(s) not applicable: %s", source, len(skipped), "; ".join(skipped))

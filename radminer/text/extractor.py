@@ -98,7 +98,8 @@ class Extractor:
     sections whose mentions count towards the labels (``None``: all but history, indication,
     comparison, technique and recommendation; ``"all"``; or a list of section names, see
     :mod:`radminer.text.sections`); text outside any section always counts, and every mention is
-    reported whatever its section.
+    reported whatever its section. ``extra_synonyms``: a synonyms CSV applied on top of the
+    shipped curation when the ontology is loaded here (see :func:`radminer.load_ontology`).
 
     An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
     it can be sent to worker processes.
@@ -118,11 +119,14 @@ class Extractor:
         context_rules: ContextRules | str | Path | None = None,
         sections: str | Sequence[str] | None = None,
         vocab: Vocab | None = None,
+        extra_synonyms: str | Path | None = None,
     ) -> None:
+        if isinstance(ontology, LabelGraph) and extra_synonyms is not None:
+            raise InputError("extra_synonyms: give them to load_ontology when the ontology is a LabelGraph")
         if isinstance(ontology, LabelGraph):
             graph = ontology if label_set == "all" else ontology.with_label_set(label_set)
         elif ontology is None or isinstance(ontology, (str, Path)):
-            graph = load_ontology(ontology, label_set=label_set)
+            graph = load_ontology(ontology, label_set=label_set, extra_synonyms=extra_synonyms)
         else:
             raise InputError(f"ontology: expected None, a path or a LabelGraph, found {type(ontology).__name__}")
         if not isinstance(max_sentence_chars, int) or max_sentence_chars < 1:
@@ -140,6 +144,7 @@ class Extractor:
             "cache_size": cache_size,
             "context_rules": str(context_rules) if isinstance(context_rules, Path) else context_rules,
             "sections": sections if sections is None or isinstance(sections, str) else list(sections),
+            "extra_synonyms": str(extra_synonyms) if extra_synonyms is not None else None,
         }
         self._include, self._exclude = section_filter(sections)
         self.graph = graph
@@ -165,7 +170,7 @@ class Extractor:
         """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
         allowed = {
             "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions",
-            "max_sentence_chars", "cache_size", "context_rules", "sections",
+            "max_sentence_chars", "cache_size", "context_rules", "sections", "extra_synonyms",
         }  # fmt: skip
         unknown = sorted(set(config) - allowed)
         if unknown:
