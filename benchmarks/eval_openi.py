@@ -25,7 +25,7 @@ from pathlib import Path
 from scoring import Counts, group_by_cause, print_causes
 
 from radminer import Extractor
-from radminer.files.reader import join_texts
+from radminer.io.reader import join_texts
 from radminer.text.context import ContextRules, split_sentences
 from radminer.text.mentions import LesionLabels, Mention
 

@@ -128,7 +128,7 @@ def test_extractor_sections(extractor: Extractor) -> None:
 
 
 def rules_file(tmp_path: Path, **changes: object) -> Path:
-    data = json.loads((Path(__file__).parents[1] / "radminer" / "data" / "context_rules.json").read_text())
+    data = json.loads((Path(__file__).parents[1] / "radminer" / "text" / "data" / "context_rules.json").read_text())
     data.update(changes)
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(data), encoding="utf-8")
