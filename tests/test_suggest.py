@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from radminer.ontology.resources import curation_dir
 
 from radminer import Extractor, InputError, OntologyError, load_ontology
 from radminer.cli import main
+from radminer.ontology.resources import curation_dir
 from radminer.text.suggest import SUGGESTION_COLUMNS, Proposer, Suggester, _other_word
 
 DATA = Path(__file__).resolve().parent / "data"

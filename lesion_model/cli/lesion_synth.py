@@ -38,14 +38,24 @@ __all__ = ["synth"]
     help="Slice size in pixels (DeepLesion: 512; 96 and more keep the spacing under 5 mm per pixel).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same dataset.")
+@click.option(
+    "--corrupt",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of the lesions whose report sentence gets one wrong label (listed in OUT/corruptions.csv).",
+)
+@click.option("--corrupt-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --corrupt.")
 @progress_option
 @exit_cleanly("lesion-synth")
-def synth(out: Path, patients: int, image_size: int, seed: int, progress: bool | None) -> None:
+def synth(
+    out: Path, patients: int, image_size: int, seed: int, corrupt: float, corrupt_seed: int, progress: bool | None
+) -> None:
     """Write a synthetic DeepLesion (DL_info.csv, Images_png, reports.csv, bookmarks.csv, truth.csv) to OUT."""
     require_model_extra("SimpleITK")
     from ..synth import generate
 
     setup_logging("lesion-synth")
     config = SynthConfig(patients=patients, image_size=image_size)
-    generate(out, config, seed=seed, progress=show_progress(progress))
+    generate(out, config, seed=seed, progress=show_progress(progress), corrupt=corrupt, corrupt_seed=corrupt_seed)
     click.echo(f"wrote {out}", err=True)

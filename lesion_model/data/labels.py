@@ -26,6 +26,7 @@ from .store import StoreLabels
 __all__ = [
     "LabelTable",
     "LesionLabelSets",
+    "lesion_key",
     "read_bookmark_map",
     "read_lesanet_labels",
     "read_radminer_jsonl",
@@ -118,6 +119,20 @@ def _jsonl_entry(line: str, where: str, known: Container[str] | None) -> tuple[s
     return str(report), bookmark, sets
 
 
+def lesion_key(
+    report: str, bookmark: int | None, bookmark_map: Mapping[tuple[str, int], str] | None, where: str
+) -> str:
+    """The lesion id of a radminer JSONL line: its id, its bookmark mapped, or ``"<id>#<bookmark>"``."""
+    if bookmark is None:
+        return report
+    if bookmark_map is None:
+        return f"{report}#{bookmark}"
+    mapped = bookmark_map.get((report, bookmark))
+    if mapped is None:
+        raise DataError(f"{where}: report {report!r} bookmark {bookmark} is not in the bookmark map")
+    return mapped
+
+
 def read_radminer_jsonl(
     path: Path,
     bookmark_map: Mapping[tuple[str, int], str] | None = None,
@@ -148,15 +163,7 @@ def read_radminer_jsonl(
         if not line.strip():
             continue
         report, bookmark, sets = _jsonl_entry(line, where, known)
-        if bookmark is None:
-            key = report
-        elif bookmark_map is not None:
-            mapped = bookmark_map.get((report, bookmark))
-            if mapped is None:
-                raise DataError(f"{where}: report {report!r} bookmark {bookmark} is not in the bookmark map")
-            key = mapped
-        else:
-            key = f"{report}#{bookmark}"
+        key = lesion_key(report, bookmark, bookmark_map, where)
         if key in by_lesion and by_lesion[key] != sets:
             raise DataError(f"{where}: lesion {key!r} already has other labels on line {first_line[key]}")
         by_lesion[key] = sets

@@ -9,7 +9,9 @@
   sentences hold one ``BOOKMARK`` per lesion, in DL_info row order;
 - ``OUT/bookmarks.csv`` (``id, bookmark, lesion_id``): which lesion each bookmark describes;
 - ``OUT/truth.csv``: each lesion's true labels (``;``-separated ontology terms, before ancestor
-  expansion) and the parameters that decided them.
+  expansion) and the parameters that decided them;
+- ``OUT/corruptions.csv``, with ``corrupt`` > 0 only: the report labels corrupted on purpose
+  (:mod:`lesion_model.synth.corrupt`).
 
 Each lesion's organ, size, attenuation, shape, calcification and cystic content decide its
 labels, and are drawn into the image, so a CNN can learn them. Reports phrase the labels with
@@ -368,8 +370,14 @@ def generate(
     *,
     seed: int = 0,
     progress: bool = False,
+    corrupt: float = 0.0,
+    corrupt_seed: int = 0,
 ) -> Path:
-    """Write a synthetic DeepLesion to ``out`` (see the module docstring); returns ``out``."""
+    """Write a synthetic DeepLesion to ``out`` (see the module docstring); returns ``out``.
+
+    ``corrupt``: the share of the lesions whose report sentence gets one corrupted label (drawn
+    with ``corrupt_seed``; recorded in ``corruptions.csv``).
+    """
     import SimpleITK as sitk
     from tqdm import tqdm
 
@@ -385,6 +393,11 @@ def generate(
     writer = sitk.ImageFileWriter()
     writer.SetUseCompression(True)
     writer.SetCompressionLevel(1)  # fast to write and to decode
+    corruptor = None
+    if corrupt:
+        from .corrupt import Corruptor
+
+        corruptor = Corruptor(corrupt, sum(len(s.lesions) for s in studies), corrupt_seed)
     for study in tqdm(studies, desc="lesion-synth", unit="study", disable=not progress):
         painter = _Painter(study, np.random.default_rng(rng.integers(2**32)), config.noise_hu)
         folder = root / "Images_png" / study.folder
@@ -400,13 +413,18 @@ def generate(
             row = len(info_rows)
             info_rows.append(_dl_info_row(study, lesion, key, split_of[study.patient], rng))
             truth_rows.append(_truth_row(row, lesion))
-            sentences.append(phraser.sentence(lesion))
+            sentence = phraser.sentence(lesion)
+            sentences.append(corruptor(row, sentence, lesion) if corruptor else sentence)
             bookmarks.append((f"{study.patient:06d}_{study.study:02d}", b, str(row)))
         reports.append((f"{study.patient:06d}_{study.study:02d}", phraser.report(sentences)))
     _write_csv(root / "DL_info.csv", DL_INFO_COLUMNS, info_rows)
     _write_csv(root / "truth.csv", _TRUTH_COLUMNS, truth_rows)
     _write_csv(root / "reports.csv", ("id", "text"), reports)
     _write_csv(root / "bookmarks.csv", ("id", "bookmark", "lesion_id"), bookmarks)
+    if corruptor:
+        from .corrupt import CORRUPTION_COLUMNS
+
+        _write_csv(root / "corruptions.csv", CORRUPTION_COLUMNS, [c.row() for c in corruptor.records])
     logger.info("wrote %d lesions of %d studies to %s", len(info_rows), len(studies), root)
     return root
 

@@ -1,0 +1,234 @@
+"""lesion-audit: suspect ranking, audit.csv / audit.html, held-out folds, lesion-synth --corrupt, bad input."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("SimpleITK")
+
+from click.testing import CliRunner, Result  # noqa: E402
+from lm_helpers import make_store  # noqa: E402
+
+from lesion_model import cli  # noqa: E402
+from lesion_model.cli import audit as audit_command  # noqa: E402
+from lesion_model.cli import folds as folds_command  # noqa: E402
+from lesion_model.data.store import PatchStore, StoreLabels, write_store  # noqa: E402
+from lesion_model.evaluation.audit import AUDIT_COLUMNS, HeldOutScores, find_suspects, write_fold_stores  # noqa: E402
+from lesion_model.synth import SynthConfig, generate  # noqa: E402
+from lesion_model.synth.corrupt import KINDS  # noqa: E402
+from lesion_model.training import TrainConfig, train  # noqa: E402
+
+
+def one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+    assert len(lines) == 1 and lines[0].startswith("lesion-audit: error: "), result.stderr
+    return lines[0]
+
+
+# --- ranking on a hand-made case -----------------------------------------------------------------
+
+LABELS = ("abdomen", "upper abdomen", "liver", "lung", "chest", "nodule", "mass")
+
+
+def hand_store(tmp_path: Path) -> PatchStore:
+    """4 lesions; rows of (positive, uncertain, negated) label sets."""
+    mined = [
+        ({"nodule"}, set(), set()),  # the liver is never named
+        ({"chest", "lung", "mass"}, set(), set()),  # a wrong type: mass
+        ({"abdomen", "upper abdomen", "liver"}, set(), {"nodule"}),  # a negated nodule
+        ({"chest", "lung", "nodule"}, {"mass"}, set()),  # all fine, mass uncertain
+    ]
+    mats = np.zeros((3, len(mined), len(LABELS)), dtype=np.uint8)
+    for r, sets in enumerate(mined):
+        for m, labels in enumerate(sets):
+            for label in labels:
+                mats[m, r, LABELS.index(label)] = 1
+    index = pd.DataFrame(
+        {
+            "lesion_id": [str(i) for i in range(4)],
+            "patient_id": ["1", "2", "3", "4"],
+            "study_id": ["1"] * 4,
+            "split": ["test"] * 4,
+            "x1": 50.0, "y1": 50.0, "x2": 70.0, "y2": 70.0,
+            "source": "x.png", "key_slice": 1, "noisy": 0,
+        }
+    )  # fmt: skip
+    categories = ("bodypart",) * 5 + ("type",) * 2
+    labels = StoreLabels("hand", LABELS, categories, "test", *mats)
+    patches = np.zeros((4, 3, 120, 120), dtype=np.int16)
+    return PatchStore.open(write_store(tmp_path / "hand", patch_chunks=[patches], index=index, labels=labels))
+
+
+def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
+    store = hand_store(tmp_path)
+    p = np.full((4, len(LABELS)), 0.02)
+    present = {0: ["abdomen", "upper abdomen", "liver", "nodule"], 1: ["chest", "lung"], 2: (*LABELS[:3], "nodule")}
+    present[3] = ["chest", "lung", "nodule"]
+    for r, labels in present.items():
+        for label in labels:
+            p[r, LABELS.index(label)] = 0.97
+    p[2, LABELS.index("nodule")] = 0.9
+    p[1, LABELS.index("mass")] = 0.01  # the clearest of all
+    p[3, LABELS.index("mass")] = 0.01  # uncertain: never a suspect
+    suspects = find_suspects(store, HeldOutScores(p, p, [[0]] * 4))
+    got = [(s.lesion_id, s.kind, s.label, s.mined_status, s.also) for s in suspects.itertuples()]
+    assert got == [
+        ("1", "wrong", "mass", "positive", ""),
+        ("0", "missing", "liver", "absent", "abdomen;upper abdomen"),  # ancestors folded into the organ
+        ("2", "missing", "nodule", "negated", ""),
+    ]
+    assert list(suspects["rank"]) == [1, 2, 3]
+    assert suspects["suspicion"].tolist() == pytest.approx([0.99, 0.97, 0.9])
+
+
+# --- the command on a tiny trained run -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """A store, a 1-epoch run on its train split, and a radminer-like JSONL matching the store."""
+    root = tmp_path_factory.mktemp("audit")
+    store = make_store(root / "store", n=20, seed=2)
+    train(TrainConfig(data=str(store), out=str(root / "run"), width=0.125, hidden=8, epochs=1, batch_size=4))
+    opened = PatchStore.open(store)
+    lines = []
+    for r, lesion in enumerate(opened.index["lesion_id"]):
+        labels = [x for x, on in zip(opened.labels, opened.positive[r], strict=True) if on]
+        sentence = f"{' '.join(labels)} BOOKMARK."
+        mentions, at = [], 10
+        for label in labels:
+            mentions.append({"label": label, "text": label, "start": at, "end": at + len(label), "status": "positive"})
+            at += len(label) + 1
+        lines.append(json.dumps({"id": lesion, "bookmark": None, "sentence": sentence, "labels": labels,
+                                 "uncertain": [], "negated": [], "mentions": mentions}))  # fmt: skip
+    jsonl = root / "labels.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return store, root / "run", jsonl
+
+
+def test_csv_and_self_contained_html(run: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    store, run_dir, jsonl = run
+    args = ["--checkpoint", str(run_dir), "--data", str(store), "--labels", str(jsonl), "-o", str(tmp_path / "a")]
+    result = CliRunner().invoke(audit_command, [*args, "--min-suspicion", "0", "--top", "3", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "a" / "audit.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == AUDIT_COLUMNS
+    held_out = set(PatchStore.open(store).index.query("split != 'train'")["lesion_id"])
+    assert rows and {r["lesion_id"] for r in rows} <= held_out  # never a lesion the run trained on
+    assert [float(r["suspicion"]) for r in rows] == sorted((float(r["suspicion"]) for r in rows), reverse=True)
+    first = rows[0]
+    assert first["sentence"].endswith("BOOKMARK.") and first["kind"] in ("missing", "wrong")
+    if first["mention_text"]:
+        start = int(first["mention_start"]) - int(first["sentence_start"])
+        assert first["sentence"][start : start + len(first["mention_text"])] == first["mention_text"]
+    page = (tmp_path / "a" / "audit.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3
+    assert "http" not in page and "<script" not in page and "<link" not in page  # nothing fetched
+    for r in rows[:3]:
+        assert f"lesion {r['lesion_id']} (" in page and f": {r['label']}" in page
+
+
+def test_folds_hold_every_lesion_out_once(run: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    store, _, _ = run
+    result = CliRunner().invoke(folds_command, [str(store), "-o", str(tmp_path / "f"), "-k", "3"])
+    assert result.exit_code == 0, result.output
+    paths = [Path(line) for line in result.stdout.split()]
+    original = PatchStore.open(store)
+    tested: list[str] = []
+    for path in paths:
+        fold = PatchStore.open(path)
+        assert np.array_equal(fold.patches, original.patches) and fold.labels == original.labels
+        test = fold.index[fold.index["split"] == "test"]
+        assert not set(test["patient_id"]) & set(fold.index.query("split != 'test'")["patient_id"])
+        tested += list(test["lesion_id"])
+    assert sorted(tested) == sorted(original.index["lesion_id"])
+    assert PatchStore.open(store).meta["splits"] == original.meta["splits"]  # the source is untouched
+    with pytest.raises(Exception, match="already exists"):
+        write_fold_stores(store, tmp_path / "f", 3)
+
+
+def test_bad_input_is_one_line(run: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    store, run_dir, jsonl = run
+    base = ["--data", str(store), "--device", "cpu"]
+    missing = CliRunner().invoke(audit_command, [*base, "--checkpoint", str(tmp_path / "nope"), "-o", str(tmp_path)])
+    assert "checkpoint not found" in one_error_line(missing)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    bad_out = CliRunner().invoke(audit_command, [*base, "--checkpoint", str(run_dir), "-o", str(a_file)])
+    assert "is not a folder" in one_error_line(bad_out)
+    lines = jsonl.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["labels"] = [*first["labels"], next(x for x in PatchStore.open(store).labels if x not in first["labels"])]
+    other = tmp_path / "other.jsonl"
+    other.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    mismatch = CliRunner().invoke(
+        audit_command, [*base, "--checkpoint", str(run_dir), "--labels", str(other), "-o", str(tmp_path / "o")]
+    )
+    assert "does not match" in one_error_line(mismatch)
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys\nfrom lesion_model.cli import audit, folds\n"
+        "for command in (audit, folds):\n"
+        "    try:\n        command.main(['-h'])\n    except SystemExit:\n        pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+# --- lesion-synth --corrupt ----------------------------------------------------------------------
+
+#: sha256 of the CSVs of ``generate(..., SynthConfig(patients=3, image_size=96), seed=1)`` before
+#: ``--corrupt`` existed.
+DEFAULT_CSV_DIGEST = "b8ce5bc2d67246cca470c4b3f06ec657ebf3a397efe53e4436b5c189029c213f"
+
+
+def csv_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.csv")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_default_synth_output_is_unchanged(tmp_path: Path) -> None:
+    root = generate(tmp_path / "s", SynthConfig(patients=3, image_size=96), seed=1)
+    assert csv_digest(root) == DEFAULT_CSV_DIGEST
+    assert not (root / "corruptions.csv").exists()
+
+
+def test_corrupt_option_corrupts_the_share_and_records_it(tmp_path: Path) -> None:
+    args = ["--patients", "8", "--image-size", "96", "--seed", "1", "--corrupt", "0.25", "--corrupt-seed", "4"]
+    result = CliRunner().invoke(cli.synth, [str(tmp_path / "s"), *args])
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "s"
+    with (root / "truth.csv").open(newline="") as handle:
+        lesions = len(list(csv.DictReader(handle)))
+    with (root / "corruptions.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == round(0.25 * lesions) and len({r["lesion_id"] for r in rows}) == len(rows)
+    reports = (root / "reports.csv").read_text(encoding="utf-8")
+    for row in rows:
+        assert row["kind"] in KINDS and row["label"] and row["corrupted"] != row["original"]
+        assert row["corrupted"] in reports
+    clean = generate(tmp_path / "clean", SynthConfig(patients=8, image_size=96), seed=1)
+    assert (clean / "DL_info.csv").read_bytes() == (root / "DL_info.csv").read_bytes()  # only the text changes
+    again = CliRunner().invoke(cli.synth, [str(tmp_path / "t"), *args])
+    assert (
+        again.exit_code == 0
+        and (tmp_path / "t" / "corruptions.csv").read_bytes() == (root / "corruptions.csv").read_bytes()
+    )
