@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import networkx as nx
 import pytest
 from hypothesis import given, settings
@@ -72,6 +74,38 @@ def test_with_label_set_is_a_view() -> None:
     view = GRAPH.with_label_set("lesanet171")
     assert len(view.label_space) == 171 and len(GRAPH.label_space) == 338
     assert view.expand(["lung nodule"]) == GRAPH.expand(["lung nodule"])
+
+
+def test_a_returned_graph_cannot_be_changed_for_the_next_caller() -> None:
+    graph = load_ontology()
+    for name, value in [("label_space", "x"), ("source", "x"), ("curation", None), ("problems", ["x"])]:
+        with pytest.raises(AttributeError):
+            setattr(graph, name, value)
+    with pytest.raises(AttributeError):
+        graph.anything = 1  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        graph.label_space.labels = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        graph.label_space.mapping["x"] = "y"  # type: ignore[index]
+    again = load_ontology()
+    assert again.label_space.name == "all" and len(again.label_space) == 338 and again.source == graph.source
+
+
+def test_views_have_their_own_caches_and_problems() -> None:
+    graph = LabelGraph([Term("a"), Term("b", parents=("a", "ghost"))], source="t")
+    view = graph.with_label_set(["b"])
+    view.expand(["b"])
+    assert view._closures is not graph._closures and graph._closures == {}
+    assert isinstance(view.problems, tuple) and view.problems == graph.problems
+    assert view.label_space.labels == ("b",) and graph.label_space.labels == ("a", "b")
+
+
+def test_label_space_pickles() -> None:
+    space = GRAPH.select("lesanet171")
+    copy = pickle.loads(pickle.dumps(space))
+    assert (copy.labels, copy.name, dict(copy.mapping), copy.unmatched) == (
+        space.labels, space.name, dict(space.mapping), space.unmatched
+    )  # fmt: skip
 
 
 def test_to_networkx_is_a_copy_with_attributes() -> None:

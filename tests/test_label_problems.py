@@ -10,18 +10,23 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
-from radminer import OntologyWarning, RadminerWarning, load_ontology
+from radminer import Extractor, OntologyWarning, RadminerWarning, load_ontology
 from radminer.cli import main
 from radminer.ontology.owl import read_owl
+from radminer.text.analysis import Analyzer
+from radminer.text.lexicon import check_match_keys
 
 HEADER = "term,synonyms,parents,category\n"
+ANALYZER = Analyzer(bookmark=None)
 
 
 def load_warning(path: Path) -> tuple[object, list[str]]:
-    """The graph of ``path`` (without curation) and the messages of the warnings its loading gave."""
+    """The graph of ``path`` (without curation) and the messages of the warnings its loading and
+    the check of its match keys gave (the Extractor checks a user's file so when it loads it)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         graph = load_ontology(path, curation=False)
+        check_match_keys(graph, ANALYZER)
     assert all(issubclass(w.category, RadminerWarning) for w in caught)
     messages = [str(w.message) for w in caught]
     assert all("\n" not in m for m in messages)
@@ -73,6 +78,13 @@ def test_stop_word_terms_warn_that_they_never_match(tmp_path: Path) -> None:
         f"{path}: line 2: synonym 'the' of 'nodule' holds only words that matching skips: it is never matched",
         f"{path}: line 3: term 'The  the' holds only words that matching skips: it is never matched",
     ]
+
+
+def test_the_extractor_checks_the_match_keys_of_a_users_file(tmp_path: Path) -> None:
+    path = vocab(tmp_path, "murmur,,,finding\nmurmurs,,,finding\n")
+    match = r"line 2: term 'murmur' and line 3: term 'murmurs' have the same match key"
+    with pytest.warns(OntologyWarning, match=match):
+        Extractor(path)
 
 
 def test_owl_parent_that_no_class_declares_warns_as_in_csv(write_owl) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ def test_shipped_ontology_has_338_terms_in_three_categories() -> None:
     assert len(graph) == 338
     counts = {c: sum(1 for x in graph.labels if graph.category(x) == c) for c in ("bodypart", "type", "attribute")}
     assert counts == {"bodypart": 223, "type": 73, "attribute": 42}
-    assert graph.problems == [] and graph.curation_skipped == ()
+    assert graph.problems == () and graph.curation_skipped == ()
 
 
 def test_shipped_ontology_content() -> None:
@@ -127,7 +127,7 @@ def test_vocabulary_example_of_the_docs_loads_without_a_warning(tmp_path: Path) 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         graph = load_ontology(path)
-    assert graph.problems == [] and graph.expand(["pleural effusion"]) == {"pleural effusion", "effusion", "finding"}
+    assert graph.problems == () and graph.expand(["pleural effusion"]) == {"pleural effusion", "effusion", "finding"}
 
 
 @pytest.mark.parametrize(
@@ -265,3 +265,23 @@ def test_import_radminer_stays_light() -> None:
 def test_public_api() -> None:
     for name in radminer.__all__:
         assert getattr(radminer, name) is not None
+
+
+def test_shipped_label_set_rids_are_those_of_the_shipped_ontology() -> None:
+    from radminer.ontology.labelspace import _read_label_file
+    from radminer.ontology.resources import label_set_path
+
+    graph = load_ontology()
+    entries = _read_label_file(label_set_path("lesanet171"))  # type: ignore[arg-type]
+    assert len(entries) == 171
+    assert all(rid == graph.term(name).rid for name, rid in entries)
+
+
+def test_label_set_file_lines_give_a_label_and_an_optional_rid(tmp_path: Path) -> None:
+    path = tmp_path / "set.txt"
+    path.write_text("# comment\nzzz\tRID1243\n\npulmonary nodule\n", encoding="utf-8")
+    space = load_ontology(DATA / "radlex_mini.owl").select(path)
+    assert space.mapping["zzz"] == "thorax" and "pulmonary nodule" in space.labels
+    path.write_text("chest\tRID1243\textra\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"set.txt: line 1: expected a label, optionally a tab and its RID"):
+        load_ontology().select(path)

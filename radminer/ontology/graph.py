@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,16 @@ class LabelGraph:
     ``source`` when given. ``label_space`` is the selected :class:`LabelSpace` (all labels
     unless chosen otherwise with :meth:`with_label_set`); ``curation`` the tables applied
     when loading. Any depth of hierarchy is handled (no recursion).
+
+    A LabelGraph is read-only: its attributes cannot be set, and :meth:`with_label_set` gives
+    a new graph (sharing the read-only content, with caches of its own), so a graph that
+    :func:`~radminer.ontology.load_ontology` hands out again cannot have been changed.
     """
+
+    __slots__ = (
+        "_ancestor_sets", "_children", "_closures", "_curation", "_curation_skipped", "_exclusive", "_label_space",
+        "_lines", "_nx_graph", "_parents", "_problems", "_source", "_synonyms", "_terms",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -43,16 +51,17 @@ class LabelGraph:
         curation_skipped: Sequence[str] = (),
         lines: Mapping[str, int] | None = None,
     ) -> None:
-        self.source = source
-        self.curation = curation
-        self.curation_skipped = tuple(curation_skipped)
+        self._source = source
+        self._curation = curation
+        self._curation_skipped = tuple(curation_skipped)
         self._lines = dict(lines or {})
+        self._nx_graph: nx.DiGraph | None = None
         self._terms: dict[str, Term] = {}
         for term in terms:
             if term.name in self._terms:
                 raise OntologyError(f"{source}: label {term.name!r} is defined twice")
             self._terms[term.name] = term
-        self.problems: list[str] = []
+        self._problems: list[str] = []
         dangling: list[str] = []
         self._parents: dict[str, tuple[str, ...]] = {}
         self._children: dict[str, list[str]] = {name: [] for name in self._terms}
@@ -79,16 +88,48 @@ class LabelGraph:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
         self._ancestor_sets: dict[str, frozenset[str]] = {}  # label → its ancestors, filled on use
         self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
-        self.label_space = LabelSpace(self.labels, name="all")
+        self._label_space = LabelSpace(self.labels, name="all")
+
+    @property
+    def source(self) -> str:
+        """Where the terms came from (a path, or ``"<terms>"``)."""
+        return self._source
+
+    @property
+    def curation(self) -> Curation | None:
+        """The curation tables applied when loading (``None``: none)."""
+        return self._curation
+
+    @property
+    def curation_skipped(self) -> tuple[str, ...]:
+        """Curation rows that did not apply to this ontology."""
+        return self._curation_skipped
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """The problems found at construction (each also given as an :class:`OntologyWarning`)."""
+        return tuple(self._problems)
+
+    @property
+    def label_space(self) -> LabelSpace:
+        """The selected labels: all, unless chosen with :meth:`with_label_set`."""
+        return self._label_space
+
+    def line(self, label: str) -> int | None:
+        """The line of ``label`` in ``source`` when known (vocabulary CSV), else ``None``."""
+        return self._lines.get(label)
 
     def select(self, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
         """A :class:`LabelSpace` of this graph (see :func:`radminer.ontology.labelspace.select_labels`)."""
         return select_labels(self, spec)
 
     def with_label_set(self, spec: str | Sequence[str] | Path) -> LabelGraph:
-        """A view of this graph (sharing its read-only content) whose ``label_space`` is ``spec``."""
+        """A graph with this one's read-only content and caches of its own, whose ``label_space`` is ``spec``."""
         view = copy.copy(self)
-        view.label_space = self.select(spec)
+        view._label_space = self.select(spec)
+        view._ancestor_sets = {}
+        view._closures = {}
+        view._nx_graph = None
         return view
 
     # -- validation -------------------------------------------------------------------
@@ -98,7 +139,7 @@ class LabelGraph:
         return name if line is None else f"{name} (line {line})"
 
     def _warn(self, message: str) -> None:
-        self.problems.append(message)
+        self._problems.append(message)
         warnings.warn(f"{self.source}: {message}", OntologyWarning, stacklevel=3)
 
     def _check_acyclic(self) -> None:
@@ -121,15 +162,17 @@ class LabelGraph:
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         raise OntologyError(f"{self.source}: the label hierarchy has a cycle: {path}")
 
-    @cached_property
+    @property
     def _nx(self) -> nx.DiGraph:
         """The DAG as a networkx ``DiGraph`` (parent → child), built on first use (networkx imported then)."""
-        import networkx as nx
+        if self._nx_graph is None:
+            import networkx as nx
 
-        graph = nx.DiGraph()
-        graph.add_nodes_from(self._terms)
-        graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
-        return graph
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self._terms)
+            graph.add_edges_from((p, c) for c, parents in self._parents.items() for p in parents)
+            self._nx_graph = graph
+        return self._nx_graph
 
     def _index_synonyms(self) -> dict[str, str]:
         """Normalized name or synonym → label. A label's own name always wins (the first of

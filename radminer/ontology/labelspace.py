@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,29 +23,50 @@ _MIN_DETECTED = re.compile(r"^num_detected\s*>=\s*(\d+)$")
 
 
 class LabelSpace:
-    """Ordered labels with vector and matrix conversion.
+    """Ordered labels with vector and matrix conversion; read-only.
 
     ``mapping`` records, for a curated label set applied to another ontology (for example
     the LesaNet labels on a full RadLex), which ontology label each curated name became;
     ``unmatched`` lists the curated names that found none.
     """
 
+    __slots__ = ("_index", "_labels", "_mapping", "_name", "_unmatched")
+
     def __init__(
         self,
         labels: Sequence[str],
         *,
         name: str = "custom",
-        mapping: dict[str, str] | None = None,
+        mapping: Mapping[str, str] | None = None,
         unmatched: Sequence[str] = (),
     ) -> None:
-        self.labels: tuple[str, ...] = tuple(labels)
-        if len(set(self.labels)) != len(self.labels):
-            dupes = sorted({x for x in self.labels if self.labels.count(x) > 1})
+        self._labels: tuple[str, ...] = tuple(labels)
+        if len(set(self._labels)) != len(self._labels):
+            dupes = sorted({x for x in self._labels if self._labels.count(x) > 1})
             raise InputError(f"label set {name!r} repeats labels: {', '.join(dupes)}")
-        self.name = name
-        self.mapping = dict(mapping or {})
-        self.unmatched = tuple(unmatched)
-        self._index = {label: i for i, label in enumerate(self.labels)}
+        self._name = name
+        self._mapping: Mapping[str, str] = MappingProxyType(dict(mapping or {}))
+        self._unmatched = tuple(unmatched)
+        self._index = MappingProxyType({label: i for i, label in enumerate(self._labels)})
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return _label_space, (self._labels, self._name, dict(self._mapping), self._unmatched)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def mapping(self) -> Mapping[str, str]:
+        return self._mapping
+
+    @property
+    def unmatched(self) -> tuple[str, ...]:
+        return self._unmatched
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -52,8 +74,8 @@ class LabelSpace:
     def __contains__(self, label: object) -> bool:
         return label in self._index
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.labels)
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
 
     def __repr__(self) -> str:
         return f"<LabelSpace {self.name!r}: {len(self)} labels>"
@@ -89,21 +111,39 @@ class LabelSpace:
         return [label for label, v in zip(self.labels, values, strict=True) if v >= threshold]
 
 
-def _read_label_file(path: Path) -> list[str]:
+def _label_space(
+    labels: tuple[str, ...], name: str, mapping: dict[str, str], unmatched: tuple[str, ...]
+) -> LabelSpace:
+    """Unpickling: a :class:`LabelSpace` from its parts."""
+    return LabelSpace(labels, name=name, mapping=mapping, unmatched=unmatched)
+
+
+def _read_label_file(path: Path) -> list[tuple[str, str | None]]:
+    """``(label, RID or None)`` per line of a label-set file: a label, optionally followed by a
+    tab and its RadLex RID; blank lines and ``#`` comments are skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise InputError(f"cannot read label set file {path}: {exc.strerror}") from exc
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    entries: list[tuple[str, str | None]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, rid = line.partition("\t")
+        if "\t" in rid:
+            raise InputError(f"{path}: line {number}: expected a label, optionally a tab and its RID, found {line!r}")
+        entries.append((name.strip(), rid.strip() or None))
+    return entries
 
 
 def select_labels(graph: LabelGraph, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
     """Resolve a label-set spec against ``graph``.
 
     ``spec`` is ``"all"``; a shipped set name (``"lesanet171"``); ``"num_detected>=N"``;
-    a path to a file with one label per line; or a sequence of label names. Names of a
-    shipped set or file that are not labels of ``graph`` are matched by RadLex RID and by
-    synonym, and those still unmatched are reported with :class:`OntologyWarning`.
+    a path to a file with one label per line (optionally a tab and the label's RadLex RID);
+    or a sequence of label names. Names of a shipped set or file that are not labels of
+    ``graph`` are matched by the RID given in the file and by synonym, and those still
+    unmatched are reported with :class:`OntologyWarning`.
     Explicit sequences must name labels of the graph exactly.
     """
     if not isinstance(spec, (str, Path)):
@@ -127,14 +167,13 @@ def select_labels(graph: LabelGraph, spec: str | Sequence[str] | Path = "all") -
     return _map_names(graph, _read_label_file(path), name=text if shipped else path.stem)
 
 
-def _map_names(graph: LabelGraph, names: list[str], *, name: str) -> LabelSpace:
-    by_rid = _shipped_rids() if any(x not in graph for x in names) else {}
+def _map_names(graph: LabelGraph, entries: list[tuple[str, str | None]], *, name: str) -> LabelSpace:
     rid_to_label = {graph.term(x).rid: x for x in graph.labels if graph.term(x).rid}
     labels: list[str] = []
     mapping: dict[str, str] = {}
     unmatched: list[str] = []
-    for wanted in names:
-        found = wanted if wanted in graph else rid_to_label.get(by_rid.get(wanted)) or graph.lookup(wanted)
+    for wanted, rid in entries:
+        found = wanted if wanted in graph else rid_to_label.get(rid) or graph.lookup(wanted)
         if found is None or found in mapping.values():
             unmatched.append(wanted)
             continue
@@ -142,17 +181,9 @@ def _map_names(graph: LabelGraph, names: list[str], *, name: str) -> LabelSpace:
         mapping[wanted] = found
     if unmatched:
         warnings.warn(
-            f"label set {name!r}: {len(unmatched)} of {len(names)} label(s) not found in "
+            f"label set {name!r}: {len(unmatched)} of {len(entries)} label(s) not found in "
             f"{graph.source}: {', '.join(unmatched)}",
             OntologyWarning,
             stacklevel=3,
         )
     return LabelSpace(labels, name=name, mapping=mapping, unmatched=unmatched)
-
-
-def _shipped_rids() -> dict[str, str]:
-    """Label name → RadLex RID in the shipped lesion ontology (for mapping onto RadLex)."""
-    from .loader import load_ontology
-
-    shipped = load_ontology()
-    return {x: shipped.term(x).rid for x in shipped.labels if shipped.term(x).rid}  # type: ignore[misc]

@@ -9,13 +9,12 @@ analyses the terms, so spaCy is imported then.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-from ..errors import OntologyError, OntologyWarning
+from ..errors import OntologyError
 from .curation import read_table
-from .terms import CATEGORIES, Term, normalize_name
+from .terms import CATEGORIES, Term
 
 __all__ = ["VOCAB_COLUMNS", "Vocabulary", "read_vocabulary"]
 
@@ -71,40 +70,4 @@ def read_vocabulary(path: str | Path) -> Vocabulary:
             )
         )
         lines.setdefault(row["term"], line)
-    _check_match_keys(path, terms, lines)
     return Vocabulary(terms, lines)
-
-
-def _check_match_keys(path: Path, terms: list[Term], lines: dict[str, int]) -> None:
-    """Warn, one line each, about phrases that are never matched and about phrases of different
-    labels whose texts differ but whose match keys are equal (matching can give only one).
-
-    Phrases whose texts are equal but for case and spacing are left to :class:`LabelGraph`,
-    which reports them.
-    """
-    from ..text.analysis import Analyzer
-
-    analyzer = Analyzer(bookmark=None)
-    claims: dict[tuple[str, ...], dict[str, tuple[str, str]]] = {}  # keys → phrase text → (label, description)
-    for term in terms:
-        where = f"line {lines[term.name]}"
-        for phrase in (term.name, *term.synonyms):
-            what = f"term {phrase!r}" if phrase == term.name else f"synonym {phrase!r} of {term.name!r}"
-            keys = analyzer.phrase_keys(phrase)
-            if not keys:
-                warnings.warn(
-                    f"{path}: {where}: {what} holds only words that matching skips: it is never matched",
-                    OntologyWarning,
-                    stacklevel=3,
-                )
-            else:
-                claims.setdefault(keys, {}).setdefault(normalize_name(phrase), (term.name, f"{where}: {what}"))
-    for keys, phrases in claims.items():
-        if len(phrases) > 1 and len({label for label, _ in phrases.values()}) > 1:
-            listed = " and ".join(described for _, described in phrases.values())
-            warnings.warn(
-                f"{path}: {listed} have the same match key {' '.join(keys)!r} (after lemmatization): "
-                "text can be matched as only one of them",
-                OntologyWarning,
-                stacklevel=3,
-            )

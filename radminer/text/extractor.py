@@ -47,6 +47,7 @@ from .context import (
     statuses,
     with_context,
 )
+from .lexicon import check_match_keys
 from .matching import Match, Matcher, select
 from .mentions import LesionLabels, Mention
 from .sections import PLAIN, Layout, counted, layout, section_filter
@@ -150,6 +151,8 @@ class Extractor:
         self.graph = graph
         self.analyzer = Analyzer(bookmark=bookmark, lemmatizer=lemmatizer, vocab=vocab)
         self.matcher = Matcher(graph, self.analyzer)
+        if isinstance(ontology, (str, Path)):  # a user's file: its phrases checked against the analyzer
+            check_match_keys(graph, self.analyzer)
         self.composer = Composer(graph, self.analyzer, compositions=None if compositions else ())
         self._context = _ContextStage(graph, _rules(context_rules)) if context else None
         self._max_chars = max_sentence_chars
