@@ -60,7 +60,7 @@ native: $(VENV)/.stamp-dev
 		--no-build-isolation -w ../dist .
 	rm -rf .venv-native && $(PYTHON) -m venv .venv-native
 	.venv-native/bin/python -m pip install --quiet build/native/dist/radminer-*.whl
-	cd build && ../.venv-native/bin/python -c "import radminer.text.context as m; assert m.__file__.endswith('.so'), m.__file__"
+	cd build && ../.venv-native/bin/python -c "import radminer.text.context.scopes as m; assert m.__file__.endswith('.so'), m.__file__"
 
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy

@@ -56,7 +56,7 @@ def _build() -> str:
     """``compiled`` when the extraction modules are mypyc extensions (``make native``), else ``pure``."""
     import importlib.util
 
-    spec = importlib.util.find_spec("radminer.text.context")
+    spec = importlib.util.find_spec("radminer.text.context.scopes")
     return "compiled" if spec is not None and str(spec.origin).endswith((".so", ".pyd")) else "pure"
 
 

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 GOLDEN = REPO / "tests" / "data" / "golden"
 #: The modules the compiled build compiles (pyproject.toml, ``[tool.hatch.build.targets.wheel.hooks.mypyc]``).
 COMPILED = (
-    "text.analysis", "text.compose", "text.context", "text.extractor", "ontology.graph", "text.matching",
+    "text.analysis", "text.compose", "text.context.rules", "text.context.scopes", "text.context.refine",
+    "text.context.relevance", "text.context.aggregation", "text.extractor", "ontology.graph", "text.matching",
     "io.reader", "engines.local", "io.writers",
 )  # fmt: skip
 

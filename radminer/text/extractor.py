@@ -38,6 +38,7 @@ from .context import (
     POSITIVE,
     Context,
     ContextRules,
+    Folded,
     Header,
     aggregate,
     describe,
@@ -55,14 +56,14 @@ from .sections import PLAIN, Layout, counted, layout, section_filter
 if TYPE_CHECKING:
     from spacy.vocab import Vocab
 
-__all__ = ["Extractor", "chunks"]
+__all__ = ["BOOKMARK_REACH", "BOOKMARK_WINDOW_CHARS", "Extractor", "chunks"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
 #: Default cap on ``LesionLabels.sentence`` when a whole text is mined (no bookmark).
-MAX_SENTENCE_CHARS = 2000
+_MAX_SENTENCE_CHARS = 2000
 #: Most characters in the ``sentence`` of a bookmark row: a longer sentence (hostile input: the
 #: longest of 4,827 Open-i and CMC 2007 reports has 270) is cut to this many characters around
 #: the bookmark, "…" marking a cut end, so that no row repeats a huge sentence (a 1 MB token of
@@ -75,7 +76,7 @@ BOOKMARK_WINDOW_CHARS = 1000
 #: lobe BOOKMARK" is 12 tokens).
 BOOKMARK_REACH = 12
 #: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
-CACHE_SIZE = 1024
+_CACHE_SIZE = 1024
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
 
 
@@ -115,8 +116,8 @@ class Extractor:
         lemmatizer: str = "spacy",
         context: bool = True,
         compositions: bool = True,
-        max_sentence_chars: int = MAX_SENTENCE_CHARS,
-        cache_size: int = CACHE_SIZE,
+        max_sentence_chars: int = _MAX_SENTENCE_CHARS,
+        cache_size: int = _CACHE_SIZE,
         context_rules: ContextRules | str | Path | None = None,
         sections: str | Sequence[str] | None = None,
         vocab: Vocab | None = None,
@@ -501,7 +502,8 @@ class _ContextStage:
     """The adapter to :mod:`radminer.text.context` (statuses of the chosen mentions of one row).
 
     Triggers are only looked for where a token may start one (:meth:`ContextRules.trigger_offsets`,
-    kept per token).
+    kept per token). The last text's fold (:meth:`ContextRules.fold`) is kept: the rows of one
+    text (one per bookmark) fold it once.
     """
 
     def __init__(self, graph: LabelGraph, rules: ContextRules) -> None:
@@ -509,24 +511,35 @@ class _ContextStage:
         self.rules = rules
         self._categories = {label: graph.category(label) for label in graph.labels}
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
+        self._last_fold: tuple[str, Folded] | None = None  # (text, its fold); one tuple: safe across threads
+
+    def _fold(self, text: str) -> Folded:
+        """``rules.fold(text)``, kept for the next call on the same text."""
+        last = self._last_fold
+        if last is not None and last[0] is text:
+            return last[1]
+        folded = self.rules.fold(text)
+        self._last_fold = (text, folded)
+        return folded
 
     def assign(
         self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int, layout: Layout
     ) -> list[Mention]:
         """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place
-        (:func:`~radminer.text.context.statuses`, then :func:`~radminer.text.context.refine`), then marked
-        irrelevant (a new list) when ``mark`` is a bookmark's offset."""
+        (:func:`~radminer.text.context.statuses`, then :func:`~radminer.text.context.refine` and
+        :func:`~radminer.text.context.describe`), then marked irrelevant (a new list) when
+        ``mark`` is a bookmark's offset."""
         text = analysis.text
         if not mentions:
             return mentions
         trigger_starts = self._trigger_starts(analysis, lo, hi)
-        if trigger_starts or not self.rules.folds_exactly(text):
+        folded = self._fold(text)
+        if trigger_starts or not folded.exact:
             bounds = self._sentences(analysis, lo, hi)
-            triggers = self.rules._triggers(self.rules._fold(text), bounds[0][0], bounds[1][-1], trigger_starts)
-            found = statuses(text, [m[2:4] for m in mentions], self.rules, *bounds, None, found=triggers)
+            triggers = self.rules.scan(folded, bounds[0][0], bounds[1][-1], trigger_starts)
+            found = statuses(text, [(m.start, m.end) for m in mentions], self.rules, *bounds, None, found=triggers)
             for p, context in found.items():
-                m = mentions[p]
-                mentions[p] = Mention(m.label, m.text, m.start, m.end, *context, m.section)
+                mentions[p] = with_context(mentions[p], context)
             headers = _headers(analysis, layout, lo, hi) if analysis.headers else []
             refine(
                 text,
@@ -538,10 +551,11 @@ class _ContextStage:
                 bookmark=mark,
                 categories=self._categories,
                 found=triggers,
+                folded=folded,
             )
         describe(mentions, self.rules)
         if mark is not None:
-            mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
+            mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules, folded=folded)
         return mentions
 
     def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:
@@ -549,7 +563,8 @@ class _ContextStage:
         if not mentions:
             return []
         spans = [(m.start, m.end) for m in mentions]
-        found = statuses(analysis.text, spans, self.rules, *self._sentences(analysis, lo, hi), None)
+        text = analysis.text
+        found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), None, folded=self._fold(text))
         return [found.get(p, POSITIVE) for p in range(len(mentions))]
 
     @staticmethod
@@ -576,7 +591,7 @@ class _ContextStage:
         return [starts[i] + k for i in tokens for k in offsets[all_orths[i]]]
 
 
-def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
     """``items`` in lists of ``size`` (the last one shorter)."""
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):

@@ -1,0 +1,102 @@
+"""Aggregation: a lesion's mentions → its labels (exclusive labels resolved, then positive /
+uncertain / negated labels with their ancestors)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from ..mentions import Mention
+from .scopes import Context, with_context
+
+if TYPE_CHECKING:
+    from ...ontology.graph import LabelGraph
+
+__all__ = ["aggregate", "resolve_exclusive"]
+
+
+def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
+    """Positive mentions of one lesion whose labels (with ancestors) are exclusive are resolved.
+
+    With ``bookmark`` (a character offset), mentions are taken nearest first and one that
+    conflicts with a kept, nearer mention becomes ``uncertain`` (its trigger is that mention);
+    conflicting mentions at the same distance both become uncertain. Without a bookmark
+    every conflicting positive mention becomes uncertain. Call it per lesion (bookmark mode):
+    a whole report may describe several lesions.
+    """
+    positive = [i for i, m in enumerate(mentions) if m.status == "positive" and m.label in graph]
+    closures: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # label → (expanded, excluded)
+    for i in positive:
+        label = mentions[i].label
+        if label not in closures:
+            expansion = graph.expand([label])
+            closures[label] = (expansion, frozenset().union(*(graph.exclusive(a) for a in expansion)))
+    expanded = {i: closures[mentions[i].label][0] for i in positive}
+    excluded = {i: closures[mentions[i].label][1] for i in positive}
+
+    def rival_in(group: list[int], holders: dict[str, list[int]], i: int) -> int | None:
+        """The first mention of ``group`` other than ``i`` that conflicts with ``i``; ``holders``:
+        label → the first two positions in ``group`` of the mentions whose expansion holds it."""
+        found = [p for x in excluded[i] for p in holders.get(x, ()) if group[p] != i]
+        return group[min(found)] if found else None
+
+    everyone = _holders(positive, expanded)
+    if all(rival_in(positive, everyone, i) is None for i in positive):
+        return list(mentions)
+
+    def distance(i: int) -> int:
+        m = mentions[i]
+        return 0 if bookmark is None else max(m.start - bookmark, bookmark - m.end, 0)
+
+    loser: dict[int, int] = {}  # demoted mention → the mention it conflicts with
+    kept: list[int] = []
+    kept_holders: dict[str, list[int]] = {}  # label → position in ``kept`` of the first mention holding it
+    for _, group in itertools.groupby(sorted(positive, key=distance), key=distance):
+        members = list(group)
+        holders = _holders(members, expanded)
+        for i in members:
+            rival = rival_in(kept, kept_holders, i)
+            if rival is None:
+                rival = rival_in(members, holders, i)
+            if rival is not None:
+                loser[i] = rival
+        for i in members:
+            if i not in loser:
+                for x in expanded[i]:
+                    kept_holders.setdefault(x, [len(kept)])
+                kept.append(i)
+    out = list(mentions)
+    for i, rival in loser.items():
+        r = mentions[rival]
+        out[i] = with_context(out[i], Context("uncertain", r.text, r.start, r.end))
+    return out
+
+
+def _holders(group: list[int], expanded: dict[int, frozenset[str]]) -> dict[str, list[int]]:
+    """Label → the first two positions in ``group`` of the mentions whose ``expanded`` labels hold it."""
+    out: dict[str, list[int]] = {}
+    for p, i in enumerate(group):
+        for x in expanded[i]:
+            found = out.setdefault(x, [])
+            if len(found) < 2:
+                found.append(p)
+    return out
+
+
+def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str, ...], ...]:
+    """``(labels, uncertain, negated)`` of one row, each sorted.
+
+    ``labels``: labels of positive mentions with all ancestors. ``uncertain``: labels of
+    uncertain mentions with ancestors, minus ``labels``. ``negated``: labels of negated mentions
+    minus both (not expanded: "no lung nodule" does not negate "lung"). ``irrelevant`` mentions
+    count nowhere.
+    """
+    by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
+    for m in mentions:
+        if m.status in by_status and m.label in graph:
+            by_status[m.status].add(m.label)
+    labels = graph.expand(by_status["positive"])
+    uncertain = graph.expand(by_status["uncertain"]) - labels
+    negated = by_status["negated"] - labels - uncertain
+    return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))

@@ -1,0 +1,201 @@
+"""Trigger scopes: the status (negated / uncertain / normal) each target takes from the triggers around it.
+
+A forward trigger ("no", "possible") covers the targets after it, a backward trigger ("is not
+seen", "cannot be excluded") those before it; a scope ends at the sentence end, at the next
+trigger of any kind (terminators "but", "however", "which", ";" and pseudo-triggers such as "no
+change in" exist only to end scopes), or when more than ``window`` words separate the trigger,
+or the previous target in scope, from the next target (so enumerations chain: "No
+consolidation, effusion, or pneumothorax" negates all three). A target in several scopes takes
+the nearest trigger (negation first on a tie).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..mentions import Mention
+from .rules import STATUS_KINDS, ContextRules, Folded, Trigger
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span
+
+__all__ = ["POSITIVE", "Context", "apply_context", "assign_context", "split_sentences", "statuses", "with_context"]
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+class Context(NamedTuple):
+    """Status of one target and the trigger that set it (``None`` fields when positive).
+
+    Field names are those of :class:`~radminer.text.mentions.Mention`, so
+    :func:`with_context` applies it to a mention.
+    """
+
+    status: str = "positive"
+    trigger: str | None = None
+    trigger_start: int | None = None
+    trigger_end: int | None = None
+
+
+#: The context of a target that no trigger covers.
+POSITIVE = Context()
+
+
+def with_context(mention: Mention, context: Context) -> Mention:
+    """``mention`` with the status and trigger of ``context`` (itself when nothing changes)."""
+    if context is POSITIVE and mention.status == "positive" and mention.trigger is None:
+        return mention
+    return Mention(
+        mention.label,
+        mention.text,
+        mention.start,
+        mention.end,
+        context.status,
+        context.trigger,
+        context.trigger_start,
+        context.trigger_end,
+        mention.section,
+    )
+
+
+def _more_words(text: str, start: int, end: int, limit: int) -> bool:
+    """Whether ``text[start:end]`` holds more than ``limit`` words (a word and a separator per
+    word but the last: a stretch of ``2 * limit`` characters or fewer cannot)."""
+    return end - start > 2 * limit and len(_WORD.findall(text, start, end)) > limit
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Fallback sentence bounds: after ``.``/``!``/``?`` followed by blanks, or at blank lines."""
+    bounds, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        bounds.append((start, match.start()))
+        start = match.end()
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def assign_context(
+    text: str,
+    targets: Sequence[tuple[int, int]],
+    *,
+    rules: ContextRules | None = None,
+    sentences: Sequence[tuple[int, int]] | None = None,
+    trigger_starts: Iterable[int] | None = None,
+) -> list[Context]:
+    """The :class:`Context` of each target ``(start_char, end_char)`` of ``text``, in order.
+
+    ``sentences``: sorted ``(start_char, end_char)`` bounds (the analyzer's); default
+    :func:`split_sentences`. Only the stretch from the first to the last sentence holding a
+    target is scanned for triggers; a trigger that overlaps a target is ignored.
+    ``trigger_starts``: ascending positions where a trigger may begin (see
+    :meth:`ContextRules.trigger_offsets`); default: every position.
+    """
+    out = [POSITIVE] * len(targets)
+    if targets:
+        sentences = split_sentences(text) if sentences is None else sentences
+        bounds = [s for s, _ in sentences], [e for _, e in sentences]
+        for p, context in statuses(text, targets, rules or ContextRules.default(), *bounds, trigger_starts).items():
+            out[p] = context
+    return out
+
+
+def statuses(
+    text: str,
+    targets: Sequence[tuple[int, int]],
+    rules: ContextRules,
+    sentence_starts: Sequence[int],
+    sentence_ends: Sequence[int],
+    trigger_starts: Iterable[int] | None,
+    *,
+    found: Sequence[Trigger] | None = None,
+    folded: Folded | None = None,
+) -> dict[int, Context]:
+    """:func:`assign_context` for the non-empty ``targets``, sentences given as their starts and
+    ends: position in ``targets`` → context, for the targets that are not positive. ``found``:
+    the triggers of the sentences, when the caller has looked for them already (from
+    :meth:`ContextRules.scan`); ``folded``: ``rules.fold(text)``, when the caller keeps it."""
+    spans = sorted(targets)
+    order = None if spans == targets else sorted(range(len(targets)), key=targets.__getitem__)
+    if found is None:
+        first = sentence_starts[max(bisect_right(sentence_starts, spans[0][0]) - 1, 0)]
+        last = max(sentence_ends[max(bisect_right(sentence_starts, spans[-1][0]) - 1, 0)], *map(itemgetter(1), spans))
+        found = rules.scan(rules.fold(text) if folded is None else folded, first, last, trigger_starts)
+    triggers = found
+    starts = list(map(itemgetter(0), spans))
+    if triggers:  # a trigger inside a target (a term holding "other than") neither sets nor ends scopes
+        triggers = [t for t in triggers if not _overlaps(spans, starts, t.start, t.end)]
+    window = rules.window
+    best: dict[int, tuple[int, int, Trigger]] = {}  # position in spans → (distance, tie-break, trigger)
+    for n, trigger in enumerate(triggers):
+        if trigger.kind not in STATUS_KINDS:
+            continue
+        j = bisect_right(starts, trigger.start)  # spans[j:] start after the trigger's start
+        k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
+        after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
+        before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
+        rank = STATUS_KINDS.index(trigger.kind)
+        for forward in (True, False):
+            if trigger.forward if forward else trigger.backward:
+                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
+            elif trigger.adjacent or (forward and trigger.next):
+                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
+            else:
+                continue
+            for p, distance in reach:
+                if p not in best or (distance, rank) < best[p][:2]:
+                    best[p] = (distance, rank, trigger)
+    return {
+        p if order is None else order[p]: Context(
+            trigger.kind, text[trigger.start : trigger.end], trigger.start, trigger.end
+        )
+        for p, (_, _, trigger) in best.items()
+    }
+
+
+def _overlaps(spans: Sequence[tuple[int, int]], starts: list[int], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` overlaps one of the sorted ``spans`` (``starts``: their starts)."""
+    j = bisect_right(starts, start)
+    return (j < len(spans) and spans[j][0] < end) or (j > 0 and spans[j - 1][1] > start)
+
+
+def _reach(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    j: int,
+    trigger: Trigger,
+    forward: bool,
+    limit: int,
+    window: int,
+    *,
+    chain: bool,
+) -> list[tuple[int, int]]:
+    """``(position, distance)`` of the sorted ``spans`` in one direction of ``trigger``'s scope.
+
+    ``spans[j:]`` start after the trigger. The scope stops at ``limit``, or at a gap of more
+    than ``window`` words from the trigger or the previous target; ``chain=False`` keeps only
+    the nearest target (and those overlapping it).
+    """
+    out: list[tuple[int, int]] = []
+    anchor = trigger.end if forward else trigger.start
+    for p in range(j, len(spans)) if forward else range(j - 1, -1, -1):
+        start, end = spans[p]
+        if forward:
+            beyond, gap = end > limit, (anchor, start)
+        else:
+            beyond, gap = start < limit, (end, anchor)
+        if beyond or (gap[1] > gap[0] and ((out and not chain) or _more_words(text, *gap, window))):
+            break
+        out.append((p, start - trigger.end if forward else trigger.start - end))
+        anchor = max(anchor, end) if forward else min(anchor, start)
+    return out
+
+
+def apply_context(doc: Doc, spans: Iterable[Span], *, rules: ContextRules | None = None) -> list[Context]:
+    """:func:`assign_context` for spaCy ``spans`` of ``doc`` (sentences from ``doc.sents`` when set)."""
+    bounds = [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START") else None
+    return assign_context(doc.text, [(s.start_char, s.end_char) for s in spans], rules=rules, sentences=bounds)
