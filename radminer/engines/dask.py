@@ -41,7 +41,16 @@ if TYPE_CHECKING:
 
     from ..text.extractor import Extractor
 
-__all__ = ["ExtractorSpec", "cache_info", "connect", "encode", "extract", "read_reports"]
+__all__ = [
+    "LOCAL_CLUSTER_CONFIG",
+    "PARTITIONS_PER_THREAD",
+    "ExtractorSpec",
+    "cache_info",
+    "connect",
+    "encode",
+    "extract",
+    "read_reports",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +59,8 @@ PARTITIONS_PER_THREAD = 4
 #: Dask settings of the local cluster that :func:`connect` starts (its scheduler and nannies
 #: run in the client's process). On a machine whose every core runs a worker, what the
 #: cluster spends beside the tasks is taken from them: the statistical profiler (a dashboard
-#: feature; this cluster has no dashboard) walks the stack of the running task every 10 ms,
-#: about 10 % of a worker; the event-loop, system and memory monitors, polled every 20, 500
-#: and 100 ms, cost 4 % of a 2-core machine when idle, 1 % at these intervals.
+#: feature; this cluster has no dashboard) is off, and the event-loop, system and memory
+#: monitors poll less often (their costs: benchmarks/README.md, "Dask 1 → 2 workers").
 LOCAL_CLUSTER_CONFIG: dict[str, object] = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "200ms",

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["EMPTY_ROW", "TextExtractor", "extract_texts"]
 
-K = TypeVar("K")
-T = TypeVar("T")
+_K = TypeVar("_K")
+_T = TypeVar("_T")
 
 #: The row of a report that yields none (an empty text): every report gives at least one row.
 EMPTY_ROW = LesionLabels(bookmark=None, sentence="")
@@ -43,13 +43,13 @@ class TextExtractor(Protocol):
 
 
 def extract_texts(
-    items: Iterable[tuple[K, str]],
+    items: Iterable[tuple[_K, str]],
     *,
     extractor: TextExtractor,
-    encode: Callable[[K, list[LesionLabels]], T] | None = None,
+    encode: Callable[[_K, list[LesionLabels]], _T] | None = None,
     jobs: int = 1,
     chunk_size: int = 256,
-) -> Iterator[tuple[K, T]]:
+) -> Iterator[tuple[_K, _T]]:
     """``(key, encode(key, rows))`` for each ``(key, text)`` of ``items``, in input order.
 
     ``rows`` holds at least one row (:data:`EMPTY_ROW` for a text that yields none);
@@ -93,7 +93,7 @@ class _Task:
         return [encode(key, found) for (key, _), found in zip(chunk, rows, strict=True)]
 
 
-def _in_pool(task: _Task, chunks: Iterator[list[tuple[K, str]]], *, jobs: int) -> Iterator[tuple[K, Any]]:
+def _in_pool(task: _Task, chunks: Iterator[list[tuple[_K, str]]], *, jobs: int) -> Iterator[tuple[_K, Any]]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(task,))
@@ -101,8 +101,10 @@ def _in_pool(task: _Task, chunks: Iterator[list[tuple[K, str]]], *, jobs: int) -
     return _collect(pool, chunks, jobs=jobs)
 
 
-def _collect(pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[K, str]]], *, jobs: int) -> Iterator[tuple[K, Any]]:
-    pending: deque[tuple[list[K], Future[list[Any]]]] = deque()
+def _collect(
+    pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[_K, str]]], *, jobs: int
+) -> Iterator[tuple[_K, Any]]:
+    pending: deque[tuple[list[_K], Future[list[Any]]]] = deque()
     try:
         for chunk in chunks:
             pending.append(([key for key, _ in chunk], pool.submit(_work, chunk)))

@@ -33,6 +33,7 @@ from ..errors import InputError, RadminerError
 __all__ = [
     "COMPRESSIONS",
     "MAX_FIELD_CHARS",
+    "MAX_QUOTED_CHARS",
     "PARQUET_SUFFIXES",
     "TEXT_SEPARATOR",
     "CsvReports",
@@ -55,7 +56,7 @@ MAX_FIELD_CHARS = 64 * 2**20
 #: in the output refer to the joined text.
 TEXT_SEPARATOR = "\n\n"
 #: Longest raw record text kept in a :class:`RowError`.
-MAX_RAW_CHARS = 65_536
+_MAX_RAW_CHARS = 65_536
 #: Longest piece of the input (a column name, a list of them) quoted in an error message.
 MAX_QUOTED_CHARS = 200
 
@@ -254,7 +255,7 @@ def _decompressed(path: Path, stream: io.BufferedReader, compression: str | None
     return io.BufferedReader(reader)  # type: ignore[arg-type]  # a raw stream, though not an io.RawIOBase
 
 
-R = TypeVar("R", bound="Reports")
+_R = TypeVar("_R", bound="Reports")
 
 
 class Reports(ABC):
@@ -270,7 +271,7 @@ class Reports(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self: R) -> R:
+    def __enter__(self: _R) -> _R:
         return self
 
     def __exit__(
@@ -387,7 +388,7 @@ class CsvReports(Reports):
     def _error(self, where: _Where, message: str, *, column: bool = True) -> RowError:
         """A :class:`RowError` for the record being read, at ``where`` in its lines."""
         raw = "".join(self._tap.record)
-        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:MAX_RAW_CHARS]
+        raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")[:_MAX_RAW_CHARS]
         return RowError(
             path=str(self.path),
             line=self._start + where.line,

@@ -28,22 +28,14 @@ from ..text.mentions import LesionLabels, Mention
 
 __all__ = [
     "BINARY_FORMATS",
-    "CSV_COLUMNS",
     "FORMATS",
     "RECORD_FIELDS",
     "SUFFIXES",
-    "CsvEncoder",
-    "CsvWriter",
     "Encoded",
     "Encoder",
     "JsonlEncoder",
-    "NpzEncoder",
-    "NpzWriter",
     "ParquetWriter",
-    "RecordsEncoder",
     "TextWriter",
-    "WideCsvEncoder",
-    "WideCsvWriter",
     "Writer",
     "format_for",
     "make_writer",
@@ -58,7 +50,7 @@ SUFFIXES: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"
 #: Keys of a JSONL record, in order; also the Parquet and DataFrame columns.
 RECORD_FIELDS: tuple[str, ...] = ("id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions")
 #: Columns of the CSV output (one row per lesion; label lists joined by ``|``).
-CSV_COLUMNS: tuple[str, ...] = RECORD_FIELDS[:-1]
+_CSV_COLUMNS: tuple[str, ...] = RECORD_FIELDS[:-1]
 _LIST_FIELDS = ("labels", "uncertain", "negated")
 
 
@@ -178,8 +170,8 @@ def _json_int(value: int | None) -> str:
     return "null" if value is None else int.__repr__(value)
 
 
-class CsvEncoder(Encoder):
-    """One CSV row per lesion: :data:`CSV_COLUMNS`, labels joined by ``|``, no bookmark as empty."""
+class _CsvEncoder(Encoder):
+    """One CSV row per lesion: :data:`_CSV_COLUMNS`, labels joined by ``|``, no bookmark as empty."""
 
     def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
         buffer = io.StringIO()
@@ -197,15 +189,15 @@ class CsvEncoder(Encoder):
         return len(rows), buffer.getvalue()
 
 
-class CsvWriter(TextWriter):
-    """CSV with a header of :data:`CSV_COLUMNS`."""
+class _CsvWriter(TextWriter):
+    """CSV with a header of :data:`_CSV_COLUMNS`."""
 
     def __init__(self, handle: IO[str]) -> None:
-        super().__init__(handle, CsvEncoder())
-        csv.writer(handle, lineterminator="\n").writerow(CSV_COLUMNS)
+        super().__init__(handle, _CsvEncoder())
+        csv.writer(handle, lineterminator="\n").writerow(_CSV_COLUMNS)
 
 
-class WideCsvEncoder(Encoder):
+class _WideCsvEncoder(Encoder):
     """One CSV row per lesion, CheXpert's way: ``id``, ``bookmark``, then one column per label of
     ``space``: ``1`` positive, ``0`` negated, ``-1`` uncertain, empty when not mentioned."""
 
@@ -227,15 +219,15 @@ class WideCsvEncoder(Encoder):
         return len(rows), buffer.getvalue()
 
 
-class WideCsvWriter(TextWriter):
-    """The wide CSV of :class:`WideCsvEncoder`, with a header ``id, bookmark, LABEL...``."""
+class _WideCsvWriter(TextWriter):
+    """The wide CSV of :class:`_WideCsvEncoder`, with a header ``id, bookmark, LABEL...``."""
 
     def __init__(self, handle: IO[str], *, space: LabelSpace) -> None:
-        super().__init__(handle, WideCsvEncoder(space))
+        super().__init__(handle, _WideCsvEncoder(space))
         csv.writer(handle, lineterminator="\n").writerow(["id", "bookmark", *space.labels])
 
 
-class RecordsEncoder(Encoder):
+class _RecordsEncoder(Encoder):
     """The rows as tuples of the values of :data:`RECORD_FIELDS` (``mentions`` as dicts of all fields)."""
 
     def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
@@ -262,7 +254,7 @@ class ParquetWriter(Writer):
     """
 
     def __init__(self, handle: IO[bytes], *, batch_rows: int = 65_536) -> None:
-        super().__init__(handle, RecordsEncoder())
+        super().__init__(handle, _RecordsEncoder())
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -322,7 +314,7 @@ class ParquetWriter(Writer):
             file.is_open = False
 
 
-class NpzEncoder(Encoder):
+class _NpzEncoder(Encoder):
     """Ids, bookmarks (-1: none) and the uint8 rows ``positive``, ``uncertain``, ``negated`` of ``space``."""
 
     def __init__(self, space: LabelSpace) -> None:
@@ -335,7 +327,7 @@ class NpzEncoder(Encoder):
         return len(rows), (report_id, bookmarks, matrices)
 
 
-class NpzWriter(Writer):
+class _NpzWriter(Writer):
     """NumPy ``.npz``: ``ids`` [N], ``bookmarks`` int32 [N] (-1: none), ``labels`` [K] (the
     names of ``space``), and uint8 matrices ``positive``, ``uncertain``, ``negated`` [N, K].
 
@@ -344,7 +336,7 @@ class NpzWriter(Writer):
     """
 
     def __init__(self, handle: IO[bytes], *, space: LabelSpace) -> None:
-        super().__init__(handle, NpzEncoder(space))
+        super().__init__(handle, _NpzEncoder(space))
         self.space = space
         self._ids: list[str] = []
         self._bookmarks = array("i")
@@ -381,11 +373,11 @@ def make_writer(fmt: str, handle: IO[Any], *, space: LabelSpace | None = None) -
     if fmt == "jsonl":
         return TextWriter(handle, JsonlEncoder())
     if fmt == "csv":
-        return CsvWriter(handle)
+        return _CsvWriter(handle)
     if fmt == "parquet":
         return ParquetWriter(handle)
     if fmt in ("npz", "wide-csv"):
         if space is None:
             raise InputError(f"the {fmt} format needs a label space (its columns)")
-        return NpzWriter(handle, space=space) if fmt == "npz" else WideCsvWriter(handle, space=space)
+        return _NpzWriter(handle, space=space) if fmt == "npz" else _WideCsvWriter(handle, space=space)
     raise InputError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")

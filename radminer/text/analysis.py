@@ -114,7 +114,7 @@ _WRAPPED_AFTER = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "i
 _INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)")
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
 #: Most words in a header that is not written in capitals ("Reason for exam:").
-MAX_HEADER_WORDS = 4
+_MAX_HEADER_WORDS = 4
 _REDACTED = re.compile(r"X{2,}")
 #: Match key of bookmark tokens: it matches nothing and breaks matches and adjacency.
 BOOKMARK_KEY = " bookmark"
@@ -581,12 +581,12 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     """First token of the header that ends at the token ``colon``, or ``None`` when none does.
 
     A header is words (joined by blanks, "/", "&", "-", "and", "of", parentheses) before a
-    colon: up to :data:`MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
-    "POSTOPERATIVE DIAGNOSIS(ES):"), or up to :data:`MAX_HEADER_WORDS` words of any case that
+    colon: up to :data:`_MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
+    "POSTOPERATIVE DIAGNOSIS(ES):"), or up to :data:`_MAX_HEADER_WORDS` words of any case that
     start a line or the sentence ``sentence`` ("Impression: no effusion").
     """
     first, words = colon, 0
-    while first > 0 and words < MAX_HEADER_WORDS + 2:
+    while first > 0 and words < _MAX_HEADER_WORDS + 2:
         kind = kinds[first - 1]
         letter = kind & _LETTER and first < colon and kinds[first] & _JOINER  # the "X" of "X-RAY"
         if kind & _SPACE or not (kind & (_UPPER | _JOINER) or letter):
@@ -601,7 +601,7 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
         first -= 1
         words += bool(kinds[first] & _ALPHA)
-        if words > MAX_HEADER_WORDS:
+        if words > _MAX_HEADER_WORDS:
             return None
     while first < colon and not kinds[first] & _ALPHA:
         first += 1

@@ -54,12 +54,12 @@ GAP_WORDS: tuple[str, ...] = (
 MAX_GAP = 3
 #: Match keys that end a clause (``HARD``) or may end one (``SOFT``, when another finding
 #: lies between two components).
-HARD_BOUNDARIES = frozenset({";"})
-SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
+_HARD_BOUNDARIES = frozenset({";"})
+_SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
 #: Words that may join coordinated words between ``adjacent`` components (see ``_Scope.coordinated``).
-COORDINATORS = frozenset({"and", "or", ","})
+_COORDINATORS = frozenset({"and", "or", ","})
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
-OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
+_OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 _ROUNDS = 4  # compositions of compositions, at most this deep
 
 
@@ -276,10 +276,10 @@ class Composer:
                 if len(gap) > MAX_GAP or not all(
                     i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
                     for i in gap
-                    if keys[i] not in COORDINATORS
+                    if keys[i] not in _COORDINATORS
                 ):
                     return False
-                coordinators = [keys[i] for i in gap if keys[i] in COORDINATORS]
+                coordinators = [keys[i] for i in gap if keys[i] in _COORDINATORS]
                 if coordinators and not scope.coordinated(gap, coordinators):
                     return False
             elif scope.cut(left_end, right_start):
@@ -340,12 +340,12 @@ class _Scope:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,
         a soft one before an opener, or a soft one with a finding in between."""
         between = self.keys[left_end:right_start]
-        if HARD_BOUNDARIES.intersection(between):
+        if _HARD_BOUNDARIES.intersection(between):
             return True
-        if SOFT_BOUNDARIES.isdisjoint(between):
+        if _SOFT_BOUNDARIES.isdisjoint(between):
             return False
         words = [k for k in between if k is not None]
-        if any(a in SOFT_BOUNDARIES and b in OPENERS for a, b in itertools.pairwise(words)):
+        if any(a in _SOFT_BOUNDARIES and b in _OPENERS for a, b in itertools.pairwise(words)):
             return True
         starts = self._finding_starts
         if starts is None:

@@ -35,16 +35,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis
     from .matching import Match
 
-__all__ = [
-    "DEFAULT_EXCLUDED",
-    "RECOMMENDATION_CUES",
-    "SECTION_NAMES",
-    "Block",
-    "Layout",
-    "counted",
-    "layout",
-    "section_filter",
-]
+__all__ = ["DEFAULT_EXCLUDED", "PLAIN", "SECTION_NAMES", "Block", "Layout", "counted", "layout", "section_filter"]
 
 #: Canonical section names, by the header's words (lower case, blanks single).
 SECTION_NAMES: dict[str, str] = {
@@ -92,7 +83,7 @@ SECTION_NAMES: dict[str, str] = {
 #: notes or what is recommended.
 DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
-RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
+_RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
 
 
 class Block(NamedTuple):
@@ -139,7 +130,7 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     """The :class:`Layout` of ``analysis``; ``matches``: its label matches (organ headers are
     those holding a match of a ``bodypart`` label of ``graph``)."""
     headers = analysis.headers
-    cues = _recommendation_cues(analysis) if not RECOMMENDATION_CUES.isdisjoint(analysis.keys) else []
+    cues = _recommendation_cues(analysis) if not _RECOMMENDATION_CUES.isdisjoint(analysis.keys) else []
     if not headers and not cues:
         return PLAIN
     keys = analysis.keys
@@ -175,7 +166,7 @@ def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:
     """``(cue token, end of its sentence)`` of the first recommendation cue of each sentence."""
     out: list[tuple[int, int]] = []
     for i, key in enumerate(analysis.keys):
-        if key in RECOMMENDATION_CUES and (not out or i >= out[-1][1]):
+        if key in _RECOMMENDATION_CUES and (not out or i >= out[-1][1]):
             out.append((i, analysis.sentence_of(i)[1]))
     return out
 

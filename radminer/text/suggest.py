@@ -55,17 +55,17 @@ SUGGESTION_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 #: ``accept`` values that apply a row, and those that do not.
 #: Prefixes that put a finding beside or inside an organ ("periportal", "subpleural", "intrahepatic").
-LOCATION_PREFIXES: tuple[str, ...] = tuple(
+_LOCATION_PREFIXES: tuple[str, ...] = tuple(
     p for p in PREFIXES if p not in ("non", "hypo", "hyper", "post", "extra", "trans")
 )
 #: Adjectival and Latin endings set aside to compare stems ("portal" / "porta", "pleural" / "pleura").
-STEM_ENDINGS: tuple[str, ...] = ("ial", "eal", "ary", "ous", "ic", "al", "ar", "ac", "um", "us", "is", "a", "e", "y")
+_STEM_ENDINGS: tuple[str, ...] = ("ial", "eal", "ary", "ous", "ic", "al", "ar", "ac", "um", "us", "is", "a", "e", "y")
 #: Shortest word that may be a misspelling, and the length from which two edits are allowed.
-MIN_MISSPELLING = 7
-TWO_EDITS_FROM = 12
-UNITS = frozenset({"mm", "cm", "m", "ml", "cc", "hu", "x", "kg", "mg", "sec", "min"})
-EXAMPLES = 3
-EXAMPLE_CHARS = 140
+_MIN_MISSPELLING = 7
+_TWO_EDITS_FROM = 12
+_UNITS = frozenset({"mm", "cm", "m", "ml", "cc", "hu", "x", "kg", "mg", "sec", "min"})
+_EXAMPLES = 3
+_EXAMPLE_CHARS = 140
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]\Z")
 _REDACTED = re.compile(r"x{2,}\Z")
 
@@ -108,12 +108,12 @@ class Suggestion:
         }
 
 
-def stems(word: str) -> set[str]:
-    """``word`` and the stems left by each ending of :data:`STEM_ENDINGS` (three letters at least)."""
-    return {word} | {word[: -len(e)] for e in STEM_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3}
+def _stems(word: str) -> set[str]:
+    """``word`` and the stems left by each ending of :data:`_STEM_ENDINGS` (three letters at least)."""
+    return {word} | {word[: -len(e)] for e in _STEM_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3}
 
 
-def edits(a: str, b: str, limit: int) -> int:
+def _edits(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance of ``a`` and ``b`` (``limit + 1`` when their lengths differ by more)."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -137,7 +137,7 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 
 def _depth(word: str) -> int:
-    return 2 if len(word) >= TWO_EDITS_FROM else 1
+    return 2 if len(word) >= _TWO_EDITS_FROM else 1
 
 
 class Proposer:
@@ -160,7 +160,7 @@ class Proposer:
                 self._named.setdefault(key, set()).add(label)
             if len(keys) == 1:
                 self._words.setdefault(keys[0], set()).add(label)
-                if len(keys[0]) >= MIN_MISSPELLING - 1:
+                if len(keys[0]) >= _MIN_MISSPELLING - 1:
                     for d in _deletes(keys[0], 2):
                         self._spellings.setdefault(d, set()).add(keys[0])
             # a longer phrase lends its modifiers (not its head, the last word: "space", "junction")
@@ -169,7 +169,7 @@ class Proposer:
                 self._parts.setdefault((key,), {}).setdefault(label, phrase)
             if graph.category(label) == "bodypart":
                 for key in keys if len(keys) == 1 else modifiers:
-                    for stem in stems(key):
+                    for stem in _stems(key):
                         self._body_stems.setdefault(stem, set()).add(label)
 
     def __call__(self, keys: tuple[str, ...]) -> Proposal | None:
@@ -189,12 +189,12 @@ class Proposer:
 
     def location(self, word: str) -> Proposal | None:
         """A location prefix on a body part's stem ("periportal" → porta hepatis)."""
-        for prefix in LOCATION_PREFIXES:
+        for prefix in _LOCATION_PREFIXES:
             rest = word[len(prefix) :].lstrip("-")
             if not word.startswith(prefix) or len(rest) < 4:
                 continue
             found: set[str] = set()
-            for stem in stems(rest):
+            for stem in _stems(rest):
                 found |= self._body_stems.get(stem, set())
             if not found:
                 continue
@@ -218,14 +218,14 @@ class Proposer:
         return Proposal(choice, "variant", "synonym", f"part of {holders[choice]!r}", word)
 
     def misspelling(self, word: str) -> Proposal | None:
-        """A long unknown word one edit (two from :data:`TWO_EDITS_FROM` letters) from a label's
+        """A long unknown word one edit (two from :data:`_TWO_EDITS_FROM` letters) from a label's
         word, but for another prefix or ending ("hyperdense", "asymmetric", "infectious"). The
         corpus must hold the label's word more often (see :meth:`Suggester.suggestions`)."""
-        if len(word) < MIN_MISSPELLING or word in self.known_words:
+        if len(word) < _MIN_MISSPELLING or word in self.known_words:
             return None
         depth = _depth(word)
         near = {p for d in _deletes(word, depth) for p in self._spellings.get(d, ())}
-        scored = sorted((edits(word, p, depth), p) for p in near if not _other_word(word, p))
+        scored = sorted((_edits(word, p, depth), p) for p in near if not _other_word(word, p))
         best = [p for n, p in scored if n <= depth and n == scored[0][0]]
         labels = {x for p in best for x in self._words[p]}
         if len(labels) != 1:
@@ -314,7 +314,7 @@ class Suggester:
         phrases = [*rules.triggers, *rules.descriptors, *rules.lesion_heads, *GAP_WORDS]
         curation = graph.curation or Curation()
         phrases += [w for c in curation.compositions for w in c.words]
-        self._skip = frozenset(STOP_WORDS) | UNITS | {k for p in phrases for k in self.analyzer.phrase_keys(p)}
+        self._skip = frozenset(STOP_WORDS) | _UNITS | {k for p in phrases for k in self.analyzer.phrase_keys(p)}
         self._content: dict[str, bool] = {}  # match key → whether it may be a candidate
         self._include, self._exclude = section_filter(sections)
         self._seen: dict[tuple[str, ...], _Seen] = {}
@@ -341,7 +341,7 @@ class Suggester:
         self._documents += 1
         keys, orths = analysis.keys, analysis.orths
         matches = self.matcher.match(keys)
-        self._matched.update(keys[m.start] for m in matches if m.end - m.start == 1)
+        self._matched.update(k for m in matches if m.end - m.start == 1 and (k := keys[m.start]) is not None)
         if not matches and not analysis.bookmarks:
             return
         sent_starts = analysis.sent_starts
@@ -398,7 +398,7 @@ class Suggester:
         if seen.last_document != row.document:
             seen.documents += 1
             seen.last_document = row.document
-            if len(seen.examples) < EXAMPLES:
+            if len(seen.examples) < _EXAMPLES:
                 seen.examples.append(_example(analysis.text, *analysis.chars(s_lo, s_hi), *analysis.chars(start, end)))
         proposal = seen.proposal
         if proposal is not None and seen.last_row != row.number and row.lacks(proposal.label):
@@ -433,8 +433,8 @@ class Suggester:
 
 def _example(text: str, start: int, end: int, first: int, last: int) -> str:
     """The sentence ``text[start:end]`` around the word ``text[first:last]`` (marked with brackets),
-    cut to about :data:`EXAMPLE_CHARS` characters, blanks collapsed."""
-    half = EXAMPLE_CHARS // 2
+    cut to about :data:`_EXAMPLE_CHARS` characters, blanks collapsed."""
+    half = _EXAMPLE_CHARS // 2
     lo, hi = max(start, first - half), min(end, last + half)
     before = ("…" if lo > start else "") + text[lo:first]
     after = text[last:hi] + ("…" if hi < end else "")
