@@ -32,8 +32,12 @@ demo: $(VENV)/.stamp-model
 	$(VENV)/bin/radminer extract examples/reports.csv --format csv --no-progress
 	$(PY) -m lesion_model.demo $(DEMO_OUT)/lesion
 
+# Lint, the import walls between layers (pyproject.toml, [tool.importlinter]; docs/architecture.md),
+# the types of both packages, then the tests.
 test: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treated as a failure" >&2; exit 1; fi; \
 	exit $$rc

@@ -4,4 +4,6 @@ Labels come from :mod:`radminer`; torch, torchvision and SimpleITK come with the
 (``pip install 'radminer[model]'``) and are imported only by the modules that need them.
 """
 
-__version__ = "0.1.0"
+from radminer import __version__
+
+__all__ = ["__version__"]

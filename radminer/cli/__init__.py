@@ -2,5 +2,8 @@
 ``lesion-*`` commands (:mod:`.support`: one-line errors and exit codes)."""
 
 from .commands import main
+from .suggest import suggest
+
+main.add_command(suggest)  # 'radminer suggest' reuses the options of 'radminer extract'
 
 __all__ = ["main"]

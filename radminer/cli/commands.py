@@ -446,7 +446,3 @@ def extract(
         where = f", listed in {errors_path}" if errors_path else ""
         click.echo(f"radminer: skipped {skipped} unreadable row(s){where}", err=True)
 
-
-from .suggest import suggest  # noqa: E402  (it reuses extract's options)
-
-main.add_command(suggest)
