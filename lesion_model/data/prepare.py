@@ -243,8 +243,7 @@ def check_join(table: LabelTable, records: Sequence[LesionRecord], source: Path,
 
 
 def _select_labels(table: LabelTable, label_set: str) -> tuple[list[str], list[str], str]:
-    from radminer.ontology import load_ontology
-    from radminer.ontology import select_labels
+    from radminer.ontology import load_ontology, select_labels
 
     graph = load_ontology()
     if table.labels is not None:
