@@ -156,19 +156,16 @@ def _extractor(spec: ExtractorSpec) -> Extractor:
 
 
 def _build(spec: ExtractorSpec) -> Extractor:
-    """``spec.build()``, then its long-lived tables kept out of later garbage collections.
-
-    As ``radminer extract`` does in its own process: the build makes no garbage worth
-    collecting, and :func:`gc.freeze` spares every later full collection a scan of the
-    extractor's (and the worker's) hundreds of thousands of objects.
-    """
+    """``spec.build()`` with the garbage collector paused (the build makes no garbage worth
+    collecting); the collector's state is restored after, and nothing else of the worker's
+    process is changed (``radminer extract`` also freezes its tables, in its own process)."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        extractor = spec.build()
+        return spec.build()
     finally:
-        gc.enable()
-    gc.freeze()
-    return extractor
+        if enabled:
+            gc.enable()
 
 
 def cache_info() -> dict[str, int]:
