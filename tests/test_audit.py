@@ -23,7 +23,14 @@ from lesion_model import cli  # noqa: E402
 from lesion_model.cli import audit as audit_command  # noqa: E402
 from lesion_model.cli import folds as folds_command  # noqa: E402
 from lesion_model.data.store import PatchStore, StoreLabels, write_store  # noqa: E402
-from lesion_model.evaluation.audit import AUDIT_COLUMNS, HeldOutScores, find_suspects, write_fold_stores  # noqa: E402
+from lesion_model.evaluation.audit import (  # noqa: E402
+    AUDIT_COLUMNS,
+    HeldOutScores,
+    find_suspects,
+    label_fits,
+    platt,
+    write_fold_stores,
+)
 from lesion_model.synth import SynthConfig, generate  # noqa: E402
 from lesion_model.synth.corrupt import KINDS  # noqa: E402
 from lesion_model.training import TrainConfig, train  # noqa: E402
@@ -81,7 +88,7 @@ def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
     p[2, LABELS.index("nodule")] = 0.9
     p[1, LABELS.index("mass")] = 0.01  # the clearest of all
     p[3, LABELS.index("mass")] = 0.01  # uncertain: never a suspect
-    suspects = find_suspects(store, HeldOutScores(p, p, [[0]] * 4))
+    suspects = find_suspects(store, HeldOutScores(p, p, [[0]] * 4), ranking="posterior")
     got = [(s.lesion_id, s.kind, s.label, s.mined_status, s.also) for s in suspects.itertuples()]
     assert got == [
         ("1", "wrong", "mass", "positive", ""),
@@ -90,6 +97,73 @@ def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
     ]
     assert list(suspects["rank"]) == [1, 2, 3]
     assert suspects["suspicion"].tolist() == pytest.approx([0.99, 0.97, 0.9])
+
+
+def two_label_store(tmp_path: Path) -> tuple[PatchStore, np.ndarray]:
+    """60 lesions, labels liver (every other lesion) and lobular (every fifth); held-out p with
+    liver told apart well and lobular not at all (p = its prior ± noise, unrelated to the label).
+    Lesion 0 is a liver mined absent that the model sees (p 0.97); lesion 5 a lobular mined
+    positive at p 0.01, lesion 10 a lobular mined positive at p 0.12."""
+    labels = ("liver", "lobular")
+    n = 60
+    positive = np.zeros((n, 2), dtype=np.uint8)
+    positive[1::2, 0] = 1  # lesion 0 (even): liver mined absent
+    positive[::5, 1] = 1
+    rng = np.random.default_rng(0)
+    p = np.zeros((n, 2))
+    p[:, 0] = np.where(np.arange(n) % 2 == 1, rng.uniform(0.85, 0.99, n), rng.uniform(0.01, 0.15, n))
+    p[0, 0] = 0.97
+    p[:, 1] = rng.uniform(0.01, 0.4, n)
+    p[5, 1], p[10, 1] = 0.01, 0.12
+    zeros = np.zeros_like(positive)
+    index = pd.DataFrame(
+        {
+            "lesion_id": [str(i) for i in range(n)], "patient_id": [str(i) for i in range(n)], "study_id": "1",
+            "split": "test", "x1": 50.0, "y1": 50.0, "x2": 70.0, "y2": 70.0, "source": "x.png", "key_slice": 1,
+            "noisy": 0,
+        }
+    )  # fmt: skip
+    store_labels = StoreLabels("two", labels, ("bodypart", "attribute"), "test", positive, zeros, zeros)
+    patches = np.zeros((n, 3, 120, 120), dtype=np.int16)
+    path = write_store(tmp_path / "two", patch_chunks=[patches], index=index, labels=store_labels)
+    return PatchStore.open(path), p
+
+
+def test_platt_fits_informative_labels_and_flattens_the_others() -> None:
+    z = np.linspace(-4, 4, 40)
+    a, b = platt(z, z > 0)
+    assert 0.5 < a < 20  # separable: a steep but finite slope (Platt's smoothed targets)
+    a, b = platt(z, z < 0)  # ranked backwards: no evidence, the smoothed prior
+    assert a == 0 and b == pytest.approx(0.0)
+    a, b = platt(np.zeros(10), np.arange(10) < 2)  # constant scores: the mean target (2 · 3/4 + 8 · 1/10) / 10
+    assert a == pytest.approx(0, abs=1e-6) and 1 / (1 + np.exp(-b)) == pytest.approx(0.23, abs=1e-3)
+
+
+def test_evidence_ranking_discounts_a_label_the_model_cannot_tell_apart(tmp_path: Path) -> None:
+    store, p = two_label_store(tmp_path)
+    scores = HeldOutScores(p, p, [[0]] * len(p))
+    fits = label_fits(store, scores)
+    assert fits[0].auc > 0.95 and fits[0].a > 0 and abs(fits[1].auc - 0.5) < 0.25
+    posterior = find_suspects(store, scores, ranking="posterior")
+    # by the plain probability, the unlearned lobular positives (p ≈ its prior) flood the top
+    assert posterior.iloc[0]["label"] == "lobular" and (posterior.head(5)["label"] == "lobular").sum() >= 4
+    evidence = find_suspects(store, scores, ranking="evidence")
+    first = evidence.iloc[0]
+    assert (first["lesion_id"], first["label"], first["kind"]) == ("0", "liver", "missing")
+    assert evidence.iloc[0]["suspicion"] > 2 * evidence[evidence["label"] == "lobular"]["suspicion"].abs().max()
+    assert list(evidence.columns) == list(AUDIT_COLUMNS) and list(evidence["rank"]) == list(range(1, len(evidence) + 1))
+
+
+def test_auc_weighted_ranking_gives_an_unlearned_label_little_weight(tmp_path: Path) -> None:
+    store, p = two_label_store(tmp_path)
+    scores = HeldOutScores(p, p, [[0]] * len(p))
+    weighted = find_suspects(store, scores, ranking="auc_weighted")
+    assert weighted.iloc[0]["label"] == "liver"
+    fits = label_fits(store, scores)
+    lobular = weighted[weighted["label"] == "lobular"]
+    assert (lobular["suspicion"] <= (1 - lobular["probability"]) * max(0.0, 2 * fits[1].auc - 1) + 1e-6).all()
+    with pytest.raises(Exception, match="ranking"):
+        find_suspects(store, scores, ranking="nope")
 
 
 # --- the command on a tiny trained run -----------------------------------------------------------

@@ -43,6 +43,14 @@ __all__ = ["audit", "folds"]
     show_default=True,
     help="Pairs listed in audit.csv: probability of the label opposite to the mined one ≥ this.",
 )
+@click.option(
+    "--ranking",
+    type=click.Choice(["evidence", "posterior", "auc_weighted"]),
+    default="evidence",
+    show_default=True,
+    help="evidence: log Bayes factor of the per-label calibrated held-out score against the mined label; "
+    "posterior: probability of the opposite label; auc_weighted: that times 2·AUC − 1 (docs/audit.md).",
+)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)
 @click.option("-v", "--verbose", is_flag=True)
@@ -55,6 +63,7 @@ def audit(
     out: Path,
     top: int,
     min_suspicion: float,
+    ranking: str,
     device: str,
     batch_size: int,
     verbose: bool,
@@ -66,7 +75,7 @@ def audit(
     setup_logging("lesion-audit", verbose)
     suspects = run_audit(
         checkpoints, data, out, labels=labels, bookmarks=bookmarks, top=top,
-        min_suspicion=min_suspicion, device=device, batch_size=batch_size,
+        min_suspicion=min_suspicion, ranking=ranking, device=device, batch_size=batch_size,
     )  # fmt: skip
     click.echo(f"{len(suspects)} suspects; wrote {out / 'audit.csv'} and {out / 'audit.html'}", err=True)
 

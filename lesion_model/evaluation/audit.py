@@ -12,12 +12,17 @@ of a checkpoint's training split (read from the store it was trained on, ``confi
 lesion id) are never scored by it. One ordinary run thus audits the val and test lesions; K runs
 on the K fold stores of :func:`write_fold_stores` (``lesion-folds``) audit every lesion once.
 
-**Score.** The suspicion of a pair is the model's probability of the label opposite to the mined
-one: p for a missing suspect, 1 − p for a wrong one. p is the held-out sigmoid score corrected for
+**Score.** p is the held-out sigmoid score corrected for
 the class-balanced loss: the weighted BCE (w_pos ∝ 1/N_pos, w_neg ∝ 1/N_neg) moves the optimal
 logit by log(N_neg/N_pos), so log(w_neg/w_pos) is added back to each logit, giving the label's own
 prior again (a plain ``bce`` run is left as it is). Scores of several held-out checkpoints are
-averaged. Within one lesion and kind, a suspect whose descendant label is also a suspect (abdomen
+averaged. A pair is listed when p of the label opposite to the mined one (p for a missing
+suspect, 1 − p for a wrong one) is ≥ ``min_suspicion``; it is ranked by ``ranking``: by default
+(``evidence``) the log Bayes factor against the mined label, logit(q) − logit(prior) for a missing
+suspect and its negative for a wrong one, where q is p calibrated per label (Platt scaling of the
+held-out scores against the mined claims of all audited lesions) and prior the label's mined
+share, so that a label the held-out models cannot tell apart (flat calibration, q ≈ prior) carries
+no suspicion. Within one lesion and kind, a suspect whose descendant label is also a suspect (abdomen
 under liver) is folded into that descendant (column ``also``): one fix fixes both.
 
 Outputs, written atomically: ``audit.csv`` (every pair with a suspicion ≥ ``min_suspicion``,
@@ -51,11 +56,15 @@ from ..errors import DataError
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "RANKINGS",
     "Evidence",
     "HeldOutScores",
+    "LabelFit",
     "audit",
     "find_suspects",
     "heldout_scores",
+    "label_fits",
+    "platt",
     "read_evidence",
     "write_audit_csv",
     "write_audit_html",
@@ -88,6 +97,11 @@ AUDIT_COLUMNS = (
     "mention_trigger",
     "section",
 )
+#: The ranking rules of :func:`find_suspects` (``--ranking``; docs/audit.md, "Ranking"):
+#: ``evidence`` (default) the log Bayes factor of the per-label calibrated held-out score against
+#: the mined label; ``posterior`` the prior-corrected probability of the opposite label;
+#: ``auc_weighted`` that probability times the label's held-out informativeness 2·AUC − 1.
+RANKINGS = ("evidence", "posterior", "auc_weighted")
 _OPPOSITE = {"absent": "missing", "negated": "missing", "positive": "wrong"}
 #: Display window of the patches in audit.html (HU), as lesion-annotate's figure.
 _DISPLAY_WINDOW = (-175.0, 275.0)
@@ -265,6 +279,93 @@ def _statuses(store: PatchStore) -> np.ndarray:
     return status
 
 
+@dataclass(frozen=True)
+class LabelFit:
+    """How well the held-out scores tell a label apart, from the audited lesions' mined claims
+    (positive = 1, absent or negated = 0; uncertain left out): the counts, the held-out AUC, the
+    mined prior and Platt's calibration q = sigmoid(a · logit(p) + b) (a ≥ 0)."""
+
+    positives: int
+    negatives: int
+    auc: float
+    prior: float
+    a: float
+    b: float
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(clipped / (1 - clipped)))
+
+
+def platt(z: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Platt scaling (1999) of logits ``z`` to the 0/1 claims ``y``: (a, b) of sigmoid(a z + b),
+    fitted by Newton's method on Platt's smoothed targets (N₊ + 1)/(N₊ + 2) and 1/(N₋ + 2), which
+    keep a label with few positives from getting a steep, overconfident fit; a is held ≥ 0 (a model
+    that ranks a label backwards carries no evidence about it)."""
+    y = np.asarray(y, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    t = np.where(y, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    prior = (n_pos + 1) / (n_pos + n_neg + 2)
+    a, b = 0.0, float(np.log(prior / (1 - prior)))
+    x = np.stack([np.asarray(z, dtype=float), np.ones(len(t))], axis=1)
+
+    def loss(w: np.ndarray) -> float:
+        u = x @ w
+        return float(np.sum(np.logaddexp(0, u) - t * u))
+
+    w = np.array([a, b])
+    for _ in range(iterations):
+        q = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (q - t)
+        hessian = (x * (q * (1 - q))[:, None]).T @ x + 1e-6 * np.eye(2)
+        step, scale, before = np.linalg.solve(hessian, gradient), 1.0, loss(w)
+        while scale > 1e-6 and loss(w - scale * step) > before:  # backtracking: Newton alone can overshoot
+            scale /= 2
+        w = w - scale * step
+        if np.abs(scale * step).max() < 1e-9:
+            break
+    a, b = float(w[0]), float(w[1])
+    if a < 0:
+        return 0.0, float(np.log(prior / (1 - prior)))
+    return a, b
+
+
+def label_fits(store: PatchStore, scores: HeldOutScores, status: np.ndarray | None = None) -> list[LabelFit]:
+    """:class:`LabelFit` of every label over the labelled, scored lesions (every score held out)."""
+    from ..metrics import roc_auc
+
+    status = _statuses(store) if status is None else status
+    rows = _labelled(store) & ~np.isnan(scores.probability).any(axis=1)
+    fits = []
+    for c in range(len(store.labels)):
+        claim = rows & (status[:, c] != "uncertain")
+        y = status[claim, c] == "positive"
+        p = scores.probability[claim, c]
+        n_pos, n_neg = int(y.sum()), int((~y).sum())
+        a, b = platt(_logit(p), y) if len(y) else (0.0, 0.0)
+        prior = (n_pos + 1) / (n_pos + n_neg + 2)
+        fits.append(LabelFit(n_pos, n_neg, float(roc_auc(y, p)) if n_pos and n_neg else float("nan"), prior, a, b))
+    return fits
+
+
+def _suspicion(store: PatchStore, scores: HeldOutScores, status: np.ndarray, ranking: str) -> np.ndarray:
+    """The suspicion of every (lesion, label) pair under ``ranking`` (:data:`RANKINGS`)."""
+    p = scores.probability
+    against_positive = status == "positive"
+    if ranking == "posterior":
+        return np.where(against_positive, 1 - p, p)
+    fits = label_fits(store, scores, status)
+    if ranking == "auc_weighted":
+        informative = np.array([max(0.0, 2 * f.auc - 1) if np.isfinite(f.auc) else 0.0 for f in fits])
+        return np.where(against_positive, 1 - p, p) * informative[None, :]
+    a = np.array([f.a for f in fits])
+    b = np.array([f.b for f in fits])
+    prior = np.array([f.prior for f in fits])
+    log_factor = a[None, :] * _logit(p) + b[None, :] - np.log(prior / (1 - prior))[None, :]
+    return np.where(against_positive, -log_factor, log_factor)
+
+
 def _ancestors(graph: Any, label: str) -> frozenset[str]:
     return graph.ancestors(label) if label in graph else frozenset()
 
@@ -284,14 +385,24 @@ def find_suspects(
     evidence: Mapping[str, Evidence] | None = None,
     *,
     min_suspicion: float = 0.5,
+    ranking: str = "evidence",
+    graph: Any = None,
 ) -> pd.DataFrame:
-    """The ranked suspects (columns :data:`AUDIT_COLUMNS`) of the labelled, held-out lesions."""
-    from radminer.ontology import load_ontology
+    """The ranked suspects (columns :data:`AUDIT_COLUMNS`) of the labelled, held-out lesions.
 
-    graph = load_ontology()
+    ``ranking`` (:data:`RANKINGS`) sets the ``suspicion`` the table is sorted by; ``min_suspicion``
+    always applies to the probability of the opposite label. ``graph``: the label graph (default:
+    radminer's shipped ontology)."""
+    if ranking not in RANKINGS:
+        raise DataError(f"ranking: expected one of {', '.join(RANKINGS)}, found {ranking!r}")
+    if graph is None:
+        from radminer.ontology import load_ontology
+
+        graph = load_ontology()
     status = _statuses(store)
     opposite = np.where(status == "positive", 1 - scores.probability, scores.probability)
     keep = (status != "uncertain") & _labelled(store)[:, None] & (opposite >= min_suspicion)
+    suspicion = _suspicion(store, scores, status, ranking)
     rows: list[dict[str, Any]] = []
     for r in np.flatnonzero(keep.any(axis=1)).tolist():
         found = {store.labels[c]: c for c in np.flatnonzero(keep[r]).tolist()}
@@ -310,6 +421,7 @@ def find_suspects(
                             graph,
                             r,
                             found[label],
+                            float(suspicion[r, found[label]]),
                             kind,
                             status[r, found[label]],
                             sorted(a for a in _ancestors(graph, label) if a in folded),
@@ -329,6 +441,7 @@ def _row(
     graph: Any,
     r: int,
     c: int,
+    suspicion: float,
     kind: str,
     status: str,
     also: Sequence[str],
@@ -337,7 +450,7 @@ def _row(
     p = float(scores.probability[r, c])
     row: dict[str, Any] = {
         "kind": kind,
-        "suspicion": round(p if kind == "missing" else 1 - p, 6),
+        "suspicion": round(suspicion, 6),
         "lesion_id": record["lesion_id"],
         "label": store.labels[c],
         "category": store.categories[c],
@@ -488,6 +601,7 @@ def audit(
     bookmarks: Path | None = None,
     top: int = 50,
     min_suspicion: float = 0.5,
+    ranking: str = "evidence",
     device: str = "auto",
     batch_size: int = 128,
 ) -> pd.DataFrame:
@@ -512,13 +626,14 @@ def audit(
             "(train fold models to audit every lesion: lesion-folds)",
             unscored,
         )
-    suspects = find_suspects(store, scores, evidence, min_suspicion=min_suspicion)
+    suspects = find_suspects(store, scores, evidence, min_suspicion=min_suspicion, ranking=ranking)
     write_audit_csv(out / "audit.csv", suspects)
     counts = suspects["kind"].value_counts().to_dict()
     summary = (
         f"{len(store) - unscored} held-out lesions of {store.path} scored by {len(checkpoints)} checkpoint(s); "
-        f"{counts.get('missing', 0)} missing and {counts.get('wrong', 0)} wrong suspects with suspicion ≥ "
-        f"{min_suspicion} (the probability, prior-corrected, of the label opposite to the mined one)."
+        f"{counts.get('missing', 0)} missing and {counts.get('wrong', 0)} wrong suspects with p of the opposite "
+        f"label ≥ {min_suspicion} (the probability, prior-corrected, of the label opposite to the mined one), "
+        f"ranked by {ranking}."
     )
     write_audit_html(out / "audit.html", store, suspects, scores, evidence, top=top, summary=summary)
     logger.info("%s", summary)
