@@ -322,7 +322,8 @@ def help_texts() -> dict[str, str]:
     texts: dict[str, str] = {}
 
     def walk(command: click.Command, path: list[str]) -> None:
-        with click.Context(command, info_name=" ".join(path)) as ctx:
+        # the command's own settings (-h): click caches the help option of the first context it sees
+        with click.Context(command, info_name=" ".join(path), **command.context_settings) as ctx:
             texts[" ".join(path)] = command.get_help(ctx)
         if isinstance(command, click.Group):
             for name, sub in command.commands.items():
