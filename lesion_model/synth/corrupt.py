@@ -22,10 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .generate import SynthLesion, _Phraser
+from .words import ORGAN_WORDS, TYPE_WORDS
+
+if TYPE_CHECKING:
+    from .generate import SynthLesion
 
 __all__ = ["CORRUPTION_COLUMNS", "KINDS", "Corruption", "Corruptor"]
 
@@ -61,7 +65,7 @@ def _words_before_bookmark(sentence: str) -> str:
 def _drop_bodypart(sentence: str, lesion: SynthLesion) -> tuple[str, str] | None:
     if lesion.organ not in _DROPPABLE:
         return None
-    for word in sorted(set(_Phraser.ORGAN_WORDS[lesion.organ]), key=len, reverse=True):
+    for word in sorted(set(ORGAN_WORDS[lesion.organ]), key=len, reverse=True):
         pattern = re.compile(rf"\b{re.escape(word)}\b ?", re.IGNORECASE)
         head = _words_before_bookmark(sentence)
         if pattern.search(head):
@@ -73,7 +77,7 @@ def _drop_bodypart(sentence: str, lesion: SynthLesion) -> tuple[str, str] | None
 def _type_phrase(sentence: str, lesion: SynthLesion) -> tuple[str, str] | None:
     """(type label, its phrase) when the sentence's noun right before BOOKMARK names the type."""
     head = _words_before_bookmark(sentence).lower()
-    for label, phrases in _Phraser.TYPE_WORDS.items():
+    for label, phrases in TYPE_WORDS.items():
         if label in lesion.labels:
             for phrase in sorted(set(phrases), key=len, reverse=True):
                 if head.endswith(phrase):

@@ -37,6 +37,7 @@ from ..data.geometry import SLICE_INTERVAL_MM, SPACING_MM
 from ..data.records import DL_INFO_COLUMNS
 from ..data.volumes import HU_OFFSET
 from ..errors import ConfigError
+from .words import ORGAN_WORDS, TYPE_WORDS
 
 __all__ = ["SynthConfig", "SynthLesion", "generate", "lesion_labels"]
 
@@ -498,22 +499,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
 class _Phraser:
     """Turns a lesion's labels into a report sentence, with variety and realistic omissions."""
 
-    ORGAN_WORDS: ClassVar[dict] = {
-        "liver": ["liver", "hepatic", "hepatic"],
-        "lung": ["lung", "pulmonary", "pulmonary"],
-        "kidney": ["kidney", "renal", "renal"],
-        "spleen": ["spleen", "splenic"],
-        "lymph node": ["lymph node", "node"],
-        "bone": ["bone", "osseous"],
-    }
-    TYPE_WORDS: ClassVar[dict] = {
-        "nodule": ["nodule", "nodule", "nodular lesion"],
-        "mass": ["mass", "mass"],
-        "cyst": ["cyst", "cystic lesion"],
-        "lymphadenopathy": ["lymphadenopathy", "adenopathy"],
-        "lytic": ["lytic lesion", "osteolytic lesion"],
-        "sclerotic": ["sclerotic lesion", "osteosclerotic lesion"],
-    }
+    ORGAN_WORDS: ClassVar[dict] = ORGAN_WORDS
+    TYPE_WORDS: ClassVar[dict] = TYPE_WORDS
     ATTRIBUTE_WORDS: ClassVar[dict] = {
         "hypoattenuation": ["hypodense", "low density", "hypoattenuating"],
         "hyperattenuation": ["hyperdense", "hyperenhancing", "high density"],
