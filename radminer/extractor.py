@@ -269,6 +269,7 @@ class Extractor:
         token_starts = analysis.offsets()[0]
         cuts = set(analysis.cuts)
         windows = 0
+        shared = _Shared({}, {})
         last: tuple[tuple[int, int, int], tuple[str, bool]] = ((-1, -1, -1), ("", False))  # glued bookmarks share it
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
@@ -284,7 +285,7 @@ class Extractor:
                 windows += cut
             else:
                 sentence = text[start:end].strip()
-            out.append(self._row(analysis, plan, inside, index, lo, hi, sentence))
+            out.append(self._row(analysis, plan, inside, index, lo, hi, sentence, shared))
         if windows:
             capped.append(f"the sentence of {windows:,} bookmark row(s) cut to {BOOKMARK_WINDOW_CHARS:,} characters")
         return _Mined(out, "; ".join(capped))
@@ -298,20 +299,22 @@ class Extractor:
         lo: int,
         hi: int,
         sentence: str,
+        shared: _Shared | None = None,
     ) -> LesionLabels:
         if not matches and not self.composer.words_in(analysis.keys, lo, hi):
             return LesionLabels(bookmark, sentence)
         chosen = select(matches)
-        mentions = _mentions(analysis, chosen, plan)
+        built, made = (None, None) if shared is None else shared
+        mentions = _mentions(analysis, chosen, plan, built)
         mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
         if self._context is not None:
-            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan)
+            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan, made)
         composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi, blocks=plan.blocks)
         if composed:
             statuses = _inherit(matches, chosen, mentions)
             added = _Added()
             kept = set(chosen)
-            new = _mentions(analysis, [c.match for c in composed], plan)
+            new = _mentions(analysis, [c.match for c in composed], plan, built)
             if self._context is not None and any(not c.components for c in composed):
                 alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
                 found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
@@ -345,6 +348,13 @@ class Extractor:
                 tuple(x for x in group if x in keep_labels) for group in (labels, uncertain, negated)
             )
         return LesionLabels(bookmark, sentence, labels, uncertain, negated, tuple(mentions))
+
+
+class _Shared(NamedTuple):
+    """What the rows of one text share: the mention of each match, the irrelevant copy of each mention."""
+
+    mentions: dict[Match, Mention]
+    irrelevant: dict[Mention, Mention]
 
 
 class _Mined(NamedTuple):
@@ -415,15 +425,22 @@ def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
     return out
 
 
-def _mentions(analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN) -> list[Mention]:
-    """A positive mention of each match (character offsets from token offsets), in its section."""
+def _mentions(
+    analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN, built: dict[Match, Mention] | None = None
+) -> list[Mention]:
+    """A positive mention of each match (character offsets from token offsets), in its section.
+    ``built``: the mentions already made of matches of this text, taken from and added to."""
     starts, ends = analysis.offsets()
     text = analysis.text
     section = None if plan is PLAIN else plan.section
+    known = built if built is not None else {}
     out = []
     for m in matches:
-        start, end = starts[m.start], ends[m.end - 1]
-        out.append(Mention(m.label, text[start:end], start, end, section=section and section(m.start)))
+        mention = known.get(m)
+        if mention is None:
+            start, end = starts[m.start], ends[m.end - 1]
+            mention = known[m] = Mention(m.label, text[start:end], start, end, section=section and section(m.start))
+        out.append(mention)
     return out
 
 
@@ -502,11 +519,18 @@ class _ContextStage:
         self._offsets: dict[int, tuple[int, ...]] = {}  # ORTH → offsets where a trigger may start
 
     def assign(
-        self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int, layout: Layout
+        self,
+        analysis: Analysis,
+        mentions: list[Mention],
+        mark: int | None,
+        lo: int,
+        hi: int,
+        layout: Layout,
+        made: dict[Mention, Mention] | None = None,
     ) -> list[Mention]:
         """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place
         (:func:`~radminer.context.statuses`, then :func:`~radminer.context.refine`), then marked
-        irrelevant (a new list) when ``mark`` is a bookmark's offset."""
+        irrelevant (a new list, sharing the copies of ``made``) when ``mark`` is a bookmark's offset."""
         text = analysis.text
         if not mentions:
             return mentions
@@ -532,7 +556,9 @@ class _ContextStage:
             )
         describe(mentions, self.rules)
         if mark is not None:
-            mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules)
+            mentions = mark_irrelevant(
+                text, mentions, self.graph, bookmark=mark, rules=self.rules, categories=self._categories, made=made
+            )
         return mentions
 
     def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:

@@ -119,7 +119,7 @@ class JsonlEncoder(Encoder):
     """One JSON object per row, keys in the order of :data:`RECORD_FIELDS`, UTF-8 as is.
 
     Writes the bytes ``json.dumps(row.to_dict(report_id), ensure_ascii=False)`` would, from
-    strings built directly (labels encoded once each).
+    strings built directly (labels encoded once each, and a mention that rows share once a report).
     """
 
     _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -131,6 +131,8 @@ class JsonlEncoder(Encoder):
         if not isinstance(report_id, str):
             return len(rows), "".join([self._encode(row.to_dict(report_id)) + "\n" for row in rows])
         head = '{"id": ' + _json_string(report_id) + ', "bookmark": '
+        encoded: dict[int, str] = {}  # id of a mention (all alive in ``rows``) → its JSON
+        mention = self._mention
         lines = [
             head
             + ("null" if row.bookmark is None else str(int(row.bookmark)))
@@ -143,7 +145,7 @@ class JsonlEncoder(Encoder):
             + ', "negated": '
             + self._list(row.negated)
             + ', "mentions": ['
-            + ", ".join([self._mention(m) for m in row.mentions])
+            + ", ".join([encoded.get(id(m)) or encoded.setdefault(id(m), mention(m)) for m in row.mentions])
             + "]}\n"
             for row in rows
         ]
