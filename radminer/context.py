@@ -940,8 +940,7 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     for i in positive:
         label = mentions[i].label
         if label not in closures:
-            expansion = graph.expand([label])
-            closures[label] = (expansion, frozenset().union(*(graph.exclusive(a) for a in expansion)))
+            closures[label] = (graph.expand([label]), graph.excluded(label))
     expanded = {i: closures[mentions[i].label][0] for i in positive}
     excluded = {i: closures[mentions[i].label][1] for i in positive}
 

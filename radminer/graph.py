@@ -79,6 +79,7 @@ class LabelGraph:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
         self._ancestor_sets: dict[str, frozenset[str]] = {}  # label → its ancestors, filled on use
         self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
+        self._excluded: dict[str, frozenset[str]] = {}  # label → what it and its ancestors exclude
         self.label_space = LabelSpace(self.labels, name="all")
 
     def select(self, spec: str | Sequence[str] | Path = "all") -> LabelSpace:
@@ -257,6 +258,13 @@ class LabelGraph:
         """Labels that cannot hold together with ``label`` (symmetric)."""
         self.term(label)
         return frozenset(self._exclusive.get(label, ()))
+
+    def excluded(self, label: str) -> frozenset[str]:
+        """Labels exclusive with ``label`` or one of its ancestors: what a positive ``label`` rules out."""
+        found = self._excluded.get(label)
+        if found is None:
+            found = self._excluded[label] = frozenset().union(*(self.exclusive(a) for a in self.expand([label])))
+        return found
 
     def exclusive_pairs(self) -> list[tuple[str, str]]:
         """Each exclusive pair once, ``(a, b)`` with ``a < b``, sorted."""
