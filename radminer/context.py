@@ -947,7 +947,7 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     def rival_in(group: list[int], holders: dict[str, list[int]], i: int) -> int | None:
         """The first mention of ``group`` other than ``i`` that conflicts with ``i``; ``holders``:
         label → the first two positions in ``group`` of the mentions whose expansion holds it."""
-        found = [p for x in excluded[i] for p in holders.get(x, ()) if group[p] != i]
+        found = [p for x in excluded[i].intersection(holders) for p in holders[x] if group[p] != i]
         return group[min(found)] if found else None
 
     everyone = _holders(positive, expanded)
