@@ -509,13 +509,14 @@ def _mentions(
     starts, ends = analysis.offsets()
     text = analysis.text
     section = None if plan is PLAIN else plan.section
-    known = built if built is not None else {}
     out = []
     for m in matches:
-        mention = known.get(m)
+        mention = None if built is None else built.get(m)
         if mention is None:
             start, end = starts[m.start], ends[m.end - 1]
-            mention = known[m] = Mention(m.label, text[start:end], start, end, section=section and section(m.start))
+            mention = Mention(m.label, text[start:end], start, end, section=section and section(m.start))
+            if built is not None:
+                built[m] = mention
         out.append(mention)
     return out
 

@@ -142,8 +142,14 @@ class JsonlEncoder(Encoder):
         if not isinstance(report_id, str):
             return len(rows), "".join([self._encode(row.to_dict(report_id)) + "\n" for row in rows])
         head = '{"id": ' + _json_string(report_id) + ', "bookmark": '
-        encoded: dict[int, str] = {}  # id of a mention (all alive in ``rows``) → its JSON
         mention = self._mention
+        if len(rows) > 1:  # rows of one sentence share mentions: each is encoded once
+            encoded: dict[int, str] = {}  # id of a mention (all alive in ``rows``) → its JSON
+
+            def mention(m: Mention) -> str:
+                found = encoded.get(id(m))
+                return found if found is not None else encoded.setdefault(id(m), self._mention(m))
+
         lines = [
             head
             + ("null" if row.bookmark is None else str(int(row.bookmark)))
@@ -156,7 +162,7 @@ class JsonlEncoder(Encoder):
             + ', "negated": '
             + self._list(row.negated)
             + ', "mentions": ['
-            + ", ".join([encoded.get(id(m)) or encoded.setdefault(id(m), mention(m)) for m in row.mentions])
+            + ", ".join([mention(m) for m in row.mentions])
             + "]}\n"
             for row in rows
         ]
