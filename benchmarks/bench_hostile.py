@@ -8,7 +8,8 @@ Each case runs in a fresh process (limited to --timeout seconds and --memory-gb 
 space, so that a quadratic run is stopped rather than swapping): it builds the default
 Extractor (torch hidden from spaCy, as ``radminer extract`` does), mines one warm-up text,
 then times ``extractor(text)`` plus the JSONL encoding of its rows (``JsonlEncoder``, the
-CLI's bytes). Reported: seconds (extraction + encoding, start-up excluded), peak RSS of the
+CLI's bytes). Reported: seconds (extraction + encoding, start-up excluded; wall time, and the
+process's CPU time, which other load on the machine sways less), peak RSS of the
 process (start-up included: about 110 MB), output bytes, rows, mentions, and the warnings
 the row raised. Target (issue 12): a 1 MB row of any shape in <= 5 s and <= 1 GB, output
 linear in the input. Figures and the before / after table: benchmarks/README.md, "Hostile rows".
@@ -86,12 +87,12 @@ encode("warm-up", extractor("Low density left adrenal nodule BOOKMARK, likely ad
 text = CASES[sys.argv[1]]()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows = extractor(text)
     count, out = encode("hostile", rows)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({
-    "chars": len(text), "seconds": round(seconds, 2),
+    "chars": len(text), "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
     "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     "output_mb": round((len(out) if out.isascii() else len(out.encode())) / 2**20, 2), "rows": count,
     "mentions": sum(len(r.mentions) for r in rows), "warnings": [str(w.message) for w in caught],
@@ -128,8 +129,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
     results = []
-    head = ("case", "chars", "seconds", "peak RSS", "output", "rows", "mentions")
-    print("{:16} {:>9} {:>8} {:>9} {:>10} {:>7} {:>9}  warnings".format(*head))
+    head = ("case", "chars", "seconds", "CPU", "peak RSS", "output", "rows", "mentions")
+    print("{:16} {:>9} {:>8} {:>7} {:>9} {:>10} {:>7} {:>9}  warnings".format(*head))
     for case in args.cases:
         result = run(case, timeout=args.timeout, memory_gb=args.memory_gb)
         results.append(result)
@@ -138,7 +139,8 @@ def main() -> None:
             continue
         warned = len(result["warnings"])  # type: ignore[arg-type]
         print(
-            f"{case:16} {result['chars']:>9,} {result['seconds']:>7}s {result['peak_rss_mb']:>6} MB "
+            f"{case:16} {result['chars']:>9,} {result['seconds']:>7}s {result['cpu_seconds']:>6}s "
+            f"{result['peak_rss_mb']:>6} MB "
             f"{result['output_mb']:>7} MB {result['rows']:>7,} {result['mentions']:>9,}  {warned}",
             flush=True,
         )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from radminer import Extractor, load_ontology
 from radminer.errors import InputError
 from radminer.io.reader import CsvReports
-from radminer.text.mentions import STATUSES, LesionLabels
+from radminer.text.mentions import STATUSES, LesionLabels, SentenceLabels
 
 settings.register_profile(
     "fuzz", max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -74,7 +74,7 @@ def extractor() -> Extractor:
     return Extractor()
 
 
-def check_row(text: str, row: LesionLabels) -> None:
+def check_row(text: str, row: LesionLabels | SentenceLabels) -> None:
     """The invariants of one output row of ``text``."""
     for m in row.mentions:
         assert 0 <= m.start < m.end <= len(text), m
@@ -108,6 +108,21 @@ def test_extractor_invariants(extractor: Extractor, text: str) -> None:
     for row in rows:
         check_row(text, row)
     assert list(extractor.pipe([text, text])) == [rows, rows]  # repeatable, cached or not
+
+
+@settings(PROFILE)
+@given(reports())
+def test_sentence_rows_invariants(extractor: Extractor, text: str) -> None:
+    rows = extractor.sentences(text)
+    assert [row.sentence_index for row in rows] == list(range(len(rows)))
+    assert bool(rows) == bool(text.strip())
+    previous_end = 0
+    for row in rows:
+        assert previous_end <= row.start < row.end <= len(text)  # in order, not overlapping
+        assert text[row.start : row.end] == row.sentence and row.sentence == row.sentence.strip()
+        assert all(row.start <= m.end - 1 < row.end for m in row.mentions)  # its last character
+        check_row(text, row)
+        previous_end = row.end
 
 
 CSV_PIECES = st.one_of(

@@ -267,6 +267,11 @@ text under them; mentions in history, indication, comparison, technique and
 recommendation sections are reported but do not count towards the labels unless
 --sections says so (--sections all, or e.g. --sections findings,impression).
 
+--per sentence writes one row per sentence instead (every sentence, with or without
+labels; none for an empty report): id, sentence_index, start, end (character offsets in
+the report), section, sentence, labels, uncertain, negated, mentions; wide-csv gives
+id, sentence_index, start, end, section, then the labels. Not with npz.
+
 Output files appear only complete. --on-error skip writes unreadable rows to
 OUT.errors.jsonl (stderr without -o) and goes on.
 
@@ -319,6 +324,13 @@ no output file is left behind.
     help="Report sections whose mentions count, comma-separated, or 'all' "
     "(default: all but history, indication, comparison, technique, recommendation).",
 )
+@click.option(
+    "--per",
+    type=click.Choice(["report", "sentence"]),
+    default="report",
+    show_default=True,
+    help="One row per lesion (per report without bookmarks), or one per sentence.",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
 @click.option(
     "--on-error",
@@ -351,6 +363,7 @@ def extract(
     bookmark: str | None,
     context_rules: str | None,
     sections: str | None,
+    per: str,
     jobs: int,
     on_error: str,
     progress: bool | None,
@@ -371,6 +384,8 @@ def extract(
     fmt = fmt or (_output_format(out) if out else "jsonl")
     if out is None and fmt in BINARY_FORMATS:
         raise click.UsageError(f"--format {fmt} writes a binary file: give it a path with -o")
+    if per == "sentence" and fmt == "npz":
+        raise click.UsageError("--per sentence does not go with --format npz: choose jsonl, csv, wide-csv or parquet")
     errors_path = out.with_name(f"{out.stem}.errors.jsonl") if out and on_error == "skip" else None
     for written in (out, errors_path):
         _refuse_overwriting(input_path, written)
@@ -411,7 +426,7 @@ def extract(
             else:
                 errors.write(json.dumps(error.to_dict(), ensure_ascii=False) + "\n")
 
-        writer = make_writer(fmt, handle, space=extractor.label_space)
+        writer = make_writer(fmt, handle, space=extractor.label_space, per=per)
         if engine == "dask":
             from ..engines import dask as engine_dask
 
@@ -421,7 +436,7 @@ def extract(
             )
             results = engine_dask.encode(
                 ddf, writer.encoder, client=client, text_columns=text_columns, id_column=id_column,
-                ontology=path, label_set=label_set, **options,
+                ontology=path, label_set=label_set, per=per, **options,
             )  # fmt: skip
         else:
             reports = stack.enter_context(
@@ -434,7 +449,7 @@ def extract(
                 )
             )
             items = ((r.id, r.text) for r in reports)
-            pairs = extract_texts(items, extractor=extractor, encode=writer.encoder, jobs=jobs)
+            pairs = extract_texts(items, extractor=extractor, encode=writer.encoder, jobs=jobs, per=per)
             results = (encoded for _, encoded in pairs)
         show = sys.stderr.isatty() if progress is None else progress
         bar = stack.enter_context(tqdm(disable=not show, unit=" reports", file=sys.stderr, mininterval=0.5))

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError, RadminerError
 from ..io.reader import COMPRESSIONS, PARQUET_SUFFIXES, check_columns, join_texts, text_codec
-from ..io.writers import RECORD_FIELDS, Encoded, Encoder
+from ..io.writers import RECORD_FIELDS, SENTENCE_FIELDS, Encoded, Encoder
+from ..text.mentions import per_sentence
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -180,18 +181,19 @@ def cache_info() -> dict[str, int]:
 
 @dataclass(frozen=True)
 class _Job:
-    """What a partition task needs: the columns to read and the extractor's spec."""
+    """What a partition task needs: the columns to read, the extractor's spec and what a row stands for."""
 
     text_columns: tuple[str, ...]
     id_column: str
     spec: ExtractorSpec
+    per: str = "report"
 
 
 def _extract_partition(part: pd.DataFrame, job: _Job, meta: pd.DataFrame) -> pd.DataFrame:
     from .dataframe import extract_dataframe
 
     out = extract_dataframe(
-        part, text_columns=job.text_columns, id_column=job.id_column, extractor=_extractor(job.spec)
+        part, text_columns=job.text_columns, id_column=job.id_column, extractor=_extractor(job.spec), per=job.per
     )
     return out.astype(meta.dtypes.to_dict())
 
@@ -208,7 +210,8 @@ def _encode_partition(part: pd.DataFrame, job: _Job, encoder: Encoder) -> bytes:
 
     cells = zip(*(part[column] for column in job.text_columns), strict=True)
     items = zip(part[job.id_column], (join_texts(cell_text(v) for v in row) for row in cells), strict=True)
-    encoded = [encoded for _, encoded in extract_texts(items, extractor=_extractor(job.spec), encode=encoder)]
+    found = extract_texts(items, extractor=_extractor(job.spec), encode=encoder, per=job.per)
+    encoded = [encoded for _, encoded in found]
     return pickle.dumps(encoded, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -220,13 +223,15 @@ def _job(
     label_set: str | Path | Sequence[str],
     bookmark: str | None,
     options: dict[str, Hashable],
+    per: str = "report",
 ) -> _Job:
     _require_dask()
     if not text_columns:
         raise InputError("expected at least one text column, got none")
     check_columns([str(c) for c in ddf.columns], [id_column, *text_columns], source="the Dask DataFrame")
     spec = ExtractorSpec.create(ontology, label_set=label_set, bookmark=bookmark, **options)
-    return _Job(tuple(text_columns), id_column, spec)
+    per_sentence(per)  # an error on the client, not in each task
+    return _Job(tuple(text_columns), id_column, spec, per)
 
 
 # -- public API ------------------------------------------------------------------------------
@@ -240,9 +245,11 @@ def extract(
     ontology: str | Path | None = None,
     label_set: str | Path | Sequence[str] = "all",
     bookmark: str | None = "BOOKMARK",
+    per: str = "report",
     **options: Hashable,
 ) -> dd.DataFrame:
-    """The lesion labels of each row of ``ddf``, lazily, one output row per lesion.
+    """The lesion labels of each row of ``ddf``, lazily, one output row per lesion (``per="sentence"``:
+    per sentence, the columns of :func:`radminer.extract_dataframe` with ``per="sentence"``).
 
     The columns are those of :func:`radminer.extract_dataframe` (``id, bookmark, sentence,
     labels, uncertain, negated, mentions``; lists as Python lists, ``mentions`` as dicts),
@@ -254,9 +261,14 @@ def extract(
     """
     import pandas as pd
 
-    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options)
-    meta = pd.DataFrame({name: pd.Series(dtype=object) for name in RECORD_FIELDS}).astype(
-        {"id": ddf.dtypes[id_column], "bookmark": "Int64", "sentence": "str"}
+    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options, per)
+    fields, types = (
+        (SENTENCE_FIELDS, {"sentence_index": "int64", "start": "int64", "end": "int64"})
+        if per_sentence(per)
+        else (RECORD_FIELDS, {"bookmark": "Int64"})
+    )
+    meta = pd.DataFrame({name: pd.Series(dtype=object) for name in fields}).astype(
+        {"id": ddf.dtypes[id_column], **types, "sentence": "str"}
     )
     return ddf.map_partitions(_extract_partition, job, meta, meta=meta, enforce_metadata=False)
 
@@ -271,6 +283,7 @@ def encode(
     ontology: str | Path | None = None,
     label_set: str | Path | Sequence[str] = "all",
     bookmark: str | None = "BOOKMARK",
+    per: str = "report",
     **options: Hashable,
 ) -> Iterator[Encoded]:
     """``encoder(id, rows)`` of each report of ``ddf``, computed on ``client``'s workers, in order.
@@ -279,11 +292,12 @@ def encode(
     the output is the local engine's, byte for byte. Ids should be strings (see
     :func:`read_reports`). Every partition is submitted at once (shared inputs are read
     once); the client holds one partition's results at a time, the workers those done
-    but not yet taken. Extractor arguments as in :func:`extract`.
+    but not yet taken. Extractor arguments and ``per`` as in :func:`extract` (``encoder``'s
+    rows are of that kind).
     """
     import dask
 
-    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options)
+    job = _job(ddf, text_columns, id_column, ontology, label_set, bookmark, options, per)
     threads = sum(client.nthreads().values())
     if ddf.npartitions < threads:
         ddf = ddf.repartition(npartitions=PARTITIONS_PER_THREAD * threads)

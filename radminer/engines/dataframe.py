@@ -1,4 +1,4 @@
-"""``extract_dataframe``: extraction for pandas users, one output row per lesion."""
+"""``extract_dataframe``: extraction for pandas users, one output row per lesion (or per sentence)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..io.reader import check_columns, join_texts
-from ..io.writers import RECORD_FIELDS
+from ..io.writers import RECORD_FIELDS, SENTENCE_FIELDS
 from .local import TextExtractor, extract_texts
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ def extract_dataframe(
     bookmark: str | None = None,
     jobs: int = 1,
     chunk_size: int = 256,
+    per: str = "report",
 ) -> pd.DataFrame:
     """Extract the lesion labels of each row of ``df``.
 
@@ -40,6 +41,9 @@ def extract_dataframe(
     empty cells left out); offsets refer to the joined text. ``id_column=None`` takes
     the index as id. ``extractor`` is used as given; otherwise one is built from
     ``ontology``, ``label_set`` and ``bookmark``. ``jobs``: worker processes.
+    ``per="sentence"``: one row per sentence instead, with the columns ``id, sentence_index,
+    start, end, section, sentence, labels, uncertain, negated, mentions``
+    (:meth:`radminer.Extractor.sentences`).
     """
     import pandas as pd
 
@@ -58,10 +62,10 @@ def extract_dataframe(
     texts = (join_texts(cell_text(value) for value in row) for row in cells)
     # (id as pandas gives it: a cell of id_column or an index label, rows of its report)
     results: Iterator[tuple[Any, list[LesionLabels]]] = extract_texts(
-        zip(ids, texts, strict=True), extractor=extractor, jobs=jobs, chunk_size=chunk_size
+        zip(ids, texts, strict=True), extractor=extractor, jobs=jobs, chunk_size=chunk_size, per=per
     )
     records: list[dict[str, Any]] = [row.to_dict(report_id) for report_id, rows in results for row in rows]
-    return pd.DataFrame.from_records(records, columns=list(RECORD_FIELDS))
+    return pd.DataFrame.from_records(records, columns=list(SENTENCE_FIELDS if per == "sentence" else RECORD_FIELDS))
 
 
 def cell_text(value: object) -> str:

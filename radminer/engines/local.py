@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from ..errors import InputError, RadminerError
 from ..text.extractor import chunks
-from ..text.mentions import LesionLabels
+from ..text.mentions import LesionLabels, per_sentence
 
 if TYPE_CHECKING:
     from ..text.extractor import Extractor
@@ -46,14 +46,17 @@ def extract_texts(
     items: Iterable[tuple[_K, str]],
     *,
     extractor: TextExtractor,
-    encode: Callable[[_K, list[LesionLabels]], _T] | None = None,
+    encode: Callable[[_K, list[Any]], _T] | None = None,
     jobs: int = 1,
     chunk_size: int = 256,
+    per: str = "report",
 ) -> Iterator[tuple[_K, _T]]:
     """``(key, encode(key, rows))`` for each ``(key, text)`` of ``items``, in input order.
 
     ``rows`` holds at least one row (:data:`EMPTY_ROW` for a text that yields none);
-    without ``encode`` the rows themselves are given. ``jobs``: number of worker
+    without ``encode`` the rows themselves are given. ``per="sentence"``: the rows are
+    :class:`~radminer.mentions.SentenceLabels` (:meth:`radminer.Extractor.pipe_sentences`;
+    none for a text without a sentence). ``jobs``: number of worker
     processes (1: none), which also run ``encode`` (a picklable callable, such as a
     :class:`radminer.io.writers.Encoder`), so that the results cost little to send back.
     The output depends on neither ``jobs`` nor ``chunk_size``. With ``jobs > 1`` the
@@ -62,7 +65,9 @@ def extract_texts(
     if jobs < 1 or chunk_size < 1:
         raise InputError(f"jobs and chunk_size must be at least 1, got {jobs} and {chunk_size}")
     batches = chunks(items, chunk_size)
-    task = _Task(extractor, encode)
+    task = _Task(extractor, encode, sentences=per_sentence(per))
+    if task.sentences and not task.named:
+        raise InputError(f"per='sentence' needs a radminer Extractor, found {type(extractor).__name__}")
     if jobs == 1:
         return (pair for chunk in batches for pair in zip((k for k, _ in chunk), task(chunk), strict=True))
     return _in_pool(task, batches, jobs=jobs)
@@ -72,21 +77,27 @@ class _Task:
     """Extract, then encode, the reports of one chunk. radminer's Extractor is given the keys,
     so that its warning about a hostile text names the report."""
 
-    def __init__(self, extractor: TextExtractor, encode: Callable[[Any, list[LesionLabels]], Any] | None) -> None:
+    def __init__(
+        self, extractor: TextExtractor, encode: Callable[[Any, list[Any]], Any] | None, *, sentences: bool = False
+    ) -> None:
         from ..text.extractor import Extractor
 
         self.extractor = extractor
         self.encode = encode
         self.named = isinstance(extractor, Extractor)
+        self.sentences = sentences
 
     def __call__(self, chunk: list[tuple[Any, str]]) -> list[Any]:
         texts = [text for _, text in chunk]
+        found: Iterable[list[Any]]
         if self.named:
             names = [str(key) for key, _ in chunk]
-            found = cast("Extractor", self.extractor).pipe(texts, batch_size=len(texts), names=names)
+            extractor = cast("Extractor", self.extractor)
+            mine = extractor.pipe_sentences if self.sentences else extractor.pipe
+            found = mine(texts, batch_size=len(texts), names=names)
         else:
             found = self.extractor.pipe(texts, batch_size=len(texts))
-        rows = [rows or [EMPTY_ROW] for rows in found]
+        rows: list[list[Any]] = list(found) if self.sentences else [rows or [EMPTY_ROW] for rows in found]
         if self.encode is None:
             return rows
         encode = self.encode

@@ -2,7 +2,8 @@
 and NPZ label matrices.
 
 A writer receives, report by report, the id and the :class:`~radminer.text.mentions.LesionLabels`
-rows of that report; :meth:`Writer.close` finishes the file. Each writer has an
+rows of that report (or its :class:`~radminer.text.mentions.SentenceLabels`, ``per="sentence"``: every
+format but NPZ); :meth:`Writer.close` finishes the file. Each writer has an
 :class:`Encoder` (picklable) that turns a report's rows into what the writer writes, so
 that worker processes can do that part (see :func:`radminer.engines.local.extract_texts`). Writers write to an open
 handle (text for JSONL/CSV, binary for Parquet/NPZ): pair them with
@@ -16,7 +17,7 @@ import io
 import json
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,12 +25,13 @@ import numpy as np
 
 from ..errors import InputError, RadminerError
 from ..ontology.labelspace import LabelSpace
-from ..text.mentions import LesionLabels, Mention
+from ..text.mentions import LesionLabels, Mention, SentenceLabels, per_sentence
 
 __all__ = [
     "BINARY_FORMATS",
     "FORMATS",
     "RECORD_FIELDS",
+    "SENTENCE_FIELDS",
     "SUFFIXES",
     "Encoded",
     "Encoder",
@@ -51,6 +53,12 @@ SUFFIXES: dict[str, str] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"
 RECORD_FIELDS: tuple[str, ...] = ("id", "bookmark", "sentence", "labels", "uncertain", "negated", "mentions")
 #: Columns of the CSV output (one row per lesion; label lists joined by ``|``).
 _CSV_COLUMNS: tuple[str, ...] = RECORD_FIELDS[:-1]
+#: Keys of a JSONL record per sentence (``per="sentence"``), in order; also its Parquet and DataFrame columns.
+SENTENCE_FIELDS: tuple[str, ...] = (
+    "id", "sentence_index", "start", "end", "section", "sentence", "labels", "uncertain", "negated", "mentions",
+)  # fmt: skip
+#: Columns of the CSV output per sentence.
+_SENTENCE_CSV_COLUMNS: tuple[str, ...] = SENTENCE_FIELDS[:-1]
 _LIST_FIELDS = ("labels", "uncertain", "negated")
 
 
@@ -111,7 +119,7 @@ class JsonlEncoder(Encoder):
     """One JSON object per row, keys in the order of :data:`RECORD_FIELDS`, UTF-8 as is.
 
     Writes the bytes ``json.dumps(row.to_dict(report_id), ensure_ascii=False)`` would, from
-    strings built directly (labels encoded once each).
+    strings built directly (labels encoded once each, and a mention that rows share once a report).
     """
 
     _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -123,6 +131,14 @@ class JsonlEncoder(Encoder):
         if not isinstance(report_id, str):
             return len(rows), "".join([self._encode(row.to_dict(report_id)) + "\n" for row in rows])
         head = '{"id": ' + _json_string(report_id) + ', "bookmark": '
+        mention = self._mention
+        if len(rows) > 1:  # rows of one sentence share mentions: each is encoded once
+            encoded: dict[int, str] = {}  # id of a mention (all alive in ``rows``) → its JSON
+
+            def mention(m: Mention) -> str:
+                found = encoded.get(id(m))
+                return found if found is not None else encoded.setdefault(id(m), self._mention(m))
+
         lines = [
             head
             + ("null" if row.bookmark is None else str(int(row.bookmark)))
@@ -135,7 +151,7 @@ class JsonlEncoder(Encoder):
             + ', "negated": '
             + self._list(row.negated)
             + ', "mentions": ['
-            + ", ".join([self._mention(m) for m in row.mentions])
+            + ", ".join([mention(m) for m in row.mentions])
             + "]}\n"
             for row in rows
         ]
@@ -170,15 +186,46 @@ def _json_int(value: int | None) -> str:
     return "null" if value is None else int.__repr__(value)
 
 
-class _CsvEncoder(Encoder):
-    """One CSV row per lesion: :data:`_CSV_COLUMNS`, labels joined by ``|``, no bookmark as empty."""
+class _SentenceJsonlEncoder(Encoder):
+    """One JSON object per sentence row, keys in the order of :data:`SENTENCE_FIELDS`, UTF-8 as is."""
 
-    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+    _encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def __call__(self, report_id: str, rows: Sequence[SentenceLabels]) -> Encoded:  # type: ignore[override]
+        return len(rows), "".join([self._encode(row.to_dict(report_id)) + "\n" for row in rows])
+
+
+def _report_cells(row: LesionLabels) -> tuple[object, ...]:
+    """The cells of a lesion row between its report id and the labels of a (wide) CSV."""
+    return ("" if row.bookmark is None else row.bookmark,)
+
+
+def _sentence_cells(row: SentenceLabels) -> tuple[object, ...]:
+    """The cells of a sentence row between its report id and the labels of a wide CSV."""
+    return (row.sentence_index, row.start, row.end, row.section or "")
+
+
+#: Per kind of row: the columns between ``id`` and the labels of a wide CSV, and the function giving their cells.
+_CELLS: dict[str, tuple[tuple[str, ...], Callable[[Any], tuple[object, ...]]]] = {
+    "report": (("bookmark",), _report_cells),
+    "sentence": (SENTENCE_FIELDS[1:5], _sentence_cells),
+}
+
+
+class _CsvEncoder(Encoder):
+    """One CSV row per lesion: :data:`_CSV_COLUMNS`, labels joined by ``|``, no bookmark as empty;
+    ``per="sentence"``: one per sentence, :data:`_SENTENCE_CSV_COLUMNS` (no section: empty)."""
+
+    def __init__(self, per: str = "report") -> None:
+        self._cells = _CELLS[per][1]
+
+    def __call__(self, report_id: str, rows: Sequence[Any]) -> Encoded:
         buffer = io.StringIO()
+        cells = self._cells
         csv.writer(buffer, lineterminator="\n").writerows(
             (
                 report_id,
-                "" if row.bookmark is None else row.bookmark,
+                *cells(row),
                 row.sentence,
                 "|".join(row.labels),
                 "|".join(row.uncertain),
@@ -190,24 +237,27 @@ class _CsvEncoder(Encoder):
 
 
 class _CsvWriter(TextWriter):
-    """CSV with a header of :data:`_CSV_COLUMNS`."""
+    """CSV with a header of :data:`_CSV_COLUMNS` (``per="sentence"``: :data:`_SENTENCE_CSV_COLUMNS`)."""
 
-    def __init__(self, handle: IO[str]) -> None:
-        super().__init__(handle, _CsvEncoder())
-        csv.writer(handle, lineterminator="\n").writerow(_CSV_COLUMNS)
+    def __init__(self, handle: IO[str], *, per: str = "report") -> None:
+        super().__init__(handle, _CsvEncoder(per))
+        csv.writer(handle, lineterminator="\n").writerow(_SENTENCE_CSV_COLUMNS if per == "sentence" else _CSV_COLUMNS)
 
 
 class _WideCsvEncoder(Encoder):
     """One CSV row per lesion, CheXpert's way: ``id``, ``bookmark``, then one column per label of
-    ``space``: ``1`` positive, ``0`` negated, ``-1`` uncertain, empty when not mentioned."""
+    ``space``: ``1`` positive, ``0`` negated, ``-1`` uncertain, empty when not mentioned;
+    ``per="sentence"``: one per sentence, ``sentence_index, start, end, section`` instead of ``bookmark``."""
 
-    def __init__(self, space: LabelSpace) -> None:
+    def __init__(self, space: LabelSpace, per: str = "report") -> None:
         self.space = space
         self._columns = {label: i for i, label in enumerate(space.labels)}
+        self._cells = _CELLS[per][1]
 
-    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
+    def __call__(self, report_id: str, rows: Sequence[Any]) -> Encoded:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
+        cells_of = self._cells
         for row in rows:
             cells = [""] * len(self._columns)
             for labels, value in ((row.labels, "1"), (row.negated, "0"), (row.uncertain, "-1")):
@@ -215,45 +265,36 @@ class _WideCsvEncoder(Encoder):
                     column = self._columns.get(label)
                     if column is not None:
                         cells[column] = value
-            writer.writerow([report_id, "" if row.bookmark is None else row.bookmark, *cells])
+            writer.writerow([report_id, *cells_of(row), *cells])
         return len(rows), buffer.getvalue()
 
 
 class _WideCsvWriter(TextWriter):
-    """The wide CSV of :class:`_WideCsvEncoder`, with a header ``id, bookmark, LABEL...``."""
+    """The wide CSV of :class:`_WideCsvEncoder`, with a header ``id, bookmark, LABEL...``
+    (``per="sentence"``: ``id, sentence_index, start, end, section, LABEL...``)."""
 
-    def __init__(self, handle: IO[str], *, space: LabelSpace) -> None:
-        super().__init__(handle, _WideCsvEncoder(space))
-        csv.writer(handle, lineterminator="\n").writerow(["id", "bookmark", *space.labels])
+    def __init__(self, handle: IO[str], *, space: LabelSpace, per: str = "report") -> None:
+        super().__init__(handle, _WideCsvEncoder(space, per))
+        csv.writer(handle, lineterminator="\n").writerow(["id", *_CELLS[per][0], *space.labels])
 
 
 class _RecordsEncoder(Encoder):
-    """The rows as tuples of the values of :data:`RECORD_FIELDS` (``mentions`` as dicts of all fields)."""
+    """The rows as tuples of the values of :data:`RECORD_FIELDS` (:data:`SENTENCE_FIELDS` for
+    sentence rows; ``mentions`` as dicts of all fields)."""
 
-    def __call__(self, report_id: str, rows: Sequence[LesionLabels]) -> Encoded:
-        records = [
-            (
-                report_id,
-                row.bookmark,
-                row.sentence,
-                row.labels,
-                row.uncertain,
-                row.negated,
-                [m._asdict() for m in row.mentions],
-            )
-            for row in rows
-        ]
-        return len(rows), records
+    def __call__(self, report_id: str, rows: Sequence[Any]) -> Encoded:
+        return len(rows), [(report_id, *row[:-1], [m._asdict() for m in row.mentions]) for row in rows]
 
 
 class ParquetWriter(Writer):
-    """Parquet with the columns of :data:`RECORD_FIELDS`, written in row groups of ``batch_rows``.
+    """Parquet with the columns of :data:`RECORD_FIELDS` (``per="sentence"``: :data:`SENTENCE_FIELDS`),
+    written in row groups of ``batch_rows``.
 
     ``mentions`` is a list of structs (label, text, start, end, status, trigger,
     trigger_start, trigger_end). Needs pyarrow (the ``parquet`` extra).
     """
 
-    def __init__(self, handle: IO[bytes], *, batch_rows: int = 65_536) -> None:
+    def __init__(self, handle: IO[bytes], *, batch_rows: int = 65_536, per: str = "report") -> None:
         super().__init__(handle, _RecordsEncoder())
         try:
             import pyarrow as pa
@@ -277,15 +318,21 @@ class ParquetWriter(Writer):
                 ("section", pa.string()),
             ]
         )
+        where = (
+            [("sentence_index", pa.int32()), ("start", pa.int64()), ("end", pa.int64()), ("section", pa.string())]
+            if per == "sentence"
+            else [("bookmark", pa.int32())]
+        )
         self._schema = pa.schema(
             [
                 ("id", pa.string()),
-                ("bookmark", pa.int32()),
+                *where,
                 ("sentence", pa.string()),
                 *[(name, strings) for name in _LIST_FIELDS],
                 ("mentions", pa.list_(mention)),
             ]
         )
+        self._fields = SENTENCE_FIELDS if per == "sentence" else RECORD_FIELDS
         self._file = pq.ParquetWriter(handle, self._schema)
         self._batch_rows = batch_rows
         self._records: list[tuple[Any, ...]] = []
@@ -296,8 +343,8 @@ class ParquetWriter(Writer):
             self._flush()
 
     def _flush(self) -> None:
-        values = zip(*self._records, strict=True) if self._records else [()] * len(RECORD_FIELDS)
-        columns = {name: list(column) for name, column in zip(RECORD_FIELDS, values, strict=True)}
+        values = zip(*self._records, strict=True) if self._records else [()] * len(self._fields)
+        columns = {name: list(column) for name, column in zip(self._fields, values, strict=True)}
         self._file.write_table(self._pa.Table.from_pydict(columns, schema=self._schema))
         self._records = []
 
@@ -368,16 +415,20 @@ class _NpzWriter(Writer):
         )
 
 
-def make_writer(fmt: str, handle: IO[Any], *, space: LabelSpace | None = None) -> Writer:
-    """A writer of format ``fmt`` (one of :data:`FORMATS`) on ``handle``; NPZ and wide CSV need ``space``."""
+def make_writer(fmt: str, handle: IO[Any], *, space: LabelSpace | None = None, per: str = "report") -> Writer:
+    """A writer of format ``fmt`` (one of :data:`FORMATS`) on ``handle``; NPZ and wide CSV need ``space``.
+    ``per``: ``"report"`` (:class:`~radminer.text.mentions.LesionLabels` rows) or ``"sentence"``
+    (:class:`~radminer.text.mentions.SentenceLabels` rows; every format but NPZ)."""
+    if per_sentence(per) and fmt == "npz":
+        raise InputError("the npz format has no rows per sentence: write jsonl, csv, wide-csv or parquet")
     if fmt == "jsonl":
-        return TextWriter(handle, JsonlEncoder())
+        return TextWriter(handle, _SentenceJsonlEncoder() if per == "sentence" else JsonlEncoder())
     if fmt == "csv":
-        return _CsvWriter(handle)
+        return _CsvWriter(handle, per=per)
     if fmt == "parquet":
-        return ParquetWriter(handle)
+        return ParquetWriter(handle, per=per)
     if fmt in ("npz", "wide-csv"):
         if space is None:
             raise InputError(f"the {fmt} format needs a label space (its columns)")
-        return _NpzWriter(handle, space=space) if fmt == "npz" else _WideCsvWriter(handle, space=space)
+        return _NpzWriter(handle, space=space) if fmt == "npz" else _WideCsvWriter(handle, space=space, per=per)
     raise InputError(f"unknown output format {fmt!r}: expected one of {', '.join(FORMATS)}")

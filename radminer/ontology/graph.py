@@ -38,8 +38,8 @@ class LabelGraph:
     """
 
     __slots__ = (
-        "_ancestor_sets", "_children", "_closures", "_curation", "_curation_skipped", "_exclusive", "_label_space",
-        "_lines", "_nx_graph", "_parents", "_problems", "_source", "_synonyms", "_terms",
+        "_ancestor_sets", "_children", "_closures", "_curation", "_curation_skipped", "_excluded", "_exclusive",
+        "_label_space", "_lines", "_nx_graph", "_parents", "_problems", "_source", "_synonyms", "_terms",
     )  # fmt: skip
 
     def __init__(
@@ -88,6 +88,7 @@ class LabelGraph:
             self._warn(f"{len(dangling)} dangling name(s) ignored: " + "; ".join(dangling))
         self._ancestor_sets: dict[str, frozenset[str]] = {}  # label → its ancestors, filled on use
         self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
+        self._excluded: dict[str, frozenset[str]] = {}  # label → what it and its ancestors exclude
         self._label_space = LabelSpace(self.labels, name="all")
 
     @property
@@ -129,6 +130,7 @@ class LabelGraph:
         view._label_space = self.select(spec)
         view._ancestor_sets = {}
         view._closures = {}
+        view._excluded = {}
         view._nx_graph = None
         return view
 
@@ -300,6 +302,13 @@ class LabelGraph:
         """Labels that cannot hold together with ``label`` (symmetric)."""
         self.term(label)
         return frozenset(self._exclusive.get(label, ()))
+
+    def excluded(self, label: str) -> frozenset[str]:
+        """Labels exclusive with ``label`` or one of its ancestors: what a positive ``label`` rules out."""
+        found = self._excluded.get(label)
+        if found is None:
+            found = self._excluded[label] = frozenset().union(*(self.exclusive(a) for a in self.expand([label])))
+        return found
 
     def exclusive_pairs(self) -> list[tuple[str, str]]:
         """Each exclusive pair once, ``(a, b)`` with ``a < b``, sorted."""

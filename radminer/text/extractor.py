@@ -50,7 +50,7 @@ from .context import (
 )
 from .lexicon import check_match_keys
 from .matching import Match, Matcher, select
-from .mentions import LesionLabels, Mention
+from .mentions import LesionLabels, Mention, SentenceLabels
 from .sections import PLAIN, Layout, counted, layout, section_filter
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class Extractor:
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
         self._all_labels = len(self._keep) == len(graph)
-        self._cache: dict[str, _Mined] = {}  # text → its rows, least recently used first
+        self._caches: tuple[dict[str, _Mined], ...] = ({}, {})  # rows, sentence rows: text → them, oldest first
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
@@ -203,22 +203,43 @@ class Extractor:
         """Rows of one text: one per bookmark, or one for the whole text."""
         return next(self.pipe([text]))
 
+    def sentences(self, text: str) -> list[SentenceLabels]:
+        """Rows of one text, one per sentence (none for a text without one).
+
+        The text is mined whole, as without bookmarks (a bookmark is a token that matches
+        nothing), then each mention goes to the sentence of its last character, and each
+        sentence's labels are aggregated from its own mentions. Every sentence gives a row,
+        with or without mentions.
+        """
+        return next(self.pipe_sentences([text]))
+
     def pipe(
         self, texts: Iterable[str], *, batch_size: int = 256, names: Iterable[str] | None = None
     ) -> Iterator[list[LesionLabels]]:
         """:meth:`__call__` over a stream of texts, in order. ``names``: a name for each text
         (its report id), given in the warning of a text that hits a cap on hostile input."""
+        return self._pipe(texts, batch_size, names, sentences=False)
+
+    def pipe_sentences(
+        self, texts: Iterable[str], *, batch_size: int = 256, names: Iterable[str] | None = None
+    ) -> Iterator[list[SentenceLabels]]:
+        """:meth:`sentences` over a stream of texts, in order; ``names`` as in :meth:`pipe`."""
+        return self._pipe(texts, batch_size, names, sentences=True)
+
+    def _pipe(
+        self, texts: Iterable[str], batch_size: int, names: Iterable[str] | None, *, sentences: bool
+    ) -> Iterator[list[Any]]:
         named = iter(names) if names is not None else None
         if not self._cache_size:
             for analysis in self.analyzer.pipe(texts, batch_size=batch_size, write_doc=False):
-                rows, capped = self._mine(analysis)
+                rows, capped = self._mine(analysis, sentences)
                 name = next(named, None) if named is not None else None
                 if capped:
                     _warn_capped(capped, name, analysis.text)
                 yield rows
             return
         for batch in chunks(texts, batch_size):
-            found = self._cached(batch)
+            found = self._cached(batch, sentences)
             for text in batch:
                 rows, capped = found[text]
                 name = next(named, None) if named is not None else None
@@ -226,12 +247,12 @@ class Extractor:
                     _warn_capped(capped, name, text)
                 yield list(rows)
 
-    def _cached(self, batch: list[str]) -> dict[str, _Mined]:
-        """Rows of each distinct text of ``batch``: from the cache, or mined and then cached."""
+    def _cached(self, batch: list[str], sentences: bool) -> dict[str, _Mined]:
+        """Rows of each distinct text of ``batch`` (per sentence or not): from the cache, or mined and then cached."""
         for text in batch:
             if not isinstance(text, str):
                 raise InputError(f"expected each text as str, found {type(text).__name__}")
-        cache, found = self._cache, {}
+        cache, found = self._caches[sentences], {}
         with self._cache_lock:
             for text in batch:
                 rows = cache.pop(text, None)  # re-inserted below: most recently used
@@ -240,7 +261,7 @@ class Extractor:
         todo = [text for text in dict.fromkeys(batch) if text not in found]
         analyses = self.analyzer.pipe(todo, batch_size=len(todo) or 1, write_doc=False)
         for text, analysis in zip(todo, analyses, strict=True):
-            found[text] = self._mine(analysis)
+            found[text] = self._mine(analysis, sentences)
         with self._cache_lock:
             cache.update(found)
             for text in list(itertools.islice(cache, max(0, len(cache) - self._cache_size))):
@@ -254,11 +275,12 @@ class Extractor:
             _warn_capped(capped, None, analysis.text)
         return rows
 
-    def _mine(self, analysis: Analysis) -> _Mined:
-        """Rows of an analyzed text, and what the caps on hostile input cut in it ("": nothing)."""
+    def _mine(self, analysis: Analysis, sentences: bool = False) -> _Mined:
+        """Rows of an analyzed text (per sentence or not), and what the caps on hostile input cut
+        in it ("": nothing)."""
         text = analysis.text
         if not analysis.keys:
-            return _Mined([LesionLabels(bookmark=None, sentence="")], "")
+            return _Mined([] if sentences else [LesionLabels(bookmark=None, sentence="")], "")
         capped = []
         if analysis.cuts:
             capped.append(
@@ -266,6 +288,8 @@ class Extractor:
             )
         matches = self.matcher.match(analysis.keys)
         plan = layout(analysis, matches, self.graph)
+        if sentences:
+            return _Mined(self._sentence_rows(analysis, plan, _within_sentences(matches, analysis)), "; ".join(capped))
         if not analysis.bookmarks:
             matches = _within_sentences(matches, analysis)
             sentence = text.strip()
@@ -279,6 +303,7 @@ class Extractor:
         token_starts = analysis.offsets()[0]
         cuts = set(analysis.cuts)
         windows = 0
+        shared = _Shared({}, {})
         last: tuple[tuple[int, int, int], tuple[str, bool]] = ((-1, -1, -1), ("", False))  # glued bookmarks share it
         for index, token in enumerate(analysis.bookmarks):
             lo, hi = analysis.sentence_of(token)
@@ -294,7 +319,7 @@ class Extractor:
                 windows += cut
             else:
                 sentence = text[start:end].strip()
-            out.append(self._row(analysis, plan, inside, index, lo, hi, sentence))
+            out.append(self._row(analysis, plan, inside, index, lo, hi, sentence, shared))
         if windows:
             capped.append(f"the sentence of {windows:,} bookmark row(s) cut to {BOOKMARK_WINDOW_CHARS:,} characters")
         return _Mined(out, "; ".join(capped))
@@ -308,20 +333,68 @@ class Extractor:
         lo: int,
         hi: int,
         sentence: str,
+        shared: _Shared | None = None,
     ) -> LesionLabels:
-        if not matches and not self.composer.words_in(analysis.keys, lo, hi):
+        mentions = self._found(analysis, plan, matches, bookmark, lo, hi, shared)
+        if not mentions:
             return LesionLabels(bookmark, sentence)
+        return LesionLabels(bookmark, sentence, *self._aggregate(mentions, plan), tuple(mentions))
+
+    def _sentence_rows(self, analysis: Analysis, plan: Layout, matches: list[Match]) -> list[SentenceLabels]:
+        """One row per sentence of a text mined whole (see :meth:`sentences`)."""
+        mentions = self._found(analysis, plan, matches, None, 0, len(analysis.keys))
+        starts, ends = analysis.offsets()
+        sent_starts = analysis.sent_starts
+        char_starts = [starts[first] for first in sent_starts]
+        by_sentence: dict[int, list[Mention]] = {}
+        for m in mentions:
+            by_sentence.setdefault(bisect_right(char_starts, m.end - 1) - 1, []).append(m)
+        section = None if plan is PLAIN else plan.section
+        text = analysis.text
+        out: list[SentenceLabels] = []
+        for k, (lo, hi) in enumerate(itertools.pairwise([*sent_starts, len(analysis.keys)])):
+            start, end = starts[lo], ends[hi - 1]
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if start == end:  # blanks only
+                continue
+            sentence = text[start : min(end, start + self._max_chars)]
+            if end - start > self._max_chars:
+                sentence = sentence.rstrip() + "…"
+            found = by_sentence.get(k, [])
+            labels = self._aggregate(found, plan) if found else ((), (), ())
+            where = section and section(lo)
+            out.append(SentenceLabels(len(out), start, end, where, sentence, *labels, tuple(found)))
+        return out
+
+    def _found(
+        self,
+        analysis: Analysis,
+        plan: Layout,
+        matches: list[Match],
+        bookmark: int | None,
+        lo: int,
+        hi: int,
+        shared: _Shared | None = None,
+    ) -> list[Mention]:
+        """The mentions of tokens ``[lo, hi)`` with their statuses, sorted; ``bookmark``: the
+        index of the row's bookmark, if any; ``shared``: what the rows of the text share."""
+        if not matches and not self.composer.words_in(analysis.keys, lo, hi):
+            return []
         chosen = select(matches)
-        mentions = _mentions(analysis, chosen, plan)
+        built, made = (None, None) if shared is None else shared
+        mentions = _mentions(analysis, chosen, plan, built)
         mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
         if self._context is not None:
-            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan)
+            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan, made)
         composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi, blocks=plan.blocks)
         if composed:
             statuses = _inherit(matches, chosen, mentions)
             added = _Added()
             kept = set(chosen)
-            new = _mentions(analysis, [c.match for c in composed], plan)
+            new = _mentions(analysis, [c.match for c in composed], plan, built)
             if self._context is not None and any(not c.components for c in composed):
                 alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
                 found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
@@ -344,6 +417,12 @@ class Extractor:
             mentions.sort(key=lambda m: (m.start, -m.end, m.label))
         if self._context is not None and mark is not None:
             mentions = resolve_exclusive(mentions, self.graph, bookmark=mark)
+        return mentions
+
+    def _aggregate(
+        self, mentions: list[Mention], plan: Layout
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """``(labels, uncertain, negated)`` of ``mentions``: those of the sections that count, in the label set."""
         if plan is PLAIN:
             labels, uncertain, negated = aggregate(mentions, self.graph)
         else:
@@ -354,13 +433,20 @@ class Extractor:
             labels, uncertain, negated = (
                 tuple(x for x in group if x in keep_labels) for group in (labels, uncertain, negated)
             )
-        return LesionLabels(bookmark, sentence, labels, uncertain, negated, tuple(mentions))
+        return labels, uncertain, negated
+
+
+class _Shared(NamedTuple):
+    """What the rows of one text share: the mention of each match, the irrelevant copy of each mention."""
+
+    mentions: dict[Match, Mention]
+    irrelevant: dict[Mention, Mention]
 
 
 class _Mined(NamedTuple):
     """The rows of one text, and what the caps on hostile input cut in it ("": nothing)."""
 
-    rows: list[LesionLabels]
+    rows: list[Any]  # LesionLabels, or SentenceLabels when mined per sentence
     capped: str
 
 
@@ -425,15 +511,23 @@ def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
     return out
 
 
-def _mentions(analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN) -> list[Mention]:
-    """A positive mention of each match (character offsets from token offsets), in its section."""
+def _mentions(
+    analysis: Analysis, matches: Iterable[Match], plan: Layout = PLAIN, built: dict[Match, Mention] | None = None
+) -> list[Mention]:
+    """A positive mention of each match (character offsets from token offsets), in its section.
+    ``built``: the mentions already made of matches of this text, taken from and added to."""
     starts, ends = analysis.offsets()
     text = analysis.text
     section = None if plan is PLAIN else plan.section
     out = []
     for m in matches:
-        start, end = starts[m.start], ends[m.end - 1]
-        out.append(Mention(m.label, text[start:end], start, end, section=section and section(m.start)))
+        mention = None if built is None else built.get(m)
+        if mention is None:
+            start, end = starts[m.start], ends[m.end - 1]
+            mention = Mention(m.label, text[start:end], start, end, section=section and section(m.start))
+            if built is not None:
+                built[m] = mention
+        out.append(mention)
     return out
 
 
@@ -523,12 +617,19 @@ class _ContextStage:
         return folded
 
     def assign(
-        self, analysis: Analysis, mentions: list[Mention], mark: int | None, lo: int, hi: int, layout: Layout
+        self,
+        analysis: Analysis,
+        mentions: list[Mention],
+        mark: int | None,
+        lo: int,
+        hi: int,
+        layout: Layout,
+        made: dict[Mention, Mention] | None = None,
     ) -> list[Mention]:
         """``mentions`` (of tokens ``[lo, hi)``, sorted) with their contexts: updated in place
         (:func:`~radminer.text.context.statuses`, then :func:`~radminer.text.context.refine` and
-        :func:`~radminer.text.context.describe`), then marked irrelevant (a new list) when
-        ``mark`` is a bookmark's offset."""
+        :func:`~radminer.text.context.describe`), then marked irrelevant (a new list, sharing the
+        copies of ``made``) when ``mark`` is a bookmark's offset."""
         text = analysis.text
         if not mentions:
             return mentions
@@ -555,7 +656,16 @@ class _ContextStage:
             )
         describe(mentions, self.rules)
         if mark is not None:
-            mentions = mark_irrelevant(text, mentions, self.graph, bookmark=mark, rules=self.rules, folded=folded)
+            mentions = mark_irrelevant(
+                text,
+                mentions,
+                self.graph,
+                bookmark=mark,
+                rules=self.rules,
+                folded=folded,
+                categories=self._categories,
+                made=made,
+            )
         return mentions
 
     def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:

@@ -1,4 +1,5 @@
-"""What extraction produces: :class:`Mention` (one matched label) and :class:`LesionLabels` (one row).
+"""What extraction produces: :class:`Mention` (one matched label), :class:`LesionLabels` (one row
+per lesion or report) and :class:`SentenceLabels` (one row per sentence).
 
 Both are immutable named tuples (cheap to build: an extraction makes one per match).
 """
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["STATUSES", "LesionLabels", "Mention"]
+from ..errors import InputError
+
+__all__ = ["PER", "STATUSES", "LesionLabels", "Mention", "SentenceLabels", "per_sentence"]
 
 #: Mention statuses. ``normal``: a body part or attribute said to be normal ("unremarkable
 #: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one.
@@ -74,3 +77,51 @@ class LesionLabels(NamedTuple):
             mentions=[m.to_dict() for m in self.mentions],
         )
         return out
+
+
+class SentenceLabels(NamedTuple):
+    """Labels of one sentence of a report (``radminer extract --per sentence``).
+
+    ``sentence_index``: its number in the report (0, 1, ...); ``start``/``end``: character
+    offsets of ``sentence`` in the report (blanks at its ends left out; ``sentence`` is cut
+    to the extractor's ``max_sentence_chars``, "…" marking the cut); ``section``: the report
+    section of its first token (``None`` outside any section header). ``labels``,
+    ``uncertain``, ``negated`` and ``mentions`` as in :class:`LesionLabels`, of this sentence.
+    """
+
+    sentence_index: int
+    start: int
+    end: int
+    section: str | None
+    sentence: str
+    labels: tuple[str, ...] = ()
+    uncertain: tuple[str, ...] = ()
+    negated: tuple[str, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+    def to_dict(self, report_id: str | None = None) -> dict[str, Any]:  # type: ignore[override]
+        """The JSONL record of ``radminer extract --per sentence`` (docs/cli.md; ``id`` first when given)."""
+        out: dict[str, Any] = {} if report_id is None else {"id": report_id}
+        out.update(
+            sentence_index=self.sentence_index,
+            start=self.start,
+            end=self.end,
+            section=self.section,
+            sentence=self.sentence,
+            labels=list(self.labels),
+            uncertain=list(self.uncertain),
+            negated=list(self.negated),
+            mentions=[m.to_dict() for m in self.mentions],
+        )
+        return out
+
+
+#: What an output row stands for: a lesion (or a report without bookmarks), or a sentence.
+PER: tuple[str, ...] = ("report", "sentence")
+
+
+def per_sentence(per: str) -> bool:
+    """Whether ``per`` (one of :data:`PER`) asks for a row per sentence; :class:`InputError` for another value."""
+    if per not in PER:
+        raise InputError(f"per: expected one of {', '.join(PER)}, found {per!r}")
+    return per == "sentence"

@@ -30,15 +30,14 @@ def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmar
     for i in positive:
         label = mentions[i].label
         if label not in closures:
-            expansion = graph.expand([label])
-            closures[label] = (expansion, frozenset().union(*(graph.exclusive(a) for a in expansion)))
+            closures[label] = (graph.expand([label]), graph.excluded(label))
     expanded = {i: closures[mentions[i].label][0] for i in positive}
     excluded = {i: closures[mentions[i].label][1] for i in positive}
 
     def rival_in(group: list[int], holders: dict[str, list[int]], i: int) -> int | None:
         """The first mention of ``group`` other than ``i`` that conflicts with ``i``; ``holders``:
         label → the first two positions in ``group`` of the mentions whose expansion holds it."""
-        found = [p for x in excluded[i] for p in holders.get(x, ()) if group[p] != i]
+        found = [p for x in excluded[i].intersection(holders) for p in holders[x] if group[p] != i]
         return group[min(found)] if found else None
 
     everyone = _holders(positive, expanded)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,8 @@ def mark_irrelevant(
     bookmark: int,
     rules: ContextRules | None = None,
     folded: Folded | None = None,
+    categories: Mapping[str, str | None] | None = None,
+    made: dict[Mention, Mention] | None = None,
 ) -> list[Mention]:
     """Mentions of ``text`` (one bookmarked sentence) with those about another lesion ``irrelevant``.
 
@@ -39,14 +41,19 @@ def mark_irrelevant(
     with no boundary between them ("cystic mass lesion") share one clause. Mentions outside
     the clause that holds ``bookmark`` (a character offset) become ``irrelevant``. Fewer than
     two clauses: unchanged. ``folded``: ``rules.fold(text)``, when the caller keeps it.
+    ``categories``: label → category of the graph's labels, when the caller keeps it. ``made``:
+    mention → its irrelevant copy, taken from and added to (the rows of one sentence share them).
     """
     rules = rules or ContextRules.default()
     if not mentions:
         return []
-    lo = min(bookmark, *(m.start for m in mentions))
-    hi = max(bookmark + 1, *(m.end for m in mentions))
+    lo = min(bookmark, min([m.start for m in mentions]))
+    hi = max(bookmark + 1, max([m.end for m in mentions]))
+    if categories is None:
+        categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
+    category = categories.get
     heads = sorted(
-        [(m.start, m.end) for m in mentions if m.label in graph and graph.category(m.label) == HEAD_CATEGORY]
+        [(m.start, m.end) for m in mentions if category(m.label) == HEAD_CATEGORY]
         + [match.span() for match in rules.head_pattern.finditer(text, lo, hi)]
     )
     merged: list[tuple[int, int]] = []
@@ -89,10 +96,11 @@ def mark_irrelevant(
             break
     if before is None and after is None:
         return list(mentions)
+    made = {} if made is None else made
     irrelevant = Context("irrelevant")
-    return [
-        m
-        if (before is None or before <= m.start) and (after is None or m.start < after)
-        else with_context(m, irrelevant)
-        for m in mentions
-    ]
+    out = list(mentions)
+    for p, m in enumerate(mentions):
+        if (before is not None and m.start < before) or (after is not None and m.start >= after):
+            copy = made.get(m)
+            out[p] = copy if copy is not None else made.setdefault(m, with_context(m, irrelevant))
+    return out
