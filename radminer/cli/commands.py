@@ -23,8 +23,10 @@ from ..ontology.graph import LabelGraph
 from ..ontology.loader import load_ontology
 from .support import exit_cleanly
 
-fail_cleanly = exit_cleanly("radminer")
+_fail_cleanly = exit_cleanly("radminer")
 
+
+__all__ = ["export", "extract", "info", "main", "ontology", "show"]
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="radminer")
@@ -60,7 +62,7 @@ _ONTOLOGY = click.option(
     help="Label set to report on (default: lesanet171 for the shipped ontology, all for another).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-@fail_cleanly
+@_fail_cleanly
 def info(old_path: str | None, path: str | None, label_set: str | None, as_json: bool) -> None:
     """Counts per category, depth, synonyms, exclusive pairs and warnings of an ontology.
 
@@ -125,7 +127,7 @@ def info(old_path: str | None, path: str | None, label_set: str | None, as_json:
 @ontology.command()
 @click.argument("label")
 @_ONTOLOGY
-@fail_cleanly
+@_fail_cleanly
 def show(label: str, path: str | None) -> None:
     """Synonyms, parents, children, exclusive labels and RID of LABEL (a name or synonym)."""
     graph, _ = _load(path)
@@ -152,7 +154,7 @@ def show(label: str, path: str | None) -> None:
 @_ONTOLOGY
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "graphml"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Output file (default: stdout).")
-@fail_cleanly
+@_fail_cleanly
 def export(path: str | None, fmt: str, output: str | None) -> None:
     """Export labels (term, category, synonyms, parents, exclusive, rid) as CSV, JSON or GraphML."""
     from ..files import atomic_output
@@ -349,7 +351,7 @@ no output file is left behind.
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a local cluster of --jobs workers).")
 @click.option("--partitions", type=click.IntRange(min=1), help="Dask partitions of INPUT (default: as read).")
-@fail_cleanly
+@_fail_cleanly
 def extract(
     input_path: str,
     output: str | None,

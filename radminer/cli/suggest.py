@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .commands import _check_encoding, _import_spacy_without_torch, _refuse_overwriting, extract, fail_cleanly
+from .commands import _check_encoding, _fail_cleanly, _import_spacy_without_torch, _refuse_overwriting, extract
 
 _SHARED = {p.name: p for p in extract.params}
 
@@ -42,6 +42,8 @@ error; 130 interrupted: no output file is left behind.
 """
 
 
+__all__ = ["suggest"]
+
 @click.command(help=_HELP, short_help="Suggest synonyms for the words the vocabulary misses.")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output CSV (default: stdout).")
@@ -52,7 +54,7 @@ error; 130 interrupted: no output file is left behind.
     show_default=True,
     help="Least frequency of a word listed without a proposed label.",
 )
-@fail_cleanly
+@_fail_cleanly
 def suggest(
     input_path: str,
     output: str | None,

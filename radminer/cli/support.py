@@ -19,7 +19,7 @@ from ..errors import RadminerError, RadminerWarning
 
 __all__ = ["TERMINATING_SIGNALS", "Interrupted", "exit_cleanly", "terminating_signals_interrupt"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: Signals that stop a command the way Ctrl-C (SIGINT) does: cleanup, then exit 128 + signal.
 TERMINATING_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGHUP)
@@ -73,13 +73,13 @@ def _one_line_warnings(prog: str, fallback: Callable[..., None]) -> Callable[...
     return show
 
 
-def exit_cleanly(prog: str) -> Callable[[F], F]:
+def exit_cleanly(prog: str) -> Callable[[_F], _F]:
     """Decorate a command: a :class:`RadminerError` (lesion_model's errors included) or an
     ``OSError`` becomes ``PROG: error: MESSAGE`` on stderr and exit 1; Ctrl-C becomes exit 130, SIGTERM and SIGHUP
     exit 128 + signal, each after the same cleanup (``finally`` blocks and context managers run).
     A :class:`RadminerWarning` is shown as ``PROG: warning: MESSAGE`` (one line, no source line)."""
 
-    def decorate(func: F) -> F:
+    def decorate(func: _F) -> _F:
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             try:

@@ -23,7 +23,9 @@ from pathlib import Path
 from ..errors import OntologyError
 from .terms import Term
 
-__all__ = ["ACCEPT_VALUES", "Composition", "Curation", "accepted_synonyms", "read_curation", "read_table"]
+__all__ = [
+    "ACCEPT_VALUES", "REJECT_VALUES", "Composition", "Curation", "accepted_synonyms", "read_curation", "read_table",
+]  # fmt: skip
 
 _COLUMNS = {
     "synonyms.csv": ("term", "synonym", "kind", "note"),
