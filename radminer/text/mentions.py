@@ -67,16 +67,7 @@ class LesionLabels(NamedTuple):
 
     def to_dict(self, report_id: str | None = None) -> dict[str, Any]:  # type: ignore[override]
         """The JSONL record of ``radminer extract`` (docs/cli.md; ``id`` first when given)."""
-        out: dict[str, Any] = {} if report_id is None else {"id": report_id}
-        out.update(
-            bookmark=self.bookmark,
-            sentence=self.sentence,
-            labels=list(self.labels),
-            uncertain=list(self.uncertain),
-            negated=list(self.negated),
-            mentions=[m.to_dict() for m in self.mentions],
-        )
-        return out
+        return _record(self, report_id)
 
 
 class SentenceLabels(NamedTuple):
@@ -101,19 +92,19 @@ class SentenceLabels(NamedTuple):
 
     def to_dict(self, report_id: str | None = None) -> dict[str, Any]:  # type: ignore[override]
         """The JSONL record of ``radminer extract --per sentence`` (docs/cli.md; ``id`` first when given)."""
-        out: dict[str, Any] = {} if report_id is None else {"id": report_id}
-        out.update(
-            sentence_index=self.sentence_index,
-            start=self.start,
-            end=self.end,
-            section=self.section,
-            sentence=self.sentence,
-            labels=list(self.labels),
-            uncertain=list(self.uncertain),
-            negated=list(self.negated),
-            mentions=[m.to_dict() for m in self.mentions],
-        )
-        return out
+        return _record(self, report_id)
+
+
+def _record(row: LesionLabels | SentenceLabels, report_id: str | None) -> dict[str, Any]:
+    """``row``'s fields in order (``id`` first when given), lists for tuples, mentions as dicts."""
+    out: dict[str, Any] = {} if report_id is None else {"id": report_id}
+    for name, value in row._asdict().items():
+        if name == "mentions":
+            value = [m.to_dict() for m in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
 
 
 #: What an output row stands for: a lesion (or a report without bookmarks), or a sentence.
