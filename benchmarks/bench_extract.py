@@ -39,7 +39,10 @@ def read_corpus(source: Path) -> list[tuple[str, ...]]:
 
 def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int) -> list[str]:
     """Write the first ``n`` rows of ``rows`` repeated (ids made unique); return their joined texts."""
-    from radminer.io.reader import join_texts
+    try:
+        from radminer.io.reader import join_texts
+    except ImportError:  # an older, flat layout on PYTHONPATH (a baseline worktree)
+        from radminer.reader import join_texts  # type: ignore[no-redef]
 
     texts = []
     with target.open("w", encoding="utf-8", newline="") as handle:
@@ -56,7 +59,13 @@ def _build() -> str:
     """``compiled`` when the extraction modules are mypyc extensions (``make native``), else ``pure``."""
     import importlib.util
 
-    spec = importlib.util.find_spec("radminer.text.context.scopes")
+    for name in ("radminer.text.context.scopes", "radminer.context"):  # layered, then an older flat layout
+        try:
+            spec = importlib.util.find_spec(name)
+        except ImportError:
+            continue
+        if spec is not None:
+            break
     return "compiled" if spec is not None and str(spec.origin).endswith((".so", ".pyd")) else "pure"
 
 
