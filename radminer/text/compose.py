@@ -186,7 +186,7 @@ class Composer:
                 for combo in self._combos(candidates, rule.adjacent, scope, taken, fresh if round_ else None):
                     indices = tuple(c[2] for c in combo if c[2] is not None)
                     span = scope.located(combo)
-                    match = Match(min(map(itemgetter(0), span)), max(map(itemgetter(1), span)), rule.label)
+                    match = _new(Match, (min(map(itemgetter(0), span)), max(map(itemgetter(1), span)), rule.label))
                     added.append(Composed(match, indices))
             if not added:
                 break
@@ -288,6 +288,10 @@ class Composer:
         return all(scope.sentence(c[0]) == first for c in combo[1:])
 
 
+#: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
+#: ``__new__`` that ``collections.namedtuple`` generates (one interpreted call less per tuple,
+#: in the pure and the compiled build; same object).
+_new = tuple.__new__
 _Part = tuple[int, int, "int | None"]  # a component: start and end token, index of its match
 _PRUNE = 16  # combinations of the other components beyond which they are filtered per first component
 

@@ -404,12 +404,9 @@ class Extractor:
                 parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
                 worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
                 if worst.status != "positive":
-                    mention = mention._replace(
-                        status=worst.status,
-                        trigger=worst.trigger,
-                        trigger_start=worst.trigger_start,
-                        trigger_end=worst.trigger_end,
-                    )
+                    m, w = mention, worst  # the status and trigger of the worst
+                    fields = m.label, m.text, m.start, m.end, w.status, w.trigger, w.trigger_start, w.trigger_end
+                    mention = _new(Mention, (*fields, m.section))
                 statuses.append(mention)
                 if item.match not in kept:
                     added.add(len(mentions), mention)
@@ -524,7 +521,8 @@ def _mentions(
         mention = None if built is None else built.get(m)
         if mention is None:
             start, end = starts[m.start], ends[m.end - 1]
-            mention = Mention(m.label, text[start:end], start, end, section=section and section(m.start))
+            where = section and section(m.start)
+            mention = _new(Mention, (m.label, text[start:end], start, end, "positive", None, None, None, where))
             if built is not None:
                 built[m] = mention
         out.append(mention)
@@ -589,6 +587,10 @@ def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Heade
 
 
 _end = attrgetter("end")
+#: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
+#: ``__new__`` that ``collections.namedtuple`` generates (one interpreted call less per tuple,
+#: in the pure and the compiled build; same object).
+_new = tuple.__new__
 _first = itemgetter(0)
 
 

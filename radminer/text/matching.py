@@ -43,6 +43,12 @@ class Match(NamedTuple):
     label: str
 
 
+#: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
+#: ``__new__`` that ``collections.namedtuple`` generates (one interpreted call less per tuple,
+#: in the pure and the compiled build; same object).
+_new = tuple.__new__
+
+
 def _variants(phrase: str) -> set[str]:
     """Spellings of ``phrase`` with each prefixed word joined and split."""
     words = phrase.replace("-", " - ").split()
@@ -103,7 +109,7 @@ class Matcher:
             while True:
                 label = node.get(_LABEL)
                 if label is not None:
-                    out.append(Match(i, j, label))
+                    out.append(_new(Match, (i, j, label)))
                 while j < end and keys[j] is None:
                     j += 1
                 if j >= end:
