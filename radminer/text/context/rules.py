@@ -321,11 +321,16 @@ class ContextRules:
         lower = token.lower()
         if len(lower) != len(token):
             return tuple(range(len(token)))
-        return tuple(
-            k
-            for k in range(len(lower))
-            if _may_start(self._trie, lower, k, "", word_start=k == 0 or not _is_word(lower[k - 1]))
-        )
+        # the first step of _may_start from the trie's root (which holds no phrase end and no
+        # blank), done here: most offsets of a token fail it
+        trie, out = self._trie, []
+        for k, char in enumerate(lower):
+            child = trie.get(char)
+            if child is None or not (k == 0 or not _is_word(lower[k - 1]) or not _is_word(char)):
+                continue
+            if _may_start(child, lower, k + 1, char, word_start=True):
+                out.append(k)
+        return tuple(out)
 
     def is_differential(self, phrase: str) -> bool:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``differentials``."""
