@@ -21,7 +21,7 @@ GOLDEN = REPO / "tests" / "data" / "golden"
 COMPILED = (
     "text.analysis", "text.compose", "text.context.rules", "text.context.scopes", "text.context.refine",
     "text.context.relevance", "text.context.aggregation", "text.extractor", "ontology.graph", "text.matching",
-    "io.reader", "engines.local", "io.writers",
+    "io.reader", "engines.local", "io.writers", "text.sections",
 )  # fmt: skip
 
 
