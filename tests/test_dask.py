@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +43,6 @@ def reports(n: int = 36) -> pd.DataFrame:
 
 COLUMNS: dict[str, Any] = {"text_columns": ["findings", "impression"], "id_column": "uid"}
 CLI_COLUMNS = ("--id-column", "uid", "--text-column", "findings", "--text-column", "impression")
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    pytest.importorskip("dask.dataframe")
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def run(*args: object) -> Result:

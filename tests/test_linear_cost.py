@@ -32,21 +32,18 @@ from radminer.text.analysis import MAX_SENTENCE_TOKENS
 from radminer.text.extractor import BOOKMARK_REACH, BOOKMARK_WINDOW_CHARS
 from radminer.text.mentions import LesionLabels
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_hostile import LINE_WORDS
+
 PACKAGE = str(Path(radminer.__file__).resolve().parent)
 COMPILED = not compose.__file__.endswith(".py")
 #: Most growth of work or output when the text doubles (2 when linear; the square gives 4).
 MAX_RATIO = 2.4
-WORDS = (
-    "liver", "mass", "nodule", "left", "right", "renal", "adrenal", "lung", "lymph", "node", "no", "possible",
-    "likely", "hilar", "mediastinal", "and", "or", "with", "the", "of", "in", "upper", "lobe", "cyst",
-    "lesion", "enlarged", "not", "seen", "2", "cm", "a", "hepatic", "steatosis", "adenopathy", "kidney",
-    "spleen", "normal", "unremarkable", "versus", "effusion", "pleural", "other", "than",
-)  # fmt: skip
 
 
 def _line(words: int) -> str:
     rnd = random.Random(3)
-    return " ".join(rnd.choice(WORDS) for _ in range(words))
+    return " ".join(rnd.choice(LINE_WORDS) for _ in range(words))
 
 
 #: Text of each hostile shape for a size ``n`` (about ``2 n`` to ``6 n`` tokens, one row of text).

@@ -205,17 +205,6 @@ def test_runner_errors() -> None:
         extract_texts([("1", "text")], extractor=Plain(), per="lesion")
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    pytest.importorskip("dask.dataframe")
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_dask_engine_per_sentence(client: Any, tmp_path: Path, extractor: radminer.Extractor) -> None:
     import dask.dataframe as dd
     import pandas as pd
