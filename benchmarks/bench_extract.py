@@ -1,11 +1,12 @@
 """Whole-process throughput of ``radminer extract`` against a spaCy tokenizer-only pass.
 
     python benchmarks/bench_extract.py [--reports CSV] [--min-reports 30000] [--jobs 1 2]
-                                       [--repeat 3] [--json OUT.json]
+                                       [--repeat 3] [--json OUT.json] [--unique]
 
 The Open-i reports (../shared/data/reports/openi_reports.csv; findings + impression) are
 repeated until there are at least --min-reports, written to a temporary CSV (ids made
-unique), and ``radminer extract CSV -o OUT.jsonl --text-column findings --text-column
+unique; with --unique each report also gets an accession number of its own, so that no text
+repeats), and ``radminer extract CSV -o OUT.jsonl --text-column findings --text-column
 impression --id-column uid --no-progress --jobs J`` is timed as a subprocess (wall time,
 median of --repeat). "startup" is the same command on a one-report file: the fixed cost
 (interpreter, imports, ontology, matcher) inside each whole-process figure. The baseline
@@ -37,8 +38,10 @@ def read_corpus(source: Path) -> list[tuple[str, ...]]:
         return [(row["uid"], *(row[c] for c in COLUMNS)) for row in csv.DictReader(handle)]
 
 
-def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int) -> list[str]:
-    """Write the first ``n`` rows of ``rows`` repeated (ids made unique); return their joined texts."""
+def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int, unique: bool = False) -> list[str]:
+    """Write the first ``n`` rows of ``rows`` repeated (ids made unique); return their joined texts.
+    ``unique``: each row's impression ends with an accession number of its own ("Accession 100007."),
+    so that no text repeats and every report brings a token never seen before, as in a real archive."""
     try:
         from radminer.io.reader import join_texts
     except ImportError:  # an older, flat layout on PYTHONPATH (a baseline worktree)
@@ -50,6 +53,8 @@ def write_corpus(rows: list[tuple[str, ...]], target: Path, *, n: int) -> list[s
         writer.writerow(("uid", *COLUMNS))
         for i in range(n):
             uid, *cells = rows[i % len(rows)]
+            if unique:
+                cells[-1] = f"{cells[-1]} Accession {100_000 + i}."
             writer.writerow((f"{uid}-{i // len(rows)}", *cells))
             texts.append(join_texts(cells))
     return texts
@@ -102,6 +107,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="Also write the results here.")
+    parser.add_argument("--unique", action="store_true", help="No text repeats: an accession number per report.")
     args = parser.parse_args()
     if not args.reports.is_file():
         sys.exit(f"bench_extract: {args.reports} not found (reference data: ../shared/data)")
@@ -110,7 +116,7 @@ def main() -> None:
         work = Path(tmp)
         corpus = read_corpus(args.reports)
         copies = -(-args.min_reports // len(corpus))
-        texts = write_corpus(corpus, work / "reports.csv", n=copies * len(corpus))
+        texts = write_corpus(corpus, work / "reports.csv", n=copies * len(corpus), unique=args.unique)
         write_corpus(corpus, work / "one.csv", n=1)
         n = len(texts)
         startup = time_extract(work / "one.csv", work / "one.jsonl", jobs=1, repeat=args.repeat)
@@ -123,6 +129,7 @@ def main() -> None:
 
     result = {
         "radminer": _build(),
+        "unique": args.unique,
         "reports": n,
         "output_rows": rows,
         "startup_s": round(startup, 3),
@@ -137,7 +144,8 @@ def main() -> None:
             for jobs, seconds in runs.items()
         },
     }
-    print(f"{n} reports ({rows} output rows), radminer {result['radminer']}; startup {startup:.2f} s;", end=" ")
+    kind = f"{result['radminer']}{', unique texts' if args.unique else ''}"
+    print(f"{n} reports ({rows} output rows), radminer {kind}; startup {startup:.2f} s;", end=" ")
     print(f"median of {args.repeat}")
     print(f"{'pass':<22}{'seconds':>9}{'reports/s':>11}{'vs tokenizer':>14}")
     print(f"{'tokenizer only':<22}{tokenizer:>9.2f}{n / tokenizer:>11.0f}{1:>14.3f}")

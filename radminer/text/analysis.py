@@ -413,8 +413,8 @@ class Analyzer:
         orths, idx, lengths = doc.to_array(self._columns).T.tolist()
         try:
             keys = list(map(self._keys.__getitem__, orths))
-        except KeyError:  # a token text not seen before
-            self._learn(set(orths) - self._keys.keys(), doc.vocab.strings)
+        except KeyError:  # a token text not seen before (not `set(orths) - keys()`: that walks the whole table)
+            self._learn({o for o in orths if o not in self._keys}, doc.vocab.strings)
             keys = list(map(self._keys.__getitem__, orths))
         kinds = list(map(self._kinds.__getitem__, orths))
         if _HAS_HYPHEN.search(text):

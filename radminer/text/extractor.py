@@ -695,7 +695,7 @@ class _ContextStage:
             tokens = list(compress(range(lo, hi), map(self._offsets.__getitem__, orths)))
         except KeyError:  # a token text not seen before
             strings = analysis.doc.vocab.strings
-            for orth in set(orths) - self._offsets.keys():
+            for orth in {o for o in orths if o not in self._offsets}:
                 self._offsets[orth] = self.rules.trigger_offsets(strings[orth])
             tokens = list(compress(range(lo, hi), map(self._offsets.__getitem__, orths)))
         starts = analysis.offsets()[0]
