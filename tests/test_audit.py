@@ -99,6 +99,17 @@ def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
     assert suspects["suspicion"].tolist() == pytest.approx([0.99, 0.97, 0.9])
 
 
+def test_a_folded_row_is_ranked_by_the_strongest_suspicion_it_holds(tmp_path: Path) -> None:
+    store = hand_store(tmp_path)
+    p = np.where(store.positive > 0, 0.97, 0.02)  # the model agrees with every mined label but two
+    p[0, LABELS.index("abdomen")] = p[0, LABELS.index("upper abdomen")] = 0.95  # the region is clear,
+    p[0, LABELS.index("liver")] = 0.6  # the organ less so
+    p[2, LABELS.index("nodule")] = 0.8
+    suspects = find_suspects(store, HeldOutScores(p, p, [[0]] * 4), ranking="posterior")
+    got = [(s.lesion_id, s.label, s.also, s.suspicion) for s in suspects.itertuples()]
+    assert got == [("0", "liver", "abdomen;upper abdomen", 0.95), ("2", "nodule", "", 0.8)]
+
+
 def two_label_store(tmp_path: Path) -> tuple[PatchStore, np.ndarray]:
     """60 lesions, labels liver (every other lesion) and lobular (every fifth); held-out p with
     liver told apart well and lobular not at all (p = its prior ± noise, unrelated to the label).

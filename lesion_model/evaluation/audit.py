@@ -23,7 +23,8 @@ suspect and its negative for a wrong one, where q is p calibrated per label (Pla
 held-out scores against the mined claims of all audited lesions) and prior the label's mined
 share, so that a label the held-out models cannot tell apart (flat calibration, q ≈ prior) carries
 no suspicion. Within one lesion and kind, a suspect whose descendant label is also a suspect (abdomen
-under liver) is folded into that descendant (column ``also``): one fix fixes both.
+under liver) is folded into that descendant (column ``also``): one fix fixes both, and the row is
+ranked by the strongest suspicion it holds.
 
 Outputs, written atomically: ``audit.csv`` (every pair with a suspicion ≥ ``min_suspicion``,
 ranked) and ``audit.html`` (one self-contained page: the top suspects with the patch and its box
@@ -413,20 +414,10 @@ def find_suspects(
             folded = {a for b in labels for a in _ancestors(graph, b) if a in labels}
             for label in labels:
                 if label not in folded:
-                    rows.append(
-                        _row(
-                            store,
-                            scores,
-                            evidence,
-                            graph,
-                            r,
-                            found[label],
-                            float(suspicion[r, found[label]]),
-                            kind,
-                            status[r, found[label]],
-                            sorted(a for a in _ancestors(graph, label) if a in folded),
-                        )
-                    )
+                    also = sorted(a for a in _ancestors(graph, label) if a in folded)
+                    strongest = max(float(suspicion[r, found[x]]) for x in (label, *also))
+                    c = found[label]
+                    rows.append(_row(store, scores, evidence, graph, r, c, strongest, kind, status[r, c], also))
     table = pd.DataFrame(rows, columns=[c for c in AUDIT_COLUMNS if c != "rank"])
     table = table.astype({c: "Int64" for c in ("bookmark", "sentence_start", "mention_start", "mention_end")})
     table = table.sort_values(["suspicion", "lesion_id", "label"], ascending=[False, True, True], kind="stable")
