@@ -409,7 +409,11 @@ def claim_classes(
     the label graph (default: radminer's shipped ontology)."""
     graph = _ontology(graph)
     category = np.asarray(store.categories, dtype=str)
-    classes = np.char.add(np.char.add(status.astype(str), "/"), category[None, :]).astype(object)
+    classes = np.empty(status.shape, dtype=object)
+    for mined in ("positive", "uncertain", "negated", "absent"):
+        is_mined = status == mined
+        for name in set(category.tolist()):
+            classes[is_mined & (category == name)[None, :]] = f"{mined}/{name}"
     bodypart, is_type = np.asarray(category == "bodypart"), np.asarray(category == "type")
     named = np.asarray((store.positive > 0) | (store.uncertain > 0))
     missing = np.isin(status, ("absent", "negated"))
@@ -456,11 +460,11 @@ def _error_rate(log_factor: np.ndarray) -> float:
 
 def _class_priors(classes: np.ndarray, log_factor: np.ndarray, claims: np.ndarray) -> dict[str, ClaimPrior]:
     """:class:`ClaimPrior` of every class among the ``claims`` pairs."""
-    priors = {}
-    for name in sorted(set(classes[claims].tolist())):
-        members = claims & (classes == name)
-        priors[name] = ClaimPrior(int(members.sum()), _error_rate(log_factor[members]))
-    return priors
+    codes, names = pd.factorize(classes[claims])
+    factors = log_factor[claims]
+    return {
+        str(names[i]): ClaimPrior(int((codes == i).sum()), _error_rate(factors[codes == i])) for i in np.argsort(names)
+    }
 
 
 def claim_priors(
@@ -488,9 +492,9 @@ def _suspicion(
     if ranking == "evidence":
         return log_factor
     priors = _class_priors(classes, log_factor, _claims(store, scores, status))
-    names, inverse = np.unique(classes.astype(str), return_inverse=True)
+    codes, names = pd.factorize(classes.ravel())
     rates = np.array([priors[n].error_rate if n in priors else 0.5 for n in names])  # 0.5: no claim, no prior
-    return log_factor + np.log(rates / (1 - rates))[inverse.reshape(classes.shape)]
+    return log_factor + np.log(rates / (1 - rates))[codes].reshape(classes.shape)
 
 
 def _ontology(graph: Any) -> Any:
