@@ -21,6 +21,7 @@ Measured (``rank``), for each ranking rule of :func:`lesion_model.evaluation.aud
   training uses (a positive or negative claim that contradicts the truth and differs from the clean
   mining); one that only moves a label to or from *uncertain* (masked in training: "Probable ...
   mass cyst") is left out, as is one whose change agrees with the truth;
+- the claim classes of the ``claim_prior`` ranking, with their claims and estimated error rates;
 - precision@k, k = the number of counted corruptions: the share of the top-k suspects that find a
   distinct corruption (same lesion, a label among the errors it created, or folded into the
   suspect); and the share of the top-k that are real label errors against the synthetic truth (a
@@ -197,7 +198,7 @@ def evaluate_ranking(suspects: Any, corruptions: list[dict[str, Any]], truth: di
 
 def stage_rank(args: argparse.Namespace) -> None:
     """Every ranking rule on the saved held-out scores: suspects_<rule>.csv and precision@k."""
-    from lesion_model.evaluation.audit import read_evidence
+    from lesion_model.evaluation.audit import claim_priors, read_evidence
 
     work = args.work
     store = PatchStore.open(work / "store")
@@ -219,6 +220,10 @@ def stage_rank(args: argparse.Namespace) -> None:
             if not c["counted"]
         ],
         "rankings": {},
+    }
+    result["claim_priors"] = {
+        name: {"claims": prior.claims, "error_rate": round(prior.error_rate, 5)}
+        for name, prior in claim_priors(store, scores, evidence).items()
     }
     for ranking in args.rankings:
         suspects = find_suspects(store, scores, evidence, ranking=ranking)

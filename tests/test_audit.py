@@ -25,7 +25,15 @@ from lesion_model.cli import folds as folds_command  # noqa: E402
 from lesion_model.data.store import PatchStore, StoreLabels, write_store  # noqa: E402
 from lesion_model.evaluation.audit import (  # noqa: E402
     AUDIT_COLUMNS,
+    NEGATED_TYPE_IN_SENTENCE,
+    NO_BODYPART,
+    STACKED_TYPES,
+    Evidence,
     HeldOutScores,
+    _error_rate,
+    _statuses,
+    claim_classes,
+    claim_priors,
     find_suspects,
     label_fits,
     platt,
@@ -48,6 +56,28 @@ def one_error_line(result: Result) -> str:
 LABELS = ("abdomen", "upper abdomen", "liver", "lung", "chest", "nodule", "mass")
 
 
+def mined_store(
+    path: Path, labels: tuple[str, ...], categories: tuple[str, ...], mined: list[tuple[set[str], ...]]
+) -> PatchStore:
+    """A test-split store with one lesion (id "0", "1", …) per row of (positive, uncertain, negated) label sets."""
+    mats = np.zeros((3, len(mined), len(labels)), dtype=np.uint8)
+    for r, sets in enumerate(mined):
+        for m, named in enumerate(sets):
+            for label in named:
+                mats[m, r, labels.index(label)] = 1
+    n = len(mined)
+    index = pd.DataFrame(
+        {
+            "lesion_id": [str(i) for i in range(n)], "patient_id": [str(i + 1) for i in range(n)],
+            "study_id": "1", "split": "test", "x1": 50.0, "y1": 50.0, "x2": 70.0, "y2": 70.0,
+            "source": "x.png", "key_slice": 1, "noisy": 0,
+        }
+    )  # fmt: skip
+    store_labels = StoreLabels("hand", labels, categories, "test", *mats)
+    patches = np.zeros((n, 3, 120, 120), dtype=np.int16)
+    return PatchStore.open(write_store(path, patch_chunks=[patches], index=index, labels=store_labels))
+
+
 def hand_store(tmp_path: Path) -> PatchStore:
     """4 lesions; rows of (positive, uncertain, negated) label sets."""
     mined = [
@@ -56,25 +86,14 @@ def hand_store(tmp_path: Path) -> PatchStore:
         ({"abdomen", "upper abdomen", "liver"}, set(), {"nodule"}),  # a negated nodule
         ({"chest", "lung", "nodule"}, {"mass"}, set()),  # all fine, mass uncertain
     ]
-    mats = np.zeros((3, len(mined), len(LABELS)), dtype=np.uint8)
-    for r, sets in enumerate(mined):
-        for m, labels in enumerate(sets):
-            for label in labels:
-                mats[m, r, LABELS.index(label)] = 1
-    index = pd.DataFrame(
-        {
-            "lesion_id": [str(i) for i in range(4)],
-            "patient_id": ["1", "2", "3", "4"],
-            "study_id": ["1"] * 4,
-            "split": ["test"] * 4,
-            "x1": 50.0, "y1": 50.0, "x2": 70.0, "y2": 70.0,
-            "source": "x.png", "key_slice": 1, "noisy": 0,
-        }
-    )  # fmt: skip
-    categories = ("bodypart",) * 5 + ("type",) * 2
-    labels = StoreLabels("hand", LABELS, categories, "test", *mats)
-    patches = np.zeros((4, 3, 120, 120), dtype=np.int16)
-    return PatchStore.open(write_store(tmp_path / "hand", patch_chunks=[patches], index=index, labels=labels))
+    return mined_store(tmp_path / "hand", LABELS, ("bodypart",) * 5 + ("type",) * 2, mined)
+
+
+def negated_in(sentence: str, word: str, label: str, *, at: int = 10) -> Evidence:
+    """The evidence of a lesion whose sentence (at offset ``at`` of its report) negates ``word``."""
+    start = at + sentence.index(word)
+    mention = {"label": label, "text": word, "start": start, "end": start + len(word), "status": "negated"}
+    return Evidence("r", 0, sentence, at, (mention,))
 
 
 def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
@@ -97,6 +116,92 @@ def test_both_kinds_ranked_by_the_opposite_probability(tmp_path: Path) -> None:
     ]
     assert list(suspects["rank"]) == [1, 2, 3]
     assert suspects["suspicion"].tolist() == pytest.approx([0.99, 0.97, 0.9])
+
+
+def test_a_folded_row_is_ranked_by_the_strongest_suspicion_it_holds(tmp_path: Path) -> None:
+    store = hand_store(tmp_path)
+    p = np.where(store.positive > 0, 0.97, 0.02)  # the model agrees with every mined label but two
+    p[0, LABELS.index("abdomen")] = p[0, LABELS.index("upper abdomen")] = 0.95  # the region is clear,
+    p[0, LABELS.index("liver")] = 0.6  # the organ less so
+    p[2, LABELS.index("nodule")] = 0.8
+    suspects = find_suspects(store, HeldOutScores(p, p, [[0]] * 4), ranking="posterior")
+    got = [(s.lesion_id, s.label, s.also, s.suspicion) for s in suspects.itertuples()]
+    assert got == [("0", "liver", "abdomen;upper abdomen", 0.95), ("2", "nodule", "", 0.8)]
+
+
+def test_claim_classes_name_the_known_text_mining_failures(tmp_path: Path) -> None:
+    labels = ("liver", "lung", "chest", "nodule", "mass", "lung mass", "calcified")
+    categories = ("bodypart",) * 3 + ("type",) * 3 + ("attribute",)
+    mined = [
+        ({"nodule"}, set(), {"liver"}),  # no body part named: every body part claim is suspect
+        ({"liver", "mass", "nodule"}, set(), set()),  # "mass nodule": two types
+        ({"lung", "chest", "lung mass", "mass"}, set(), set()),  # "lung mass": one type and its parent
+        ({"lung", "chest", "nodule"}, {"mass"}, set()),  # "nodule, possibly a mass": still two types named
+        ({"liver"}, set(), {"nodule", "calcified"}),  # "hepatic lesion, without nodule, without calcification"
+        ({"liver"}, set(), {"nodule"}),  # the nodule negated in a header, outside the sentence
+    ]
+    store = mined_store(tmp_path / "s", labels, categories, mined)
+    sentence = "Hepatic lesion BOOKMARK, without nodule, without calcification."
+    header = {"label": "nodule", "text": "NODULE", "start": 0, "end": 6, "status": "negated"}  # "NODULE: none. "
+    evidence = {"4": negated_in(sentence, "nodule", "nodule"), "5": Evidence("r", 0, "Liver lesion.", 14, (header,))}
+    status = _statuses(store)
+    classes = claim_classes(store, status, evidence)
+
+    def of(r: int) -> dict[str, str]:
+        return dict(zip(labels, classes[r], strict=True))
+
+    assert of(0) == {
+        "liver": NO_BODYPART, "lung": NO_BODYPART, "chest": NO_BODYPART, "nodule": "positive/type",
+        "mass": "absent/type", "lung mass": "absent/type", "calcified": "absent/attribute",
+    }  # fmt: skip
+    assert of(1)["mass"] == of(1)["nodule"] == STACKED_TYPES and of(1)["liver"] == "positive/bodypart"
+    assert of(2)["mass"] == of(2)["lung mass"] == "positive/type"
+    assert of(3)["nodule"] == STACKED_TYPES and of(3)["mass"] == "uncertain/type"
+    assert of(4)["nodule"] == NEGATED_TYPE_IN_SENTENCE and of(4)["calcified"] == "negated/attribute"
+    assert of(5)["nodule"] == "negated/type"
+    assert claim_classes(store, status)[4, labels.index("nodule")] == "negated/type"  # no mentions, no sentence
+
+
+def test_claim_prior_lifts_a_negated_own_type_above_an_equal_ordinary_claim(tmp_path: Path) -> None:
+    """Lesions 21-25: a nodule negated in the lesion's own sentence that the model sees (p 0.8),
+    lesion 20: a nodule mined absent with the very same score. The image's evidence is the same;
+    the class of the negated claims is often wrong, that of absent types rarely."""
+    n = 60
+    mined = [
+        ({"liver", "nodule"} if r < 20 else {"liver"}, set(), {"nodule"} if 21 <= r <= 25 else set()) for r in range(n)
+    ]
+    store = mined_store(tmp_path / "s", ("liver", "nodule"), ("bodypart", "type"), mined)
+    rng = np.random.default_rng(0)
+    p = np.stack(
+        [np.full(n, 0.97), np.where(np.arange(n) < 20, rng.uniform(0.7, 0.99, n), rng.uniform(0.01, 0.3, n))], 1
+    )
+    p[20:26, 1] = 0.8
+    sentence = "Hepatic lesion BOOKMARK, without nodule."
+    evidence = {str(r): negated_in(sentence, "nodule", "nodule") for r in range(21, 26)}
+    scores = HeldOutScores(p, p, [[0]] * n)
+    evidence_ranked = find_suspects(store, scores, evidence, ranking="evidence")
+    assert evidence_ranked["lesion_id"].tolist() == ["20", "21", "22", "23", "24", "25"]  # a tie: by lesion id
+    assert evidence_ranked["suspicion"].nunique() == 1
+    ranked = find_suspects(store, scores, evidence)  # claim_prior, the default
+    assert ranked["lesion_id"].tolist() == ["21", "22", "23", "24", "25", "20"]
+    assert ranked["claim_class"].tolist() == [NEGATED_TYPE_IN_SENTENCE] * 5 + ["absent/type"]
+    priors = claim_priors(store, scores, evidence)
+    assert priors[NEGATED_TYPE_IN_SENTENCE].claims == 5 and priors["absent/type"].claims == n - 25
+    assert priors[NEGATED_TYPE_IN_SENTENCE].error_rate > 0.5 > 0.1 > priors["absent/type"].error_rate
+    lift = ranked["suspicion"].iloc[0] - evidence_ranked["suspicion"].iloc[0]
+    rate = priors[NEGATED_TYPE_IN_SENTENCE].error_rate
+    assert lift == pytest.approx(np.log(rate / (1 - rate)), abs=1e-5)  # suspicion = logit(π) + evidence
+
+
+def test_class_error_rate_is_the_smoothed_maximum_likelihood_mixing_share() -> None:
+    decisive = np.array([40.0] * 3 + [-40.0] * 17)  # the evidence settles every claim: 3 errors
+    assert _error_rate(decisive) == pytest.approx((3 + 1) / (20 + 2))  # Laplace's rule of succession
+    assert _error_rate(np.zeros(10)) == pytest.approx(0.5)  # no evidence, no information
+    mixed = np.random.default_rng(0).normal(-2, 3, 200)
+    pi = 0.5
+    for _ in range(5000):  # EM of the mixing share converges to the same fixed point
+        pi = (float(np.sum(1 / (1 + np.exp(-(np.log(pi / (1 - pi)) + mixed))))) + 1) / (len(mixed) + 2)
+    assert _error_rate(mixed) == pytest.approx(pi, rel=1e-6)
 
 
 def two_label_store(tmp_path: Path) -> tuple[PatchStore, np.ndarray]:

@@ -45,11 +45,13 @@ __all__ = ["audit", "folds"]
 )
 @click.option(
     "--ranking",
-    type=click.Choice(["evidence", "posterior", "auc_weighted"]),
-    default="evidence",
+    type=click.Choice(["claim_prior", "evidence", "posterior", "auc_weighted"]),
+    default="claim_prior",
     show_default=True,
-    help="evidence: log Bayes factor of the per-label calibrated held-out score against the mined label; "
-    "posterior: probability of the opposite label; auc_weighted: that times 2·AUC − 1 (docs/audit.md).",
+    help="claim_prior: posterior log-odds of an error, evidence plus the log prior odds of the claim's class "
+    "(estimated from the audited claims); evidence: log Bayes factor of the per-label calibrated held-out "
+    "score against the mined label; posterior: probability of the opposite label; auc_weighted: that times "
+    "2·AUC − 1 (docs/audit.md).",
 )
 @click.option("--device", default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True)

@@ -17,13 +17,19 @@ the class-balanced loss: the weighted BCE (w_pos ∝ 1/N_pos, w_neg ∝ 1/N_neg)
 logit by log(N_neg/N_pos), so log(w_neg/w_pos) is added back to each logit, giving the label's own
 prior again (a plain ``bce`` run is left as it is). Scores of several held-out checkpoints are
 averaged. A pair is listed when p of the label opposite to the mined one (p for a missing
-suspect, 1 − p for a wrong one) is ≥ ``min_suspicion``; it is ranked by ``ranking``: by default
-(``evidence``) the log Bayes factor against the mined label, logit(q) − logit(prior) for a missing
-suspect and its negative for a wrong one, where q is p calibrated per label (Platt scaling of the
-held-out scores against the mined claims of all audited lesions) and prior the label's mined
-share, so that a label the held-out models cannot tell apart (flat calibration, q ≈ prior) carries
-no suspicion. Within one lesion and kind, a suspect whose descendant label is also a suspect (abdomen
-under liver) is folded into that descendant (column ``also``): one fix fixes both.
+suspect, 1 − p for a wrong one) is ≥ ``min_suspicion``; it is ranked by ``ranking``. The image's
+evidence (``evidence``) is the log Bayes factor against the mined label, logit(q) − logit(prior)
+for a missing suspect and its negative for a wrong one, where q is p calibrated per label (Platt
+scaling of the held-out scores against the mined claims of all audited lesions) and prior the
+label's mined share, so that a label the held-out models cannot tell apart (flat calibration,
+q ≈ prior) carries no suspicion. The default (``claim_prior``) adds the log prior odds that the
+claim is wrong, per claim class (:func:`claim_classes`: its mined status and category, or a known
+text-mining failure: a lesion that names no body part, two stacked types, a type negated in the
+lesion's own sentence), each class's error rate estimated from the evidence of its own claims
+(empirical Bayes): the suspicion is the posterior log-odds of an error. Within one lesion and
+kind, a suspect whose descendant label is also a suspect (abdomen under liver) is folded into that
+descendant (column ``also``): one fix fixes both, and the row is ranked by the strongest
+suspicion it holds.
 
 Outputs, written atomically: ``audit.csv`` (every pair with a suspicion ≥ ``min_suspicion``,
 ranked) and ``audit.html`` (one self-contained page: the top suspects with the patch and its box
@@ -56,11 +62,17 @@ from ..errors import DataError
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "NEGATED_TYPE_IN_SENTENCE",
+    "NO_BODYPART",
     "RANKINGS",
+    "STACKED_TYPES",
+    "ClaimPrior",
     "Evidence",
     "HeldOutScores",
     "LabelFit",
     "audit",
+    "claim_classes",
+    "claim_priors",
     "find_suspects",
     "heldout_scores",
     "label_fits",
@@ -81,6 +93,7 @@ AUDIT_COLUMNS = (
     "label",
     "category",
     "mined_status",
+    "claim_class",
     "probability",
     "score",
     "also",
@@ -98,10 +111,17 @@ AUDIT_COLUMNS = (
     "section",
 )
 #: The ranking rules of :func:`find_suspects` (``--ranking``; docs/audit.md, "Ranking"):
-#: ``evidence`` (default) the log Bayes factor of the per-label calibrated held-out score against
-#: the mined label; ``posterior`` the prior-corrected probability of the opposite label;
-#: ``auc_weighted`` that probability times the label's held-out informativeness 2·AUC − 1.
-RANKINGS = ("evidence", "posterior", "auc_weighted")
+#: ``claim_prior`` (default) the posterior log-odds of an error, the ``evidence`` plus the log prior
+#: odds of the claim's class (:func:`claim_classes`) estimated from the audited claims themselves;
+#: ``evidence`` the log Bayes factor of the per-label calibrated held-out score against the mined
+#: label; ``posterior`` the prior-corrected probability of the opposite label; ``auc_weighted``
+#: that probability times the label's held-out informativeness 2·AUC − 1.
+RANKINGS = ("claim_prior", "evidence", "posterior", "auc_weighted")
+#: The claim classes of known text-mining failures (:func:`claim_classes`); every other claim's
+#: class is its mined status and its label's category ("absent/attribute").
+NO_BODYPART = "no body part named"
+STACKED_TYPES = "stacked types"
+NEGATED_TYPE_IN_SENTENCE = "type negated in its sentence"
 _OPPOSITE = {"absent": "missing", "negated": "missing", "positive": "wrong"}
 #: Display window of the patches in audit.html (HU), as lesion-annotate's figure.
 _DISPLAY_WINDOW = (-175.0, 275.0)
@@ -331,15 +351,21 @@ def platt(z: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, fl
     return a, b
 
 
+def _claims(store: PatchStore, scores: HeldOutScores, status: np.ndarray) -> np.ndarray:
+    """The pairs that make a claim: every label not mined uncertain of the labelled, scored lesions."""
+    rows = _labelled(store) & ~np.isnan(scores.probability).any(axis=1)
+    return np.asarray(rows[:, None] & (status != "uncertain"))
+
+
 def label_fits(store: PatchStore, scores: HeldOutScores, status: np.ndarray | None = None) -> list[LabelFit]:
     """:class:`LabelFit` of every label over the labelled, scored lesions (every score held out)."""
     from ..metrics import roc_auc
 
     status = _statuses(store) if status is None else status
-    rows = _labelled(store) & ~np.isnan(scores.probability).any(axis=1)
+    claims = _claims(store, scores, status)
     fits = []
     for c in range(len(store.labels)):
-        claim = rows & (status[:, c] != "uncertain")
+        claim = claims[:, c]
         y = status[claim, c] == "positive"
         p = scores.probability[claim, c]
         n_pos, n_neg = int(y.sum()), int((~y).sum())
@@ -349,21 +375,135 @@ def label_fits(store: PatchStore, scores: HeldOutScores, status: np.ndarray | No
     return fits
 
 
-def _suspicion(store: PatchStore, scores: HeldOutScores, status: np.ndarray, ranking: str) -> np.ndarray:
+def _log_factor(store: PatchStore, scores: HeldOutScores, status: np.ndarray) -> np.ndarray:
+    """The log Bayes factor of every pair's held-out score for an error of its mined claim."""
+    fits = label_fits(store, scores, status)
+    a = np.array([f.a for f in fits])
+    b = np.array([f.b for f in fits])
+    prior = np.array([f.prior for f in fits])
+    log_factor = a[None, :] * _logit(scores.probability) + b[None, :] - np.log(prior / (1 - prior))[None, :]
+    return np.asarray(np.where(status == "positive", -log_factor, log_factor))
+
+
+def _in_sentence(seen: Evidence, mention: Mapping[str, Any]) -> bool:
+    """Whether ``mention`` lies inside the lesion's own sentence (not in a header or another sentence)."""
+    start = seen.sentence_start
+    return start is not None and start <= mention["start"] and mention["end"] <= start + len(seen.sentence)
+
+
+def claim_classes(
+    store: PatchStore, status: np.ndarray, evidence: Mapping[str, Evidence] | None = None, graph: Any = None
+) -> np.ndarray:
+    """The class of every (lesion, label) claim (str [N, K]) for the ``claim_prior`` ranking: one of
+    three known text-mining failures, else ``STATUS/CATEGORY`` (mined status, the label's category).
+
+    - :data:`NO_BODYPART`: a body part mined absent or negated for a lesion that names (positive or
+      uncertain) no body part at all: every lesion is somewhere, so one of them is missing;
+    - :data:`STACKED_TYPES`: a type mined positive for a lesion that names two types that no other
+      named type generalises ("mass nodule", not "lung mass" with "mass"): a lesion has one type;
+    - :data:`NEGATED_TYPE_IN_SENTENCE`: a type mined negated by a mention inside the lesion's own
+      sentence (needs ``evidence``): the lesion was measured there, so a lesion type negated in
+      its sentence is usually a scope error ("lesion ..., without nodule").
+
+    ``status``: the mined status of every pair (positive, uncertain, negated, absent); ``graph``:
+    the label graph (default: radminer's shipped ontology)."""
+    graph = _ontology(graph)
+    category = np.asarray(store.categories, dtype=str)
+    classes = np.empty(status.shape, dtype=object)
+    for mined in ("positive", "uncertain", "negated", "absent"):
+        is_mined = status == mined
+        for name in set(category.tolist()):
+            classes[is_mined & (category == name)[None, :]] = f"{mined}/{name}"
+    bodypart, is_type = np.asarray(category == "bodypart"), np.asarray(category == "type")
+    named = np.asarray((store.positive > 0) | (store.uncertain > 0))
+    missing = np.isin(status, ("absent", "negated"))
+    nameless = np.asarray(~named[:, bodypart].any(axis=1))
+    classes[nameless[:, None] & bodypart[None, :] & missing] = NO_BODYPART
+    stacked = np.zeros(len(store), dtype=bool)
+    for r in np.flatnonzero((named & is_type[None, :]).sum(axis=1) >= 2):
+        types = {store.labels[c] for c in np.flatnonzero(named[r] & is_type)}
+        stacked[r] = sum(not _ancestors(graph, t) & types for t in types) >= 2
+    classes[stacked[:, None] & is_type[None, :] & (status == "positive")] = STACKED_TYPES
+    ids = store.index["lesion_id"].to_numpy()
+    for r, c in zip(*np.nonzero((status == "negated") & is_type[None, :]), strict=True):
+        seen = (evidence or {}).get(ids[r])
+        if seen is not None and any(
+            m["status"] == "negated" and _in_sentence(seen, m)
+            for m in _mention_for(store.labels[c], seen.mentions, graph)
+        ):
+            classes[r, c] = NEGATED_TYPE_IN_SENTENCE
+    return classes
+
+
+@dataclass(frozen=True)
+class ClaimPrior:
+    """One claim class of the ``claim_prior`` ranking: its claims (audited pairs not mined
+    uncertain) and their error rate estimated from the held-out evidence."""
+
+    claims: int
+    error_rate: float
+
+
+def _error_rate(log_factor: np.ndarray) -> float:
+    """The error rate π of claims whose log Bayes factors for an error are ``log_factor``: π maximises
+    Σ log(1 − π + π·e^L) + log π + log(1 − π), the claims' marginal log-likelihood with one
+    pseudo-error and one pseudo-correct claim (Laplace's rule of succession: no class gets 0 or 1).
+    It is concave in π, so its slope has one root, found by bisection (the fixed point of EM)."""
+    d = np.expm1(np.clip(log_factor, -50, 50))
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        pi = (lo + hi) / 2
+        slope = float(np.sum(d / (1 + pi * d))) + 1 / pi - 1 / (1 - pi)
+        lo, hi = (pi, hi) if slope > 0 else (lo, pi)
+    return (lo + hi) / 2
+
+
+def _class_priors(classes: np.ndarray, log_factor: np.ndarray, claims: np.ndarray) -> dict[str, ClaimPrior]:
+    """:class:`ClaimPrior` of every class among the ``claims`` pairs."""
+    codes, names = pd.factorize(classes[claims])
+    factors = log_factor[claims]
+    return {
+        str(names[i]): ClaimPrior(int((codes == i).sum()), _error_rate(factors[codes == i])) for i in np.argsort(names)
+    }
+
+
+def claim_priors(
+    store: PatchStore, scores: HeldOutScores, evidence: Mapping[str, Evidence] | None = None, *, graph: Any = None
+) -> dict[str, ClaimPrior]:
+    """:class:`ClaimPrior` of every claim class (:func:`claim_classes`) of the audited lesions."""
+    status = _statuses(store)
+    classes = claim_classes(store, status, evidence, graph)
+    return _class_priors(classes, _log_factor(store, scores, status), _claims(store, scores, status))
+
+
+def _suspicion(
+    store: PatchStore, scores: HeldOutScores, status: np.ndarray, ranking: str, classes: np.ndarray
+) -> np.ndarray:
     """The suspicion of every (lesion, label) pair under ``ranking`` (:data:`RANKINGS`)."""
     p = scores.probability
     against_positive = status == "positive"
     if ranking == "posterior":
         return np.where(against_positive, 1 - p, p)
-    fits = label_fits(store, scores, status)
     if ranking == "auc_weighted":
+        fits = label_fits(store, scores, status)
         informative = np.array([max(0.0, 2 * f.auc - 1) if np.isfinite(f.auc) else 0.0 for f in fits])
         return np.where(against_positive, 1 - p, p) * informative[None, :]
-    a = np.array([f.a for f in fits])
-    b = np.array([f.b for f in fits])
-    prior = np.array([f.prior for f in fits])
-    log_factor = a[None, :] * _logit(p) + b[None, :] - np.log(prior / (1 - prior))[None, :]
-    return np.where(against_positive, -log_factor, log_factor)
+    log_factor = _log_factor(store, scores, status)
+    if ranking == "evidence":
+        return log_factor
+    priors = _class_priors(classes, log_factor, _claims(store, scores, status))
+    codes, names = pd.factorize(classes.ravel())
+    rates = np.array([priors[n].error_rate if n in priors else 0.5 for n in names])  # 0.5: no claim, no prior
+    return log_factor + np.log(rates / (1 - rates))[codes].reshape(classes.shape)
+
+
+def _ontology(graph: Any) -> Any:
+    """``graph``, or radminer's shipped ontology when it is None."""
+    if graph is None:
+        from radminer.ontology import load_ontology
+
+        return load_ontology()
+    return graph
 
 
 def _ancestors(graph: Any, label: str) -> frozenset[str]:
@@ -385,7 +525,7 @@ def find_suspects(
     evidence: Mapping[str, Evidence] | None = None,
     *,
     min_suspicion: float = 0.5,
-    ranking: str = "evidence",
+    ranking: str = "claim_prior",
     graph: Any = None,
 ) -> pd.DataFrame:
     """The ranked suspects (columns :data:`AUDIT_COLUMNS`) of the labelled, held-out lesions.
@@ -395,14 +535,12 @@ def find_suspects(
     radminer's shipped ontology)."""
     if ranking not in RANKINGS:
         raise DataError(f"ranking: expected one of {', '.join(RANKINGS)}, found {ranking!r}")
-    if graph is None:
-        from radminer.ontology import load_ontology
-
-        graph = load_ontology()
+    graph = _ontology(graph)
     status = _statuses(store)
     opposite = np.where(status == "positive", 1 - scores.probability, scores.probability)
     keep = (status != "uncertain") & _labelled(store)[:, None] & (opposite >= min_suspicion)
-    suspicion = _suspicion(store, scores, status, ranking)
+    classes = claim_classes(store, status, evidence, graph)
+    suspicion = _suspicion(store, scores, status, ranking, classes)
     rows: list[dict[str, Any]] = []
     for r in np.flatnonzero(keep.any(axis=1)).tolist():
         found = {store.labels[c]: c for c in np.flatnonzero(keep[r]).tolist()}
@@ -413,20 +551,11 @@ def find_suspects(
             folded = {a for b in labels for a in _ancestors(graph, b) if a in labels}
             for label in labels:
                 if label not in folded:
-                    rows.append(
-                        _row(
-                            store,
-                            scores,
-                            evidence,
-                            graph,
-                            r,
-                            found[label],
-                            float(suspicion[r, found[label]]),
-                            kind,
-                            status[r, found[label]],
-                            sorted(a for a in _ancestors(graph, label) if a in folded),
-                        )
-                    )
+                    also = sorted(a for a in _ancestors(graph, label) if a in folded)
+                    strongest = max(float(suspicion[r, found[x]]) for x in (label, *also))
+                    c = found[label]
+                    claim = (status[r, c], classes[r, c])
+                    rows.append(_row(store, scores, evidence, graph, r, c, strongest, kind, claim, also))
     table = pd.DataFrame(rows, columns=[c for c in AUDIT_COLUMNS if c != "rank"])
     table = table.astype({c: "Int64" for c in ("bookmark", "sentence_start", "mention_start", "mention_end")})
     table = table.sort_values(["suspicion", "lesion_id", "label"], ascending=[False, True, True], kind="stable")
@@ -443,7 +572,7 @@ def _row(
     c: int,
     suspicion: float,
     kind: str,
-    status: str,
+    claim: tuple[str, str],
     also: Sequence[str],
 ) -> dict[str, Any]:
     record = store.index.iloc[r]
@@ -454,7 +583,8 @@ def _row(
         "lesion_id": record["lesion_id"],
         "label": store.labels[c],
         "category": store.categories[c],
-        "mined_status": status,
+        "mined_status": claim[0],
+        "claim_class": claim[1],
         "probability": round(p, 6),
         "score": round(float(scores.score[r, c]), 6),
         "also": ";".join(also),
@@ -547,9 +677,7 @@ def write_audit_html(
     summary: str,
 ) -> None:
     """``audit.html``: one self-contained page with the ``top`` suspects (images embedded)."""
-    from radminer.ontology import load_ontology
-
-    graph = load_ontology()
+    graph = _ontology(None)
     status = _statuses(store)
     row_of = {lesion: i for i, lesion in enumerate(store.index["lesion_id"])}
     parts = [
@@ -572,7 +700,8 @@ def write_audit_html(
             f"<div class='s'><img alt='lesion {html.escape(s.lesion_id)}' "
             f"src='data:image/png;base64,{_patch_png(store, r)}'><div>"
             f"<h3>#{s.rank} <span class='{s.kind}'>{s.kind}</span>: {html.escape(s.label)}{also}</h3>"
-            f"<p>lesion {html.escape(s.lesion_id)} ({html.escape(s.split)}): mined {s.mined_status}, "
+            f"<p>lesion {html.escape(s.lesion_id)} ({html.escape(s.split)}): mined {s.mined_status} "
+            f"({html.escape(s.claim_class)}), "
             f"probability {s.probability:.3f}, suspicion {s.suspicion:.3f}</p>"
             f"<p>sentence: {_highlighted(seen, s.label, graph)}</p>"
             f"<p>mined positive: {html.escape(mined)}</p>"
@@ -601,7 +730,7 @@ def audit(
     bookmarks: Path | None = None,
     top: int = 50,
     min_suspicion: float = 0.5,
-    ranking: str = "evidence",
+    ranking: str = "claim_prior",
     device: str = "auto",
     batch_size: int = 128,
 ) -> pd.DataFrame:
