@@ -407,3 +407,29 @@ def test_exclusive_resolution_matches_the_all_pairs_rule(seed: int) -> None:
 def test_folds_exactly() -> None:
     assert RULES.folds_exactly("No effusion")
     assert not RULES.folds_exactly("İİ no effusion")  # lower-casing moves the offsets
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adrenal nodule, adenoma versus metastasis.",
+        "Streaky opacity, atelectasis vs. scarring; no effusion.",
+        "Effusion and/or atelectasis. No pneumothorax.",
+        "Liver lesion, cyst vs hemangioma, or possibly a metastasis.",
+        "Opacity, atelectasis and/or possibly pneumonia.",
+    ],
+)
+def test_triggers_without_the_differential_cues_match_the_rules_without_them(text: str) -> None:
+    """The differential rule of refine() takes the triggers without the cues from the ones found
+    already; where that could differ (a trigger may begin inside a cue: "or possibly" in "and/or
+    possibly") it gets None and scans again with the rules without the cues."""
+    folded, plain = RULES.fold(text), RULES.without_differentials()
+    end = len(text)
+    derived = RULES.without_differential_cues(folded, RULES.scan(folded, 0, end), 0, end)
+    expected = plain.scan(plain.fold(text), 0, end)
+    if "and/or possibly" in text:
+        assert derived is None
+        assert [text[t.start : t.end] for t in expected][-1] == "or possibly"
+    else:
+        assert derived == expected
+        assert len(RULES.scan(folded, 0, end)) > len(derived)  # a cue was left out

@@ -327,9 +327,9 @@ class Analyzer:
     def __init__(
         self, *, bookmark: str | None = "BOOKMARK", lemmatizer: str = "spacy", vocab: Vocab | None = None
     ) -> None:
-        from spacy.attrs import IDX, LENGTH, ORTH, SPACY
+        from spacy.attrs import IDX, LENGTH, ORTH
 
-        self._columns, self._spacy = [ORTH, IDX, LENGTH], SPACY
+        self._columns = [ORTH, IDX, LENGTH]
         try:
             self.bookmark = re.compile(bookmark) if bookmark else None
         except re.error as exc:
@@ -417,8 +417,9 @@ class Analyzer:
             self._learn({o for o in orths if o not in self._keys}, doc.vocab.strings)
             keys = list(map(self._keys.__getitem__, orths))
         kinds = list(map(self._kinds.__getitem__, orths))
+        ends = list(map(add, idx, lengths))
         if _HAS_HYPHEN.search(text):
-            _join_hyphenated(keys, kinds, doc.to_array(self._spacy).tolist())
+            _join_hyphenated(keys, kinds, idx, ends)
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
@@ -431,7 +432,7 @@ class Analyzer:
         starts, cuts = _cut_long_sentences(starts, keys)
         if write_doc:
             _write(doc, list(map(self._lemmas.__getitem__, orths)), starts, overwrite=overwrite)
-        offsets = idx, list(map(add, idx, lengths))
+        offsets = idx, ends
         bookmark_starts = [first for first, _ in marks]
         return Analysis(doc, text, keys, starts, bookmark_starts, orths, headers, offsets, cuts)
 
@@ -466,10 +467,11 @@ def _write(doc: Doc, lemmas: list[int], starts: list[int], *, overwrite: bool) -
         doc.from_array(attrs, numpy.array(columns, dtype="uint64").T)  # type: ignore[arg-type]
 
 
-def _join_hyphenated(keys: list[str | None], kinds: list[int], spaces: list[int]) -> None:
-    """Skip hyphens inside words: "ground-glass" reads as "ground glass"."""
+def _join_hyphenated(keys: list[str | None], kinds: list[int], starts: list[int], ends: list[int]) -> None:
+    """Skip hyphens inside words: "ground-glass" reads as "ground glass" (a hyphen that touches the
+    word before and the word after: nothing between their offsets)."""
     for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
-        if not spaces[i - 1] and not spaces[i] and kinds[i + 1] & _WORD:
+        if ends[i - 1] == starts[i] and ends[i] == starts[i + 1] and kinds[i + 1] & _WORD:
             keys[i] = None
 
 

@@ -497,7 +497,11 @@ def _within_sentences(matches: list[Match], analysis: Analysis) -> list[Match]:
     if len(sent_starts) == 1:
         return matches
     if not analysis.headers:
-        return [m for m in matches if bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)]
+        return [
+            m
+            for m in matches
+            if m.end - m.start == 1 or bisect_right(sent_starts, m.start) == bisect_right(sent_starts, m.end - 1)
+        ]  # a one-token match (most are) lies in one sentence
     header_starts = {start for start, _ in analysis.headers}
     after_header = {nxt for s, nxt in itertools.pairwise(sent_starts) if s in header_starts}
     out = []
@@ -676,7 +680,8 @@ class _ContextStage:
             return []
         spans = [(m.start, m.end) for m in mentions]
         text = analysis.text
-        found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), None, folded=self._fold(text))
+        starts = self._trigger_starts(analysis, lo, hi)  # tried where a trigger may start, not searched for
+        found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), starts, folded=self._fold(text))
         return [found.get(p, POSITIVE) for p in range(len(mentions))]
 
     @staticmethod

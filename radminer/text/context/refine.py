@@ -194,7 +194,12 @@ def _differentials(
         )
         if not lesion:  # the status the alternatives have without the differential cues
             spans = [(mentions[p].start, mentions[p].end) for p in group]
-            contexts = statuses(text, spans, rules.without_differentials(), [sentence[0]], [sentence[1]], None)
+            plain = rules.without_differential_cues(folded, found, *sentence)
+            bounds = [sentence[0]], [sentence[1]]
+            if plain is None:
+                contexts = statuses(text, spans, rules.without_differentials(), *bounds, None)
+            else:
+                contexts = statuses(text, spans, rules, *bounds, None, found=plain)
             for n, p in enumerate(group):
                 mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
 

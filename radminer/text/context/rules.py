@@ -336,6 +336,26 @@ class ContextRules:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``differentials``."""
         return _compact(phrase) in self.differentials
 
+    def without_differential_cues(
+        self, folded: Folded, found: Sequence[Trigger], start: int, end: int
+    ) -> list[Trigger] | None:
+        """The triggers that :meth:`without_differentials` finds in ``folded.text[start:end]``, taken
+        from ``found`` (what :meth:`scan` found in a stretch holding it) without a second pattern:
+        ``found`` inside it minus the differential cues. None where that might differ: a trigger of
+        ``found`` crosses ``start`` or ``end``, or another may begin inside a cue ("or possibly"
+        inside "and/or possibly")."""
+        if any(t.start < start < t.end or t.start < end < t.end for t in found):
+            return None
+        text, is_cue, match = folded.text, self.is_differential, folded.pattern.match
+        out = []
+        for t in found:
+            if start <= t.start and t.end <= end:
+                if not is_cue(text[t.start : t.end]):
+                    out.append(t)
+                elif any(match(text, p, end) for p in range(t.start + 1, t.end)):
+                    return None
+        return out
+
     def without_differentials(self) -> ContextRules:
         """These rules without the differential cues (see :func:`refine`), built on first use
         (an attribute, not a ``cached_property``: the compiled build does not cache those)."""
