@@ -415,6 +415,7 @@ def extract(
     finally:
         gc.enable()
     gc.freeze()  # and later collections need not scan them again
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])  # rows are short-lived: collect young objects less often
     skipped = 0
     with ExitStack() as stack:
         handle = stack.enter_context(atomic_output(out, binary=fmt in BINARY_FORMATS))
