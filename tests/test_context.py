@@ -21,6 +21,7 @@ from radminer.text.context import (
     resolve_exclusive,
     split_sentences,
 )
+from radminer.text.context.rules import found_within
 from radminer.text.mentions import Mention
 
 GRAPH = load_ontology()
@@ -433,3 +434,14 @@ def test_triggers_without_the_differential_cues_match_the_rules_without_them(tex
     else:
         assert derived == expected
         assert len(RULES.scan(folded, 0, end)) > len(derived)  # a cue was left out
+
+
+def test_found_within_takes_the_triggers_of_a_stretch_from_those_of_a_larger_one() -> None:
+    text = "No nodule. Possible mass, no effusion."
+    folded = RULES.fold(text)
+    found = RULES.scan(folded, 0, len(text))
+    second = text.index("Possible")
+    inside = found_within(found, second, len(text))
+    assert inside == RULES.scan(folded, second, len(text))
+    assert [text[t.start : t.end].lower() for t in inside] == ["possible", "no"]
+    assert found_within(found, 1, len(text)) is None  # "No" crosses the start: a smaller scan could differ

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..mentions import Mention
 from .relevance import HEAD_CATEGORY
-from .rules import STATUS_KINDS, ContextRules, Folded, Trigger
+from .rules import STATUS_KINDS, ContextRules, Folded, Trigger, found_within
 from .scopes import POSITIVE, Context, statuses
 
 if TYPE_CHECKING:
@@ -164,7 +164,8 @@ def _lesion_nouns(
     heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in near)]
     if not heads:
         return []
-    contexts = statuses(text, heads, rules, [start], [end], None, folded=folded)
+    inside = found_within(found, start, end)  # not searched for again where they are known
+    contexts = statuses(text, heads, rules, [start], [end], None, found=inside, folded=folded)
     return [contexts.get(p, POSITIVE) for p in range(len(heads))]
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ContextRulesError",
     "Folded",
     "Trigger",
+    "found_within",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,15 @@ def _expand_phrase(phrase: str) -> list[tuple[str, ...]]:
             choices.append(None)
         slots.append(choices)
     return [tuple(w for w in combo if w is not None) for combo in itertools.product(*slots) if any(combo)]
+
+
+def found_within(found: Sequence[Trigger], start: int, end: int) -> list[Trigger] | None:
+    """The triggers that :meth:`ContextRules.scan` finds in ``[start, end)``, from ``found`` (what it
+    found in a stretch holding it): those inside; None when one of ``found`` crosses ``start`` or
+    ``end`` (a scan of the smaller stretch could then find others)."""
+    if any(t.start < start < t.end or t.start < end < t.end for t in found):
+        return None
+    return [t for t in found if start <= t.start and t.end <= end]
 
 
 def _is_word(char: str) -> bool:
@@ -341,19 +351,19 @@ class ContextRules:
     ) -> list[Trigger] | None:
         """The triggers that :meth:`without_differentials` finds in ``folded.text[start:end]``, taken
         from ``found`` (what :meth:`scan` found in a stretch holding it) without a second pattern:
-        ``found`` inside it minus the differential cues. None where that might differ: a trigger of
-        ``found`` crosses ``start`` or ``end``, or another may begin inside a cue ("or possibly"
-        inside "and/or possibly")."""
-        if any(t.start < start < t.end or t.start < end < t.end for t in found):
+        :func:`found_within` minus the differential cues. None where that might differ: a trigger
+        of ``found`` crosses ``start`` or ``end``, or another may begin inside a cue ("or
+        possibly" inside "and/or possibly")."""
+        inside = found_within(found, start, end)
+        if inside is None:
             return None
         text, is_cue, match = folded.text, self.is_differential, folded.pattern.match
         out = []
-        for t in found:
-            if start <= t.start and t.end <= end:
-                if not is_cue(text[t.start : t.end]):
-                    out.append(t)
-                elif any(match(text, p, end) for p in range(t.start + 1, t.end)):
-                    return None
+        for t in inside:
+            if not is_cue(text[t.start : t.end]):
+                out.append(t)
+            elif any(match(text, p, end) for p in range(t.start + 1, t.end)):
+                return None
         return out
 
     def without_differentials(self) -> ContextRules:
