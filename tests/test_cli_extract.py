@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +189,9 @@ def test_signals_clean_up_and_stop_the_workers(tmp_path: Path, signum: int, jobs
         "id,text\n" + "".join(f"{i},Liver mass BOOKMARK. Lung nodule {i} and no effusion.\n" for i in range(300_000)),
         encoding="utf-8",
     )
-    process = _cli(many, "-o", tmp_path / f"labels.{fmt}", "--jobs", jobs)
+    # as from a terminal: a job started in the background of a script inherits SIGINT ignored
+    interruptible = partial(signal.signal, signal.SIGINT, signal.SIG_DFL)
+    process = _cli(many, "-o", tmp_path / f"labels.{fmt}", "--jobs", jobs, preexec_fn=interruptible)
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(f".labels.{fmt}.*.part")) or len(children.read_text().split()) < jobs * (jobs > 1):

@@ -13,6 +13,7 @@ import itertools
 import json
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -95,10 +96,17 @@ def _expand_phrase(phrase: str) -> list[tuple[str, ...]]:
 def found_within(found: Sequence[Trigger], start: int, end: int) -> list[Trigger] | None:
     """The triggers that :meth:`ContextRules.scan` finds in ``[start, end)``, from ``found`` (what it
     found in a stretch holding it): those inside; None when one of ``found`` crosses ``start`` or
-    ``end`` (a scan of the smaller stretch could then find others)."""
-    if any(t.start < start < t.end or t.start < end < t.end for t in found):
+    ``end`` (a scan of the smaller stretch could then find others). ``found`` is sorted and its
+    triggers do not overlap, so only its neighbours of ``start`` and ``end`` are looked at."""
+    first = bisect_left(found, start, key=_trigger_start)
+    after = bisect_left(found, end, lo=first, key=_trigger_start)
+    if (first and found[first - 1].end > start) or (after > first and found[after - 1].end > end):
         return None
-    return [t for t in found if start <= t.start and t.end <= end]
+    return list(found[first:after])
+
+
+def _trigger_start(trigger: Trigger) -> int:
+    return trigger.start
 
 
 def _is_word(char: str) -> bool:
