@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import records, run
+from click.testing import CliRunner
 
 from radminer.cli import main
 from radminer.ontology.owl import read_owl
@@ -39,14 +40,6 @@ def reports(tmp_path: Path) -> Path:
     path = tmp_path / "reports.csv"
     path.write_text(REPORTS, encoding="utf-8")
     return path
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(main, ["extract", *map(str, args)], catch_exceptions=False)
-
-
-def records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_jsonl_with_only_the_contract_arguments(reports: Path, tmp_path: Path) -> None:

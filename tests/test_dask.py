@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import run
 
 import radminer
-from radminer.cli import main
 from radminer.engines import dask as radminer_dask
 from radminer.errors import InputError, RadminerError
 
@@ -43,10 +42,6 @@ def reports(n: int = 36) -> pd.DataFrame:
 
 COLUMNS: dict[str, Any] = {"text_columns": ["findings", "impression"], "id_column": "uid"}
 CLI_COLUMNS = ("--id-column", "uid", "--text-column", "findings", "--text-column", "impression")
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(main, ["extract", *map(str, args)], catch_exceptions=False)
 
 
 def test_extract_equals_the_local_engine(client: Any) -> None:

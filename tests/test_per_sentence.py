@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import records, run
 
 import radminer
-from radminer.cli import main
 from radminer.engines.local import extract_texts
 from radminer.errors import InputError, RadminerWarning
 from radminer.text.mentions import SentenceLabels
@@ -39,10 +38,6 @@ def reports(tmp_path: Path) -> Path:
     path = tmp_path / "reports.csv"
     path.write_text(REPORTS, encoding="utf-8")
     return path
-
-
-def run(*args: object) -> Result:
-    return CliRunner().invoke(main, ["extract", *map(str, args)], catch_exceptions=False)
 
 
 def test_one_row_per_sentence_with_offsets_and_sections(extractor: radminer.Extractor) -> None:
@@ -118,7 +113,7 @@ def test_cli_jsonl_per_sentence(reports: Path, tmp_path: Path, jobs: int, extrac
     out = tmp_path / "sentences.jsonl"
     result = run(reports, "-o", out, "--per", "sentence", "--jobs", jobs)
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    rows = records(out)
     assert all(list(row) == FIELDS for row in rows)
     assert [row["id"] for row in rows] == ["r1"] * 8 + ["r3"]  # an empty report has no sentence
     expected = [r.to_dict("r1") for r in extractor.sentences(REPORT)]
@@ -166,7 +161,7 @@ def test_cli_parquet_per_sentence(reports: Path, tmp_path: Path) -> None:
     table = pq.read_table(out)
     assert table.column_names == FIELDS
     assert str(table.schema.field("sentence_index").type) == "int32"
-    expected = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    expected = records(jsonl)
     for got, want in zip(table.to_pylist(), expected, strict=True):
         mentions = [{k: v for k, v in m.items() if v is not None} for m in got.pop("mentions")]
         assert {**got, "mentions": mentions} == want
