@@ -6,7 +6,7 @@ import pytest
 
 from radminer import RadminerError
 from radminer.errors import InputError
-from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, make_lemmatizer
+from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, _emoticon, make_lemmatizer
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +149,34 @@ TOKENIZER_TEXTS = [
 def test_tokenizer_is_spacy_blank_english(analyzer: Analyzer, text: str) -> None:
     spacy = pytest.importorskip("spacy")
     expected = spacy.blank("en").tokenizer
+    expected.rules = {form: tokens for form, tokens in expected.rules.items() if not _emoticon(form)}  # ":-)"
     for form in ABBREVIATIONS:  # the radiology abbreviations the analyzer adds
         for variant in {form, form.capitalize(), form.upper()}:
             expected.add_special_case(variant, [{"ORTH": variant}])
     got = [(t.text, t.idx, t.whitespace_) for t in analyzer.tokenizer(text)]
     assert got == [(t.text, t.idx, t.whitespace_) for t in expected(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Pulmonary nodule(s) in the right lung.", ["nodule", "(", "s", ")"]),
+        ("POSTOPERATIVE DIAGNOSIS(ES): polyp", ["DIAGNOSIS", "(", "ES", ")", ":"]),
+        ("Finding(s): no mass", ["Finding", "(", "s", ")", ":"]),
+    ],
+)
+def test_bracket_between_letters_and_emoticons_split(analyzer: Analyzer, text: str, words: list[str]) -> None:
+    """An opening bracket between letters splits a token, and spaCy's emoticons ("):", ":)") are not
+    kept whole: "nodule(s)" holds the word nodule, and "DIAGNOSIS(ES):" keeps its colon."""
+    tokens = [t.text for t in analyzer.tokenizer(text)]
+    assert any(tokens[i : i + len(words)] == words for i in range(len(tokens)))
+
+
+def test_header_with_a_plural_in_brackets(analyzer: Analyzer) -> None:
+    text = "COMPLICATIONS: None POSTOPERATIVE DIAGNOSIS(ES): 1) Stenosis"
+    analysis = analyzer.analyze(text)
+    starts = analysis.offsets()[0]
+    assert [text[starts[first] : starts[last - 1] + 1] for first, last in analysis.headers] == [
+        "COMPLICATIONS:",
+        "POSTOPERATIVE DIAGNOSIS(ES):",
+    ]

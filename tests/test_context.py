@@ -152,6 +152,21 @@ CASES = [
     ("Question [pericardial effusion].", [UNC]),
     # an exception cue ends a negation scope
     ("No [lesions] apart from a small [cyst].", [NEG, POS]),
+    # word order turns a one-way cue round when its own side holds no target
+    ("The [pancreas] is otherwise unremarkable.", [NORM]),
+    ("[Kidneys] grossly normal.", [NORM]),
+    ("The [gallbladder] and [bile ducts] are otherwise normal.", [NORM, NORM]),
+    ("Otherwise unremarkable [spleen].", [NORM]),
+    ("No longer visualized is the right pleural [effusion].", [NEG]),
+    ("These findings are unlikely to represent [metastatic disease].", [NEG]),
+    ("Not seen on today's study is the previously described [nodule].", [NEG]),
+    # ... but not a forward negation or hedge, nor a backward normal cue: their object is
+    # often a word outside the vocabulary, and the finding on the other side stands
+    ("[Cardiomegaly] without acute disease.", [POS]),
+    ("Hilar [calcifications] suggest prior granulomatous disease.", [POS]),
+    ("Streaky [opacities], this could represent early infection.", [POS]),
+    ("Silhouette within normal limits, with a calcified [aorta].", [POS]),
+    ("[Mass] in the [pancreas]; the [liver] is otherwise normal.", [POS, POS, NORM]),
 ]
 
 

@@ -90,6 +90,14 @@ _KEPT_ABBREVIATIONS = frozenset(
     ]
 )
 
+
+def _emoticon(form: str) -> bool:
+    """Whether a spaCy exception is an emoticon (":)", "):", "(:", ";-)"): punctuation with a
+    colon, semicolon or equals sign. They are dropped: in reports they glue a header's colon to
+    a bracket ("DIAGNOSIS(ES):" would end in the token "):" and lose its colon)."""
+    return not any(c.isalnum() for c in form) and any(c in ":;=" for c in form)
+
+
 _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
@@ -110,8 +118,9 @@ _JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
 _WRAPPED_AFTER = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "in", "to", "for", "at", "by", "-", "/"})
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
-#: period, so "e.g." and "p.o." stay whole).
-_INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)")
+#: period, so "e.g." and "p.o." stay whole), and an opening bracket between letters ("nodule(s)",
+#: "DIAGNOSIS(ES):").
+_INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)", r"(?<=[A-Za-z])\((?=[A-Za-z])")
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
 #: Most words in a header that is not written in capitals ("Reason for exam:").
 _MAX_HEADER_WORDS = 4
@@ -259,7 +268,7 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
     rules = {
         form: tokens
         for form, tokens in defaults.tokenizer_exceptions.items()
-        if not _PLACE_ABBREVIATION.fullmatch(form) or form.lower() in _KEPT_ABBREVIATIONS
+        if (not _PLACE_ABBREVIATION.fullmatch(form) or form.lower() in _KEPT_ABBREVIATIONS) and not _emoticon(form)
     }
     return Tokenizer(
         create_vocab("en", defaults) if vocab is None else vocab,

@@ -136,8 +136,9 @@ def statuses(
         after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
         before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
         rank = STATUS_KINDS.index(trigger.kind)
+        turned = _turned(trigger, spans, j, after, before)
         for forward in (True, False):
-            if trigger.forward if forward else trigger.backward:
+            if (trigger.forward if forward else trigger.backward) or turned is forward:
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
             elif trigger.adjacent or (forward and trigger.next):
                 reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
@@ -152,6 +153,27 @@ def statuses(
         )
         for p, (_, _, trigger) in best.items()
     }
+
+
+def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: int, before: int) -> bool | None:
+    """The direction a one-way trigger reads in against its own when its own side holds no target
+    and the other side does (True: forward), else None. Two word orders turn a cue round: a forward
+    ``normal`` cue after its organ ("the liver is otherwise normal", "adrenals grossly
+    unremarkable"), and a backward negation before its finding ("no longer seen is the effusion",
+    "findings are unlikely to represent a neoplasm", "lymph nodes: none enlarged"). Nothing else
+    turns: a forward negation or hedge, or a backward ``normal`` cue, often governs words that no
+    vocabulary holds ("cardiomegaly without acute disease", "calcifications suggest a previous
+    granulomatous process", "silhouette within normal limits, with a calcified aorta"), and the
+    finding on the other side stands. ``spans[j:]`` start after the trigger; ``after`` /
+    ``before``: its scope's limits (sentence bounds, or the next / previous trigger)."""
+    if trigger.adjacent or trigger.next or trigger.forward == trigger.backward:
+        return None
+    if not ((trigger.kind == "normal" and trigger.forward) or (trigger.kind == "negated" and trigger.backward)):
+        return None
+    ahead = any(spans[p][0] < after for p in range(j, len(spans)))
+    behind = any(spans[p][1] > before for p in range(j))
+    own, other = (ahead, behind) if trigger.forward else (behind, ahead)
+    return trigger.backward if other and not own else None  # the other way: backward for a forward cue
 
 
 def _overlaps(spans: Sequence[tuple[int, int]], starts: list[int], start: int, end: int) -> bool:
