@@ -127,9 +127,15 @@ CASES = [
     ("The [kidneys] enhance symmetrically.", [NORM]),
     ("Clear [lungs]. [Liver] within normal limits.", [NORM, NORM]),
     ("[Lungs] are clear of [consolidation].", [POS, NEG]),  # "clear of" negates; refine() decides the lungs
+    ("The splenic [vein] is patent.", [NORM]),
+    ("Patent [portal vein] and [hepatic veins].", [NORM, NORM]),
+    ("Patent foramen ovale with a small pericardial [effusion].", [POS]),
     # pseudo-negation with optional words
     ("No appreciable interval change in the [nodule].", [POS]),
     ("No further enlargement of the [node].", [POS]),
+    ("No evidence of interval growth of the right adrenal [nodule].", [POS]),
+    ("Without evidence of progression of the pulmonary [metastases].", [POS]),
+    ("No evidence of hepatic [metastases].", [NEG]),
     ("Without interval growth of the [mass].", [POS]),
     ("[Nodule] has not significantly changed.", [POS]),
     # "no longer" reads forward; "no longer seen" backward
