@@ -128,6 +128,13 @@ CASES = [
     ("Clear [lungs]. [Liver] within normal limits.", [NORM, NORM]),
     ("[Lungs] are clear of [consolidation].", [POS, NEG]),  # "clear of" negates; refine() decides the lungs
     ("The splenic [vein] is patent.", [NORM]),
+    # a normal cue that holds a target whole calls it normal too; a cue inside a target is none
+    ("Symmetric [enhancement] of the [kidneys].", [NORM, NORM]),
+    ("The [liver] [enhances] [homogeneously].", [NORM, NORM, NORM]),
+    ("The [pancreas] is normal in size and [enhancement].", [NORM, NORM]),
+    ("The [liver] is normal in size with [homogeneous] attenuation.", [NORM, NORM]),
+    ("[Normal pressure hydrocephalus].", [POS]),
+    ("The urinary [bladder] is decompressed. Nondilated small [bowel].", [NORM, NORM]),
     ("Patent [portal vein] and [hepatic veins].", [NORM, NORM]),
     ("Patent foramen ovale with a small pericardial [effusion].", [POS]),
     # pseudo-negation with optional words

@@ -124,10 +124,17 @@ def statuses(
         found = rules.scan(rules.fold(text) if folded is None else folded, first, last, trigger_starts)
     triggers = found
     starts = list(map(itemgetter(0), spans))
-    if triggers:  # a trigger inside a target (a term holding "other than") neither sets nor ends scopes
-        triggers = [t for t in triggers if not _overlaps(spans, starts, t.start, t.end)]
-    window = rules.window
     best: dict[int, tuple[int, int, Trigger]] = {}  # position in spans → (distance, tie-break, trigger)
+    if triggers:  # a trigger inside a target (a term holding "other than") neither sets nor ends scopes
+        kept = []
+        for t in triggers:
+            if not _overlaps(spans, starts, t.start, t.end):
+                kept.append(t)
+            elif (held := _held(t, spans)) is not None:  # "symmetric enhancement of": a normal cue holding targets
+                kept.append(t)
+                best.update((p, (0, STATUS_KINDS.index(t.kind), t)) for p in held)
+        triggers = kept
+    window = rules.window
     for n, trigger in enumerate(triggers):
         if trigger.kind not in STATUS_KINDS:
             continue
@@ -174,6 +181,19 @@ def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: i
     behind = any(spans[p][1] > before for p in range(j))
     own, other = (ahead, behind) if trigger.forward else (behind, ahead)
     return trigger.backward if other and not own else None  # the other way: backward for a forward cue
+
+
+def _held(trigger: Trigger, spans: Sequence[tuple[int, int]]) -> list[int] | None:
+    """The positions of the targets that a ``normal`` cue holds whole ("symmetric enhancement of",
+    "enhance homogeneously": what it calls normal is part of the cue), or None when ``trigger`` is
+    another kind or crosses a target's bound (a cue inside a target, "normal pressure
+    hydrocephalus", is no cue)."""
+    if trigger.kind != "normal":
+        return None
+    inside = [p for p, (start, end) in enumerate(spans) if start < trigger.end and end > trigger.start]
+    if any(spans[p][0] < trigger.start or spans[p][1] > trigger.end for p in inside):
+        return None
+    return inside
 
 
 def _overlaps(spans: Sequence[tuple[int, int]], starts: list[int], start: int, end: int) -> bool:
