@@ -92,6 +92,64 @@ def test_sentences(analyzer: Analyzer, text: str, expected: list[str]) -> None:
     assert sentences(analyzer, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "IMPRESSION: 1) No hydronephrosis 2) 6 mm left renal calculus",
+            ["IMPRESSION:", "1) No hydronephrosis", "2) 6 mm left renal calculus"],
+        ),
+        (
+            "(1) no free fluid (2) small hepatic cyst (3) splenomegaly",
+            ["(1) no free fluid", "(2) small hepatic cyst", "(3) splenomegaly"],
+        ),
+        ("Findings 1) no ascites 2) cholelithiasis", ["Findings", "1) no ascites", "2) cholelithiasis"]),
+        ("1. No effusion 2) mild cardiomegaly", ["1. No effusion", "2) mild cardiomegaly"]),
+        (
+            "No adenopathy\n1) Small effusion 2) basilar atelectasis",
+            ["No adenopathy", "1) Small effusion", "2) basilar atelectasis"],
+        ),
+        (
+            "a. No ascites b. Hepatic steatosis c. normal spleen",
+            ["a. No ascites", "b. Hepatic steatosis", "c. normal spleen"],
+        ),
+        ("A. No effusion B. Mild atelectasis", ["A. No effusion", "B. Mild atelectasis"]),
+        ("a) no ascites b) small hiatal hernia", ["a) no ascites", "b) small hiatal hernia"]),
+        (
+            "1) Liver: a) no mass b) simple cyst 2) Spleen normal",
+            ["1) Liver:", "a) no mass", "b) simple cyst", "2) Spleen normal"],
+        ),
+        ("No pleural effusion  Mild cardiomegaly", ["No pleural effusion", "Mild cardiomegaly"]),
+        ("No pneumothorax   A small left effusion", ["No pneumothorax", "A small left effusion"]),
+    ],
+)
+def test_inline_items_and_spaced_line_breaks_end_sentences(analyzer: Analyzer, text: str, expected: list[str]) -> None:
+    assert sentences(analyzer, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1) Hypodense lesion (segment 2) without enhancement",
+        "Spiculated nodule (series 2, image 1) in the lingula",
+        "Fluid in levels 4) and 5) of the neck",
+        "Nodule in segment 7) stable",
+        "Lesion 2.1 cm in T2 weighted images",
+        "Hepatitis B. virus serology",
+        "Discussed with Dr.  Smith at noon",
+        "The AORTIC   VALVE IS THICKENED",
+        "No pleural effusion or  pneumothorax",
+        "Findings discussed with  Dr. Jones",
+        "The patient is on   Coumadin",
+        "Seen in the   Emergency Department",
+        "Mild Cardiac   Enlargement",
+        "No effusion\t\tLeft lower lobe atelectasis",
+    ],
+)
+def test_numbers_letters_and_spaces_that_do_not_end_sentences(analyzer: Analyzer, text: str) -> None:
+    assert sentences(analyzer, text) == [text]
+
+
 def test_lemmas_and_sentences_written_to_the_doc(analyzer: Analyzer) -> None:
     doc = analyzer.analyze("Multiple masses. Enlarged nodes.").doc
     assert [t.lemma_ for t in doc] == ["multiple", "mass", ".", "enlarge", "node", "."]

@@ -59,6 +59,7 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "many organ headers": lambda n: "LIVER: no nodule. " * n,
     "organ headers with bookmarks": lambda n: "LIVER: no nodule BOOKMARK. " * n,
     "bookmarks alone": lambda n: "BOOKMARK " * n,
+    "list labels and spaced line breaks": lambda n: "1) no nodule (image 2) 2) cyst  Mild a. b. " * n,
 }
 
 

@@ -102,9 +102,13 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
- _CAPITAL, _WRAPS, _PAREN, _LETTER) = (1 << i for i in range(17))  # fmt: skip
+ _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED) = (1 << i for i in range(21))  # fmt: skip
+#: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
+#: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
+_ORDINAL_SHIFT = 24
+_UPPER_ORDINALS = 32
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
-_EVENTS = _TERM | _COLON | _NEWLINE | _PAREN
+_EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED
 _SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
@@ -114,14 +118,18 @@ _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
-#: Tokens after which a line break does not end a sentence (the line was wrapped mid-phrase).
-_WRAPPED_AFTER = frozenset({",", "and", "or", "of", "the", "a", "an", "with", "in", "to", "for", "at", "by", "-", "/"})
+#: Tokens after which a line break, or two spaces, do not end a sentence (the line was wrapped mid-phrase).
+_WRAPPED_AFTER = frozenset(
+    {",", "and", "or", "of", "the", "a", "an", "with", "in", "on", "to", "for", "at", "by", "-", "/"}
+)
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
 #: period, so "e.g." and "p.o." stay whole), and an opening bracket between letters ("nodule(s)",
 #: "DIAGNOSIS(ES):").
 _INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)", r"(?<=[A-Za-z])\((?=[A-Za-z])")
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
+#: Most tokens between an unclosed "(" and a list label that it encloses ("(series 4, image 2)").
+_PARENTHESIS_REACH = 8
 #: Most words in a header that is not written in capitals ("Reason for exam:").
 _MAX_HEADER_WORDS = 4
 _REDACTED = re.compile(r"X{2,}")
@@ -290,10 +298,12 @@ def _url_match(match: Callable[[str], Any] | None) -> Callable[[str], Any] | Non
 
 
 def _kind(text: str) -> int:
-    """Bit flags of one token text."""
+    """Bit flags of one token text (and the ordinal of a list label)."""
     if text.isspace():
-        return _SPACE | (_NEWLINE if "\n" in text else 0) | (_BLANK if text.count("\n") > 1 else 0)
-    kind = 0
+        if "\n" not in text:
+            return _SPACE | (_GAP if text.strip(" ") == "" else 0)  # the 2nd, 3rd ... of 2+ spaces
+        return _SPACE | _NEWLINE | (_BLANK if text.count("\n") > 1 else 0)
+    kind = _label(text)
     if text in _TERMINATORS:
         kind |= _TERM
     elif text in _CLOSERS:
@@ -312,6 +322,8 @@ def _kind(text: str) -> int:
         kind |= _WRAPS
     if text == ")":
         kind |= _PAREN
+    elif text == "(":
+        kind |= _OPEN
     if text[0].isupper():
         kind |= _CAPITAL
     if any(c.isalnum() for c in text):
@@ -323,6 +335,18 @@ def _kind(text: str) -> int:
             elif text.isupper():
                 kind |= _LETTER
     return kind
+
+
+def _label(text: str) -> int:
+    """The list-label bits of a token text: a number of one or two digits, a letter, or a letter
+    and a period ("b."); 0 for any other text."""
+    if text.isdecimal() and len(text) <= 2:  # not "²": a digit, but not a decimal one
+        return _LABEL | int(text) << _ORDINAL_SHIFT
+    letter, dot = text[:1], text[1:]
+    if dot not in ("", ".") or not (letter.isascii() and letter.isalpha()):
+        return 0
+    ordinal = ord(letter.lower()) - ord("a") + 1 + (_UPPER_ORDINALS if letter.isupper() else 0)
+    return _LABEL | (_DOTTED if dot else 0) | ordinal << _ORDINAL_SHIFT
 
 
 class Analyzer:
@@ -488,13 +512,19 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
     """Token indices that start a sentence, and the token ranges of headers ("FINDINGS:", "Liver:").
 
     ``bookmarks``: indices of bookmark tokens. Only the tokens of :data:`_EVENTS` kinds
-    (terminators, colons, line breaks) end a sentence; after one, the next token that is not
-    blank, a closer or a terminator starts the next sentence. A header (its words and colon)
-    is a sentence of its own (see :func:`_header_start`).
+    (terminators, colons, line breaks, runs of spaces, list labels) end a sentence; after one,
+    the next token that is not blank, a closer or a terminator starts the next sentence. A
+    header (its words and colon) is a sentence of its own (see :func:`_header_start`). An
+    inline list label ("2)", "(2)", "b)", "b.") starts a sentence when it continues its list
+    (its ordinal is the last item's plus one; numbers and letters count apart) or opens one
+    ("1)", "(1)", "a)"), unless a "(" before it is still open ("(segment 2)"); the label that
+    starts a sentence sets the list's last ordinal. Two or more spaces end a sentence as
+    :func:`_gap_ends_sentence` says.
     """
     starts = [0]
     headers: list[tuple[int, int]] = []
     pending = False
+    last_item = {True: 0, False: 0}  # ordinal of the last list item, numbered (True) and lettered
     scan = 0  # tokens before it have been looked at for a pending start
 
     def start_at(i: int) -> None:
@@ -519,6 +549,7 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
         if kind & _TERM:
             start = starts[-1]
             if i > 0 and kinds[i - 1] & _NUMBER and (i - 1 == start or kinds[i - 2] & _NEWLINE):
+                last_item[True] = kinds[i - 1] >> _ORDINAL_SHIFT
                 continue  # "1." of a numbered list
             pending = True
         elif kind & _COLON:
@@ -528,9 +559,23 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
                     starts.append(first)
                 headers.append((first, i + 1))
                 pending = True
-        elif kind & _PAREN:
-            if _inline_item(kinds, i) and i - 1 > starts[-1]:
-                starts.append(i - 1)  # "... nodules 2) Hepatic steatosis"
+        elif kind & (_PAREN | _DOTTED):
+            label = i - 1 if kind & _PAREN else i
+            if label < 0 or not kinds[label] & _LABEL:
+                continue
+            first = label - 1 if kind & _PAREN and label > 0 and kinds[label - 1] & _OPEN else label  # "(2)"
+            numbered = bool(kinds[label] & _NUMBER)
+            ordinal = kinds[label] >> _ORDINAL_SHIFT
+            if first > starts[-1]:
+                if ordinal != last_item[numbered] + 1 and not (ordinal == 1 and kind & _PAREN):
+                    continue
+                if _in_parentheses(kinds, first, starts[-1]):
+                    continue
+                starts.append(first)  # "... nodules 2) hepatic steatosis", "... dilatation b. Sludge"
+            last_item[numbered] = ordinal
+        elif kind & _GAP:
+            if 0 < i < n - 1 and _gap_ends_sentence(kinds[i - 1], kinds[i + 1]):
+                pending = True  # "No effusion  Mild atelectasis": a line break turned into spaces
         elif kind & _BLANK:
             pending = True
         elif i + 1 < n:  # a line break
@@ -573,18 +618,25 @@ def _cut_long_sentences(starts: list[int], keys: list[str | None]) -> tuple[list
     return out, cuts
 
 
-def _inline_item(kinds: list[int], paren: int) -> bool:
-    """Whether the ")" at ``paren`` closes the number of an inline list item: a number after a
-    word and before a capitalized word ("nodules 2) Hepatic")."""
-    return (
-        paren >= 2
-        and bool(kinds[paren - 1] & _NUMBER)
-        and bool(kinds[paren - 2] & _ALPHA)
-        and paren + 1 < len(kinds)
-        and bool(
-            kinds[paren + 1] & _CAPITAL
-            or (kinds[paren + 1] & _SPACE and paren + 2 < len(kinds) and kinds[paren + 2] & _CAPITAL)
-        )
+def _in_parentheses(kinds: list[int], first: int, sentence: int) -> bool:
+    """Whether an unclosed "(" opens within the few tokens before ``first`` (not before the
+    sentence start ``sentence``): the label of "(series 4, image 2)" or "(segment 3)" is not an item."""
+    for j in range(first - 1, max(sentence, first - _PARENTHESIS_REACH) - 1, -1):
+        if kinds[j] & (_OPEN | _PAREN):
+            return bool(kinds[j] & _OPEN)
+    return False
+
+
+def _gap_ends_sentence(before: int, after: int) -> bool:
+    """Whether two or more spaces between the token kinds ``before`` and ``after`` end a sentence:
+    after a lowercase word that does not wrap ("of", "the", ","), before a capitalized word
+    that is not in capitals ("Dr.  Smith", "Heart   Failure", "the AORTIC   VALVE" go on)."""
+    return bool(
+        before & _ALPHA
+        and not before & (_CAPITAL | _WRAPS)
+        and after & _ALPHA
+        and after & _CAPITAL
+        and not after & _UPPER
     )
 
 
