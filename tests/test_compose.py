@@ -83,6 +83,18 @@ RULES = [
     ("prevascular lymph node", "mediastinum lymph node"),
     ("superior mediastinal lymph node", "mediastinum lymph node"),
     ("simple renal cysts", "simple cyst"),
+    ("several gallstones", "calculus"),
+    ("several gallstones", "gallbladder"),
+    ("cholelithiasis", "calculus"),
+    ("cholelithiasis", "gallbladder"),
+    ("choledocholithiasis", "calculus"),
+    ("choledocholithiasis", "biliary system"),
+    ("bilateral nephrolithiasis", "calculus"),
+    ("bilateral nephrolithiasis", "kidney"),
+    ("mild hydroureter", "dilation"),
+    ("mild hydroureter", "ureter"),
+    ("left pyelectasis", "dilation"),
+    ("left pyelectasis", "renal pelvis"),
 ]
 
 

@@ -59,6 +59,9 @@ def found(matcher: Matcher, analyzer: Analyzer, text: str) -> list[tuple[str, st
         ("para aortic", [("para aortic", "paraaortic")]),
         ("non-calcified", [("non-calcified", "noncalcified")]),
         ("calcified", [("calcified", "calcified")]),
+        ("non-hepatic mass", [("mass", "mass")]),  # "non" denies the word after it
+        ("non hepatic mass", [("mass", "mass")]),
+        ("nonhepatic mass", [("mass", "mass")]),
         (
             "anterior mediastinal lymph node",
             [("anterior mediastinal", "anterior mediastinum"), ("mediastinal lymph node", "mediastinum lymph node")],

@@ -4,7 +4,8 @@
 name and synonym (see :mod:`radminer.text.analysis`) plus spelling variants of prefixed words
 ("paraaortic" = "para-aortic" = "para aortic", "noncalcified" = "non-calcified"). A text
 is then matched by walking the trie from each token: matches are whole tokens only, so
-"liver" never matches inside "deliver". :func:`select` keeps the longest matches: a match
+"liver" never matches inside "deliver", and none starts after the prefix "non" ("non-malignant"
+matches nothing, as "nonmalignant"). :func:`select` keeps the longest matches: a match
 inside a longer one is dropped (its label comes back through expansion), while crossing
 matches ("anterior mediastinal" and "mediastinal lymph node" in "anterior mediastinal
 lymph node") are both kept, each being a whole-word match of its own label.
@@ -104,6 +105,8 @@ class Matcher:
         firsts = self._firsts
         out: list[Match] = []
         for i in compress(range(start, end), map(firsts.__contains__, keys[start:end])):
+            if _after_non(keys, i):
+                continue
             node = trie[keys[i]]
             j = i + 1
             while True:
@@ -119,6 +122,15 @@ class Matcher:
                     break
                 j += 1
         return out
+
+
+def _after_non(keys: Sequence[str | None], i: int) -> bool:
+    """Whether token ``i`` follows the prefix "non" ("non-neoplastic", "non neoplastic"): the
+    word is then denied, as in "nonneoplastic", and matches nothing from here ("non-calcified"
+    still matches from "non", as "noncalcified")."""
+    if i and keys[i - 1] == "non":
+        return True
+    return i > 1 and keys[i - 1] is None and keys[i - 2] == "non"  # the hyphen has no key
 
 
 def select(matches: Sequence[Match]) -> list[Match]:
