@@ -11,8 +11,11 @@ import pytest
 from radminer import Extractor
 
 DEVSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "lesanet" / "hand_labeled_dev.json"
-#: F1 of ``labels ∪ uncertain`` against the gold as given, measured 0.973 (benchmarks/eval_devset.py).
-MIN_F1 = 0.97
+#: F1 of ``labels ∪ uncertain`` against the gold as given, measured 0.966 (benchmarks/eval_devset.py). The gold
+#: gives lung nodule / lung mass only where "lung" or "pulmonary" is written ("small nodule, right lower lobe,
+#: lung" has it, "Right lower lobe nodule" not), while a lobe is part of the lung: the 16 lung nodule / lung mass
+#: of lobe, lingula and fissure lesions count as false positives (0.979 before they were composed).
+MIN_F1 = 0.96
 
 
 @pytest.mark.shared

@@ -341,7 +341,14 @@ def _candidates(
         return [(items[i].start, items[i].end, i) for i in by_label[label]]
     indices = sorted(i for x in parts[label] | {label} if x in by_label for i in by_label[x])
     found = [(items[i].start, items[i].end, i) for i in indices]
-    return [p for p in found if not any(q[0] <= p[0] and p[1] <= q[1] and q[1] - q[0] > p[1] - p[0] for q in found)]
+    kept = set()
+    reach, last = -1, None  # the furthest end so far, and the span that reached it
+    for p in sorted(found, key=_outermost_first):
+        if p[1] > reach or p[:2] == last:  # in no longer candidate
+            kept.add(p)
+            if p[1] > reach:
+                reach, last = p[1], p[:2]
+    return [p for p in found if p in kept]
 
 
 #: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
@@ -353,6 +360,12 @@ _PRUNE = 16  # combinations of the other components beyond which they are filter
 
 
 _span = itemgetter(0, 1)  # a component's start and end
+
+
+def _outermost_first(part: _Part) -> tuple[int, int]:
+    return part[0], -part[1]
+
+
 _block_start = attrgetter("start")
 
 
@@ -381,7 +394,9 @@ class _Scope:
         self._finding_tokens: set[int] | None = None
         self._covered: set[int] | None = None
         self._ranks: list[int] | None = None
-        self._outer: list[Match] | None = None
+        self._outer: list[Match] | None = None  # the matches inside no longer one
+        self._outer_starts: list[int] = []
+        self._outer_ends: list[int] = []
 
     def block(self, token: int) -> Block | None:
         """The organ block whose header holds ``token`` (blocks are sorted and do not overlap)."""
@@ -401,13 +416,16 @@ class _Scope:
         """Whether a match of one of ``labels`` that is a mention (inside no longer match) lies
         within ``span`` or spans it: the composition would add nothing ("right renal cyst" holds
         the match "renal cyst"; "right lower lobe", below right lung, spans 'right' + "lower lobe")."""
-        if self._outer is None:
-            self._outer = select(self.matches)
+        outer = self._outer
+        if outer is None:
+            outer = self._outer = select(self.matches)  # sorted by start, and so by end
+            self._outer_starts = [m.start for m in outer]
+            self._outer_ends = [m.end for m in outer]
+        starts, ends = self._outer_starts, self._outer_ends
         start, end = span.start, span.end
-        return any(
-            m.label in labels and ((start <= m.start and m.end <= end) or (m.start <= start and end <= m.end))
-            for m in self._outer
-        )
+        within = range(bisect_left(starts, start), bisect_right(ends, end))
+        spanning = range(bisect_left(ends, end), bisect_right(starts, start))
+        return any(outer[k].label in labels for k in itertools.chain(within, spanning))
 
     def cut(self, left_end: int, right_start: int) -> bool:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,
