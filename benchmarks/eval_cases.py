@@ -2,7 +2,8 @@
 
     python benchmarks/eval_cases.py [--data tests/data/report_cases.jsonl] [-v]
 
-Each case is one report text mined whole (``Extractor(bookmark=None)``, the shipped ontology):
+Each case is one report text mined whole (``Extractor(bookmark=None)``, the shipped ontology, with
+the case's ``options`` if it has any):
 ``positive`` must all be in ``row.labels``, ``negated`` in ``row.negated``, ``uncertain`` in
 ``row.uncertain`` and ``not_positive`` none in ``row.labels``. Prints the share of cases right
 per category and overall; ``-v`` also prints each failing case with its row.
@@ -48,12 +49,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT)
     parser.add_argument("-v", "--verbose", action="store_true", help="print each failing case with its row")
     args = parser.parse_args()
-    extractor = Extractor(bookmark=None)
+    extractors: dict[str, Extractor] = {}  # by a case's options (JSON), built on first use
     right: dict[str, int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
     failures = []
     for case in load_cases(args.data):
-        (row,) = extractor(case["text"])
+        options = case.get("options", {})
+        key = json.dumps(options, sort_keys=True)
+        if key not in extractors:
+            extractors[key] = Extractor(bookmark=None, **options)
+        (row,) = extractors[key](case["text"])
         found = problems(case, row)
         total[case["category"]] += 1
         if found:

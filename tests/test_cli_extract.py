@@ -389,3 +389,14 @@ def test_encoding_option(tmp_path: Path) -> None:
     assert "invalid UTF-8 byte 0xe9" in run(path).stderr
     result = CliRunner().invoke(main, ["extract", str(path), "--encoding", "klingon"])
     assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr
+
+
+def test_organ_parts_option(tmp_path: Path) -> None:
+    """``--organ-parts``: a lobe stands for the lung in "right lower lobe nodule"; not by default."""
+    source = tmp_path / "lobe.csv"
+    source.write_text("id,text\n1,Right lower lobe nodule.\n", encoding="utf-8")
+    default, parts = tmp_path / "default.jsonl", tmp_path / "parts.jsonl"
+    assert run(source, "-o", default, "--no-progress").exit_code == 0
+    assert run(source, "-o", parts, "--no-progress", "--organ-parts").exit_code == 0
+    assert "lung nodule" not in records(default)[0]["labels"]
+    assert "lung nodule" in records(parts)[0]["labels"]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from radminer import Extractor, LabelGraph, Term
-from radminer.ontology.curation import Composition
+from radminer.ontology.curation import Composition, read_curation
 from radminer.text.analysis import Analyzer
-from radminer.text.compose import Composer
+from radminer.text.compose import Composer, organ_parts
 from radminer.text.matching import Matcher
 
 
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
     return Extractor(bookmark=None, context=False)
+
+
+@pytest.fixture(scope="module")
+def with_parts() -> Extractor:
+    return Extractor(bookmark=None, context=False, organ_parts=True)
 
 
 # one case per row of ontologies/curation/compositions.csv (same order)
@@ -121,7 +128,7 @@ def test_rule(extractor: Extractor, text: str, label: str) -> None:
         ("right and renal", "right kidney", False),
         ("renal right", "right kidney", True),  # any order
         ("liver normal. Splenic mass.", "liver mass", False),  # sentence scope
-        ("right upper lobe nodule", "lung nodule", False),  # exact labels only
+        ("right upper lobe nodule", "lung nodule", False),  # a part of the organ: only with organ_parts
     ],
 )
 def test_scopes(extractor: Extractor, text: str, label: str, expected: bool) -> None:
@@ -176,3 +183,86 @@ def test_rules_with_unknown_labels_are_left_out() -> None:
     rule = Composition("right kidney", ("'right'", "kidney"), "adjacent")
     composer = Composer(graph, Analyzer(), compositions=[rule])
     assert len(composer) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "expected", "by_default"),
+    [
+        ("Spiculated left upper lobe mass, 3.1 cm.", "lung mass", True, False),
+        ("A 7 mm nodule in the lingula is unchanged.", "lung nodule", True, False),
+        ("New nodules in the right and left lower lobes.", "lung nodule", True, False),
+        ("The right middle lobe contains a 12 mm nodule.", "lung nodule", True, False),
+        ("Nodule at the left lung base measuring 4 mm.", "lung nodule", True, True),
+        ("Perifissural nodule along the left major fissure.", "lung nodule", True, False),
+        ("Cyst in the interpolar region of the right kidney.", "kidney cyst", True, True),
+        ("Right lower lobe consolidation; 2 cm mass in the right ovary.", "lung mass", False, False),
+        ("Right lower lobe atelectasis; a 4 cm liver mass.", "lung mass", False, False),
+        ("Left upper lobe scarring and a 2 cm nodule in the thyroid.", "lung nodule", False, False),
+        ("Periportal lymph node, 1.4 cm; no focal liver lesion.", "liver mass", False, False),
+        ("Mass at the porta hepatis encasing the common bile duct.", "liver mass", False, False),
+        ("Tumor thrombus fills the left renal vein, with a simple cyst in the liver.", "kidney cyst", False, False),
+        ("Emphysema in both upper lobes; a 3 cm mass in the left breast.", "lung mass", False, False),
+    ],
+)
+def test_parts_of_an_organ(
+    with_parts: Extractor, extractor: Extractor, text: str, label: str, expected: bool, by_default: bool
+) -> None:
+    """With ``organ_parts``, a body part inside an organ stands for it in a rule that makes a finding; one
+    that only meets it does not. Without it (the default), only the organ named does ("lung base" holds lung)."""
+    (row,) = with_parts(text)
+    assert (label in row.labels) is expected
+    (row,) = extractor(text)
+    assert (label in row.labels) is by_default
+
+
+def test_organ_parts_of_the_shipped_ontology(extractor: Extractor) -> None:
+    graph = extractor.graph
+    not_parts = graph.curation.not_parts
+    lung = organ_parts(graph, "lung", not_parts)
+    assert {"right lower lobe", "right mid lung", "lingula", "lung base", "right minor fissure", "left lung"} <= lung
+    assert not lung & {"left pulmonary artery", "lung nodule", "atelectasis"}  # a vessel; findings
+    kidney = organ_parts(graph, "kidney", not_parts)
+    assert {"left kidney", "right kidney", "renal pelvis"} <= kidney
+    assert not kidney & {"renal vein", "left renal vein", "renal artery", "renal hilum"}
+    assert organ_parts(graph, "liver", not_parts) == frozenset()  # porta hepatis (curated), falciform ligament
+    assert "porta Hepatis" in organ_parts(graph, "liver")  # without the curated row
+
+
+def test_not_parts_and_rules_making_body_parts(tmp_path: Path) -> None:
+    (tmp_path / "not_parts.csv").write_text("term,whole,note\nhilum,organ,its vessels and nodes\n", encoding="utf-8")
+    curation = read_curation(tmp_path)
+    assert curation.not_parts == (("hilum", "organ"),)
+    terms = [
+        Term("organ", category="bodypart"),
+        Term("lobe", parents=("organ",), category="bodypart", synonyms=("lobar",)),
+        Term("hilum", parents=("organ",), category="bodypart", synonyms=("hilar",)),
+        Term("node", parents=("hilum",), category="bodypart", synonyms=("nodal",)),
+        Term("mass", category="type"),
+        Term("organ mass", parents=("organ", "mass"), category="type"),
+        Term("right organ", parents=("organ",), category="bodypart"),
+    ]
+    rules = [
+        Composition("organ mass", ("organ", "mass"), "sentence"),
+        Composition("right organ", ("'right'", "organ"), "adjacent"),
+    ]
+    analyzer = Analyzer()
+
+    def composed(text: str, graph: LabelGraph) -> list[str]:
+        composer = Composer(graph, analyzer, compositions=rules, with_parts=True)
+        analysis = analyzer.analyze(text)
+        matches = Matcher(graph, analyzer).match(analysis.keys)
+        return [c.match.label for c in composer.compose(matches, analysis.keys, analysis.sent_starts)]
+
+    plain, curated = LabelGraph(terms), LabelGraph(terms, curation=curation)
+    assert composed("lobar mass", plain) == composed("lobar mass", curated) == ["organ mass"]
+    assert composed("hilar mass", plain) == composed("nodal mass", plain) == ["organ mass"]
+    assert composed("hilar mass", curated) == composed("nodal mass", curated) == []  # listed, and below one listed
+    assert composed("right lobar", plain) == []  # a rule that makes a body part takes the organ only
+
+
+def test_no_composition_where_a_mention_names_it(extractor: Extractor) -> None:
+    """A composition over a mention of its label (or a finer one) adds no mention."""
+    (row,) = extractor("Right renal cyst. Right lower lobe opacity.")
+    assert [m.text for m in row.mentions if m.label == "kidney cyst"] == ["renal cyst"]
+    assert not [m for m in row.mentions if m.label == "right lung"]  # right lower lobe is below it
+    assert {"kidney cyst", "right kidney", "right lung"} <= set(row.labels)

@@ -72,7 +72,8 @@ def test_each_bookmark_gives_its_sentence(extractor: Extractor) -> None:
     assert second.sentence == "Right lower lobe nodule BOOKMARK."
     assert set(second.labels) == {"chest", "lung", "nodule", "right lower lobe", "right lung"}
     start = text.index("Right lower lobe")
-    assert second.mentions[0].start == start and second.mentions[0].text == "Right lower lobe"
+    (lobe,) = [m for m in second.mentions if m.label == "right lower lobe"]
+    assert lobe.start == start and lobe.text == "Right lower lobe"
 
 
 def test_bookmark_after_the_period_belongs_to_the_sentence_before(extractor: Extractor) -> None:

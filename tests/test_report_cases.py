@@ -5,7 +5,8 @@ Each line of ``tests/data/report_cases.jsonl`` is a report text mined whole
 ``positive`` all in ``row.labels`` (labels are expanded to ancestors), ``negated`` all in
 ``row.negated``, ``uncertain`` all in ``row.uncertain``, ``not_positive`` none in ``row.labels``.
 ``benchmarks/eval_cases.py`` prints the share of cases right per category. A case may carry a
-``known_failure`` reason: a known limitation, tested as a strict xfail.
+``known_failure`` reason: a known limitation, tested as a strict xfail; and ``options``: Extractor
+options of its own (``{"organ_parts": true}``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,17 @@ CATEGORIES = (
 
 
 @pytest.fixture(scope="module")
-def extractor() -> radminer.Extractor:
-    return radminer.Extractor(bookmark=None)
+def extractors() -> dict[str, radminer.Extractor]:
+    """Extractors by their options (as JSON), built on first use."""
+    return {}
+
+
+def _extractor(case: dict, extractors: dict[str, radminer.Extractor]) -> radminer.Extractor:
+    options = case.get("options", {})
+    key = json.dumps(options, sort_keys=True)
+    if key not in extractors:
+        extractors[key] = radminer.Extractor(bookmark=None, **options)
+    return extractors[key]
 
 
 def test_corpus_shape() -> None:
@@ -55,7 +65,7 @@ def test_corpus_shape() -> None:
         assert set(case) >= {"id", "category", "text", "note", *KEYS}, case["id"]
         assert case["text"].strip(), case["id"]
         assert any(case[key] for key in KEYS), f"{case['id']} asserts nothing"
-        assert set(case) <= {"id", "category", "text", "note", "known_failure", *KEYS}, case["id"]
+        assert set(case) <= {"id", "category", "text", "note", "known_failure", "options", *KEYS}, case["id"]
         unknown = {label for key in KEYS for label in case[key]} - labels
         assert not unknown, f"{case['id']}: not labels of the shipped ontology: {sorted(unknown)}"
         # a label cannot be both required and forbidden positive, negated and uncertain, ...
@@ -72,8 +82,8 @@ def _param(case: dict) -> object:
 
 
 @pytest.mark.parametrize("case", [_param(case) for case in CASES])
-def test_report_case(case: dict, extractor: radminer.Extractor) -> None:
-    (row,) = extractor(case["text"])
+def test_report_case(case: dict, extractors: dict[str, radminer.Extractor]) -> None:
+    (row,) = _extractor(case, extractors)(case["text"])
     labels, negated, uncertain = set(row.labels), set(row.negated), set(row.uncertain)
     problems = [f"{label!r} not positive" for label in case["positive"] if label not in labels]
     problems += [f"{label!r} not negated" for label in case["negated"] if label not in negated]

@@ -327,6 +327,12 @@ no output file is left behind.
     "(default: all but history, indication, comparison, technique, recommendation).",
 )
 @click.option(
+    "--organ-parts",
+    is_flag=True,
+    help="In a composition that makes a finding, a part of the organ stands for it "
+    "(right lower lobe nodule -> lung nodule).",
+)
+@click.option(
     "--per",
     type=click.Choice(["report", "sentence"]),
     default="report",
@@ -365,6 +371,7 @@ def extract(
     bookmark: str | None,
     context_rules: str | None,
     sections: str | None,
+    organ_parts: bool,
     per: str,
     jobs: int,
     on_error: str,
@@ -404,6 +411,8 @@ def extract(
         options["context_rules"] = context_rules
     if sections is not None:
         options["sections"] = sections
+    if organ_parts:
+        options["organ_parts"] = True
     if curation is not None:
         options["extra_synonyms"] = str(Path(curation).resolve())  # Dask workers read it too
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage

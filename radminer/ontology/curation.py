@@ -7,6 +7,8 @@
 * ``exclusive.csv`` (``term,other,note``): extra exclusive pairs (symmetric);
 * ``compositions.csv`` (``label,components,scope,note``): mentions that combine into a finer
   label, read by the extractor;
+* ``not_parts.csv`` (``term,whole,note``): body parts below ``whole`` in the hierarchy that
+  are not inside it, so that they do not stand for it in compositions;
 * ``source_fixes.csv``: fixes of the LesaNet source, applied when the OWL is generated.
 
 Rows whose terms the loaded ontology lacks are not applied; they are reported in
@@ -32,6 +34,7 @@ _COLUMNS = {
     "parents.csv": ("term", "parent", "note"),
     "exclusive.csv": ("term", "other", "note"),
     "compositions.csv": ("label", "components", "scope", "note"),
+    "not_parts.csv": ("term", "whole", "note"),
 }
 _SCOPES = ("adjacent", "sentence")
 
@@ -92,6 +95,7 @@ class Curation:
     parents: tuple[tuple[str, str], ...] = ()
     exclusive: tuple[tuple[str, str], ...] = ()
     compositions: tuple[Composition, ...] = ()
+    not_parts: tuple[tuple[str, str], ...] = ()  # (term, whole): term is not inside whole
 
     def apply(self, terms: list[Term]) -> tuple[list[Term], list[str]]:
         """``terms`` with the curated synonyms, parents and exclusive pairs added.
@@ -118,6 +122,10 @@ class Curation:
         for composition in self.compositions:
             if composition.label not in by_name or any(c not in by_name for c in composition.labels):
                 skipped.append(f"compositions.csv: {composition.label} (labels not in the ontology)")
+        for term, whole in self.not_parts:
+            absent = [x for x in (term, whole) if x not in by_name]
+            if absent:
+                skipped.append(f"not_parts.csv: {term} / {whole} ({', '.join(absent)} not in the ontology)")
         out = []
         for t in terms:
             extra = add.get(t.name)
@@ -153,6 +161,7 @@ def read_curation(directory: str | Path) -> Curation:
         compositions=tuple(
             _composition(directory / "compositions.csv", i + 2, r) for i, r in enumerate(tables["compositions.csv"])
         ),
+        not_parts=tuple((r["term"], r["whole"]) for r in tables["not_parts.csv"]),
     )
 
 

@@ -3,7 +3,11 @@
 Rules are data: ``ontologies/curation/compositions.csv`` (format in docs/curation.md), read
 into :class:`~radminer.ontology.curation.Composition` records with the ontology. A component is a
 label (matched exactly, including matches inside a longer match, so "right renal cyst"
-still holds *renal*) or a quoted word matched on its lemma. Scope ``adjacent``: the
+still holds *renal*) or a quoted word matched on its lemma. On request (``with_parts``), in a
+rule that makes a finding (a label of category ``type``: lung + nodule → lung nodule), a
+body-part component is also satisfied by a part of it (:func:`organ_parts`: "right lower lobe
+nodule" → lung nodule).
+Scope ``adjacent``: the
 components follow one another in any order, separated by at most :data:`MAX_GAP` words
 that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
@@ -24,13 +28,13 @@ import logging
 import math
 import sys
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from itertools import compress, islice, repeat
 from operator import attrgetter, is_not, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from .context import HEAD_CATEGORY
-from .matching import Match
+from .matching import Match, select
 
 if TYPE_CHECKING:
     from ..ontology.curation import Composition
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from .analysis import Analyzer
     from .sections import Block
 
-__all__ = ["GAP_WORDS", "MAX_GAP", "Composed", "Composer"]
+__all__ = ["GAP_WORDS", "MAX_GAP", "Composed", "Composer", "organ_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ _COORDINATORS = frozenset({"and", "or", ","})
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
 _OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 _ROUNDS = 4  # compositions of compositions, at most this deep
+_BODYPART = "bodypart"
 
 
 class Composed(NamedTuple):
@@ -70,22 +75,50 @@ class Composed(NamedTuple):
     components: tuple[int, ...]
 
 
+def organ_parts(graph: LabelGraph, whole: str, not_parts: Iterable[tuple[str, str]] = ()) -> frozenset[str]:
+    """The body parts inside ``whole``: the labels below it of category bodypart whose ancestors
+    all are ``whole``, above it or below it (one that also lies below another structure, such as
+    a vein, a ligament, a hilum or a lymph node, is a structure of its own that meets ``whole``),
+    less the terms that ``not_parts`` (``(term, whole)`` pairs) lists for ``whole`` and the
+    labels below them."""
+    below = graph.descendants(whole)
+    inside = below | graph.expand([whole])
+    excluded = {term for term, other in not_parts if other == whole and term in graph}
+    return frozenset(
+        label
+        for label in below
+        if graph.category(label) == _BODYPART
+        and graph.ancestors(label) <= inside
+        and excluded.isdisjoint(graph.expand([label]))
+    )
+
+
 class _Rule(NamedTuple):
     label: str
     components: tuple[str | tuple[str, ...], ...]  # a label, or the match keys of a quoted word
     adjacent: bool
     labels: frozenset[str]  # the label components
     words: frozenset[tuple[str, ...]]  # the word components
+    parts: Mapping[str, frozenset[str]]  # organ components → their parts, which satisfy them too
 
     def fits(self, labels: Set[str], words: Set[tuple[str, ...]]) -> bool:
-        """Whether all the rule's components are among ``labels`` and ``words``."""
-        return self.labels <= labels and self.words <= words
+        """Whether all the rule's components are among ``labels`` and ``words`` (an organ, or one of its parts)."""
+        if not self.words <= words:
+            return False
+        if self.labels <= labels:
+            return True
+        parts = self.parts
+        return bool(parts) and all(
+            label in labels or (label in parts and not parts[label].isdisjoint(labels)) for label in self.labels
+        )
 
 
 class Composer:
     """Applies the compositions of ``graph.curation`` (or ``compositions``) to matches.
 
-    Rules whose labels ``graph`` lacks are left out (logged).
+    Rules whose labels ``graph`` lacks are left out (logged). With ``with_parts``, in a rule whose
+    label is a finding (category ``type``), a body-part component is also satisfied by its
+    :func:`organ_parts` (less the ``not_parts`` of ``graph.curation``).
     """
 
     def __init__(
@@ -94,9 +127,11 @@ class Composer:
         analyzer: Analyzer,
         *,
         compositions: Iterable[Composition] | None = None,
+        with_parts: bool = False,
     ) -> None:
         if compositions is None:
             compositions = graph.curation.compositions if graph.curation is not None else ()
+        not_parts = graph.curation.not_parts if graph.curation is not None else ()
         self.rules: list[_Rule] = []
         for c in compositions:
             missing = [x for x in (c.label, *c.labels) if x not in graph]
@@ -105,24 +140,33 @@ class Composer:
                 continue
             parts = tuple(analyzer.phrase_keys(p[1:-1]) if p.startswith("'") else p for p in c.components)
             words = frozenset(p for p in parts if isinstance(p, tuple))
-            self.rules.append(_Rule(c.label, parts, c.scope == "adjacent", frozenset(c.labels), words))
+            organs: dict[str, frozenset[str]] = {}
+            if with_parts and graph.category(c.label) == HEAD_CATEGORY:  # a finding: a part of an organ stands for it
+                found = ((x, organ_parts(graph, x, not_parts)) for x in c.labels if graph.category(x) == _BODYPART)
+                organs = {x: inside for x, inside in found if inside}
+            self.rules.append(_Rule(c.label, parts, c.scope == "adjacent", frozenset(c.labels), words, organs))
         self._gap = frozenset(k for w in GAP_WORDS for k in analyzer.phrase_keys(w))
         self._words: dict[str, list[tuple[str, ...]]] = {}
         for word in {w for r in self.rules for w in r.words}:
             self._words.setdefault(word[0], []).append(word)
         self._by_label: dict[str, list[int]] = {}  # label → rules that use it
         for k, rule in enumerate(self.rules):
-            for label in rule.labels:
+            for label in rule.labels.union(*rule.parts.values()):
                 self._by_label.setdefault(label, []).append(k)
         self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
         self._word_starts = frozenset(word[0] for _, rule in self._word_rules for word in rule.words)
         self._findings = frozenset(label for label in graph.labels if graph.category(label) == HEAD_CATEGORY)
-        # each rule with labels once, under the label of it that the fewest rules use (usually the rarest in texts)
+        #: rule label → the labels that imply it (it and those below it)
+        self._implying = {rule.label: graph.descendants(rule.label) | {rule.label} for rule in self.rules}
+        # each rule with labels under the labels of one component: the one that the fewest rules use
+        # (usually the rarest in texts)
         self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
         for k, rule in enumerate(self.rules):
             if rule.labels:
-                rare = min(sorted(rule.labels), key=lambda label: len(self._by_label[label]))
-                self._by_rare_label.setdefault(rare, []).append((k, rule))
+                needs = [rule.parts.get(label, frozenset()) | {label} for label in sorted(rule.labels)]
+                rare = min(needs, key=lambda need: sum(len(self._by_label[label]) for label in need))
+                for label in rare:
+                    self._by_rare_label.setdefault(label, []).append((k, rule))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -179,7 +223,7 @@ class Composer:
                 candidates: list[list[_Part]] = [
                     [(s, e, None) for s, e in words[part]]
                     if isinstance(part, tuple)
-                    else [(items[i].start, items[i].end, i) for i in by_label[part]]
+                    else _candidates(items, by_label, part, rule.parts)
                     for part in rule.components
                 ]
                 taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
@@ -187,7 +231,8 @@ class Composer:
                     indices = tuple(c[2] for c in combo if c[2] is not None)
                     span = scope.located(combo)
                     match = _new(Match, (min(map(itemgetter(0), span)), max(map(itemgetter(1), span)), rule.label))
-                    added.append(Composed(match, indices))
+                    if not scope.named(match, self._implying[rule.label]):
+                        added.append(Composed(match, indices))
             if not added:
                 break
             fresh = range(len(items), len(items) + len(added))
@@ -201,7 +246,7 @@ class Composer:
         candidates = [entry for label in labels if label in index for entry in index[label]]
         if words:
             candidates += self._word_rules
-        return sorted(k for k, rule in candidates if rule.fits(labels, words))
+        return sorted({k for k, rule in candidates if rule.fits(labels, words)})
 
     def _combos(
         self,
@@ -288,6 +333,26 @@ class Composer:
         return all(scope.sentence(c[0]) == first for c in combo[1:])
 
 
+def _candidates(
+    items: Sequence[Match], by_label: dict[str, list[int]], label: str, parts: Mapping[str, frozenset[str]]
+) -> list[_Part]:
+    """The candidates of the label component ``label``, in the order of ``items``: its matches, or for
+    an organ those of it and its ``parts`` but for the ones inside another ("right lower lobe"
+    holds "lower lobe", "right renal" holds "renal": the longer match names the part)."""
+    if label not in parts:
+        return [(items[i].start, items[i].end, i) for i in by_label[label]]
+    indices = sorted(i for x in parts[label] | {label} if x in by_label for i in by_label[x])
+    found = [(items[i].start, items[i].end, i) for i in indices]
+    kept = set()
+    reach, last = -1, None  # the furthest end so far, and the span that reached it
+    for p in sorted(found, key=_outermost_first):
+        if p[1] > reach or p[:2] == last:  # in no longer candidate
+            kept.add(p)
+            if p[1] > reach:
+                reach, last = p[1], p[:2]
+    return [p for p in found if p in kept]
+
+
 #: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
 #: ``__new__`` that ``collections.namedtuple`` generates (one interpreted call less per tuple,
 #: in the pure and the compiled build; same object).
@@ -297,6 +362,12 @@ _PRUNE = 16  # combinations of the other components beyond which they are filter
 
 
 _span = itemgetter(0, 1)  # a component's start and end
+
+
+def _outermost_first(part: _Part) -> tuple[int, int]:
+    return part[0], -part[1]
+
+
 _block_start = attrgetter("start")
 
 
@@ -325,6 +396,9 @@ class _Scope:
         self._finding_tokens: set[int] | None = None
         self._covered: set[int] | None = None
         self._ranks: list[int] | None = None
+        self._outer: list[Match] | None = None  # the matches inside no longer one
+        self._outer_starts: list[int] = []
+        self._outer_ends: list[int] = []
 
     def block(self, token: int) -> Block | None:
         """The organ block whose header holds ``token`` (blocks are sorted and do not overlap)."""
@@ -339,6 +413,21 @@ class _Scope:
             return combo
         rest = [c for c in combo if self.block(c[0]) is None]
         return rest or combo
+
+    def named(self, span: Match, labels: frozenset[str]) -> bool:
+        """Whether a match of one of ``labels`` that is a mention (inside no longer match) lies
+        within ``span`` or spans it: the composition would add nothing ("right renal cyst" holds
+        the match "renal cyst"; "right lower lobe", below right lung, spans 'right' + "lower lobe")."""
+        outer = self._outer
+        if outer is None:
+            outer = self._outer = select(self.matches)  # sorted by start, and so by end
+            self._outer_starts = [m.start for m in outer]
+            self._outer_ends = [m.end for m in outer]
+        starts, ends = self._outer_starts, self._outer_ends
+        start, end = span.start, span.end
+        within = range(bisect_left(starts, start), bisect_right(ends, end))
+        spanning = range(bisect_left(ends, end), bisect_right(starts, start))
+        return any(outer[k].label in labels for k in itertools.chain(within, spanning))
 
     def cut(self, left_end: int, right_start: int) -> bool:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,

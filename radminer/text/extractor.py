@@ -90,7 +90,11 @@ class Extractor:
     lesion marks (``None``: none; every text is mined whole). ``lemmatizer``: ``"spacy"`` or
     ``"wordnet"``. ``context``: ``True`` for radminer's negation / uncertainty / relevance
     stage, ``False`` for every mention positive. ``compositions``: apply the curated
-    compositions. ``max_sentence_chars``: cap on the ``sentence`` of a whole-text row.
+    compositions. ``organ_parts``: in a composition that makes a finding, a part of the organ
+    stands for it ("right lower lobe nodule" → lung nodule, "nodule in the lingula"); off by
+    default, as LesaNet's labels compose a finding with an organ only where the organ is named
+    ("right lower lobe nodule": nodule, right lower lobe, lung). ``max_sentence_chars``: cap on
+    the ``sentence`` of a whole-text row.
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
@@ -116,6 +120,7 @@ class Extractor:
         lemmatizer: str = "spacy",
         context: bool = True,
         compositions: bool = True,
+        organ_parts: bool = False,
         max_sentence_chars: int = _MAX_SENTENCE_CHARS,
         cache_size: int = _CACHE_SIZE,
         context_rules: ContextRules | str | Path | None = None,
@@ -142,6 +147,7 @@ class Extractor:
             "lemmatizer": lemmatizer,
             "context": bool(context),
             "compositions": bool(compositions),
+            "organ_parts": bool(organ_parts),
             "max_sentence_chars": max_sentence_chars,
             "cache_size": cache_size,
             "context_rules": str(context_rules) if isinstance(context_rules, Path) else context_rules,
@@ -154,7 +160,9 @@ class Extractor:
         self.matcher = Matcher(graph, self.analyzer)
         if isinstance(ontology, (str, Path)):  # a user's file: its phrases checked against the analyzer
             check_match_keys(graph, self.analyzer)
-        self.composer = Composer(graph, self.analyzer, compositions=None if compositions else ())
+        self.composer = Composer(
+            graph, self.analyzer, compositions=None if compositions else (), with_parts=organ_parts
+        )
         self._context = _ContextStage(graph, _rules(context_rules)) if context else None
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
@@ -173,7 +181,7 @@ class Extractor:
     def from_config(cls, config: dict[str, Any]) -> Extractor:
         """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
         allowed = {
-            "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions",
+            "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions", "organ_parts",
             "max_sentence_chars", "cache_size", "context_rules", "sections", "extra_synonyms",
         }  # fmt: skip
         unknown = sorted(set(config) - allowed)
