@@ -104,8 +104,9 @@ class Matcher:
         trie = self._trie
         firsts = self._firsts
         out: list[Match] = []
+        denied = "non" in keys  # rare: the check below only then
         for i in compress(range(start, end), map(firsts.__contains__, keys[start:end])):
-            if _after_non(keys, i):
+            if denied and _after_non(keys, i):
                 continue
             node = trie[keys[i]]
             j = i + 1

@@ -143,14 +143,16 @@ def statuses(
         after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
         before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
         rank = STATUS_KINDS.index(trigger.kind)
-        turned = _turned(trigger, spans, j, after, before)
+        reaches = []
         for forward in (True, False):
-            if (trigger.forward if forward else trigger.backward) or turned is forward:
-                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=True)
+            limit = after if forward else before
+            if trigger.forward if forward else trigger.backward:
+                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=True))
             elif trigger.adjacent or (forward and trigger.next):
-                reach = _reach(text, spans, j, trigger, forward, after if forward else before, window, chain=False)
-            else:
-                continue
+                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False))
+        if not any(reaches) and (turned := _turned(trigger, spans, j, after, before)) is not None:
+            reaches.append(_reach(text, spans, j, trigger, turned, after if turned else before, window, chain=True))
+        for reach in reaches:
             for p, distance in reach:
                 if p not in best or (distance, rank) < best[p][:2]:
                     best[p] = (distance, rank, trigger)
