@@ -140,6 +140,55 @@ def test_cache_does_not_change_rows() -> None:
     ]
 
 
+@pytest.mark.parametrize("per_sentence", [False, True])
+def test_sentence_cache_does_not_change_rows(per_sentence: bool) -> None:
+    """Sentences met again in other places (after other sentences, under headers and sections,
+    in a recommendation) give the mentions they give mined afresh."""
+    sentences = [
+        "No pleural effusion.",
+        "Right renal cyst.",
+        "The liver is normal in size; 2 cm hypodense lesion in segment 6.",
+        "None.",
+        "Possible left adrenal nodule, adenoma versus metastasis.",
+        "Recommend CT of the chest to evaluate the pulmonary nodule.",
+        "No splenic lesion apart from a 4 mm cyst.",
+    ]
+    frames = [
+        "{0} {1}",
+        "{1}\n{0}",
+        "FINDINGS: {0} {1}\nIMPRESSION: {1}",
+        "Ascites:\n{0}\n{1}",
+        "LIVER: {0} {1}\nSPLEEN: {1}",
+        "HISTORY: {0}\nFINDINGS: {1} {0}",
+        "{0} Follow-up is suggested. {1}",
+        "{1}  {0}",
+    ]
+    texts = [f.format(a, b) for f in frames for a in sentences for b in sentences if a != b]
+    rows = (lambda e, ts: list(e.pipe_sentences(ts))) if per_sentence else (lambda e, ts: list(e.pipe(ts)))
+    expected = rows(Extractor(bookmark=None, cache_size=0), texts)
+    cached = Extractor(bookmark=None, cache_size=1)  # the text cache misses; 4 sentences are kept
+    assert rows(cached, texts) == expected
+    assert len(cached._sentence_cache) == 4
+    wide = Extractor(bookmark=None)
+    assert rows(wide, texts[::-1]) == expected[::-1]
+    assert len(wide._sentence_cache) >= len(sentences)  # the check above reused them
+
+
+def test_sentence_cache_keeps_apart_what_differs_around_a_sentence() -> None:
+    extractor = Extractor(bookmark=None)
+    (first,) = extractor("Stable appearance. 2 cm cyst.")  # "2 cm cyst." cached: a cyst
+    assert first.labels == ("cyst",) and len(extractor._sentence_cache) == 1
+    (header,) = extractor("KIDNEYS:\n2 cm cyst.")  # under an organ header: a kidney cyst
+    assert "kidney cyst" in header.labels
+    assert len(extractor._sentence_cache) == 1  # not the sentences of a block
+    (history,) = extractor("HISTORY: Cough. Right renal cyst.\nFINDINGS: Cough. Right renal cyst.")
+    assert [m.section for m in history.mentions if m.label == "kidney cyst"] == ["history", "findings"]
+    assert len(extractor._sentence_cache) == 3  # the cyst once per section (the first sentences never)
+    (glued,) = extractor("Stable appearance.2 cm cyst.")  # another character before it
+    assert [(m.label, m.start) for m in glued.mentions] == [("cyst", 23)]
+    assert len(extractor._sentence_cache) == 4
+
+
 def test_cache_shared_by_threads() -> None:
     from concurrent.futures import ThreadPoolExecutor
 

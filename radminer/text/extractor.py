@@ -77,6 +77,8 @@ BOOKMARK_WINDOW_CHARS = 1000
 BOOKMARK_REACH = 12
 #: Default number of recent distinct texts whose rows an Extractor keeps (see ``cache_size``).
 _CACHE_SIZE = 1024
+#: Distinct sentences whose mentions an Extractor keeps, per text of ``cache_size``.
+_SENTENCES_PER_TEXT = 4
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
 
 
@@ -98,7 +100,8 @@ class Extractor:
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
-    often); 0 turns the cache off. The rows do not depend on it. ``context_rules``: the
+    often), and the mentions of four times as many recent distinct sentences (mined again only
+    where their surroundings differ); 0 turns both off. The rows do not depend on them. ``context_rules``: the
     negation / uncertainty rules (``None``: the shipped ones; a path to a rules file, see
     docs/context.md; or a :class:`~radminer.text.context.ContextRules`). ``sections``: the report
     sections whose mentions count towards the labels (``None``: all but history, indication,
@@ -169,6 +172,10 @@ class Extractor:
         self._all_labels = len(self._keep) == len(graph)
         self._caches: tuple[dict[str, _Mined], ...] = ({}, {})  # rows, sentence rows: text → them, oldest first
         self._cache_size = cache_size
+        # (sentence text, its tokens, the characters either side, its section) → its mentions, offsets
+        # from its start; oldest first (see _found_by_sentence)
+        self._sentence_cache: dict[tuple[Any, ...], tuple[Mention, ...]] = {}
+        self._sentence_cache_size = _SENTENCES_PER_TEXT * cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
     # -- configuration and pickling ---------------------------------------------------------
@@ -388,9 +395,90 @@ class Extractor:
         shared: _Shared | None = None,
     ) -> list[Mention]:
         """The mentions of tokens ``[lo, hi)`` with their statuses, sorted; ``bookmark``: the
-        index of the row's bookmark, if any; ``shared``: what the rows of the text share."""
+        index of the row's bookmark, if any (``None``: the whole text, mined sentence by sentence
+        through the sentence cache when there is one); ``shared``: what the rows of the text share."""
         if not matches and not self.composer.words_in(analysis.keys, lo, hi):
             return []
+        if bookmark is None and self._sentence_cache_size and not analysis.cuts:
+            return self._found_by_sentence(analysis, plan, matches)
+        return self._found_in(analysis, plan, matches, bookmark, lo, hi, shared)
+
+    def _found_by_sentence(self, analysis: Analysis, plan: Layout, matches: list[Match]) -> list[Mention]:
+        """The mentions of a whole text: a sentence met before in the same place (its text and
+        tokens, the characters either side of it, its section) gives its mentions again from the
+        sentence cache; each run of the other sentences is mined at once, and its sentences are
+        cached. A sentence whose statuses may depend on another one (a header, the first sentence
+        under it, a sentence under an organ header, one a section starts inside) is never cached."""
+        starts, ends = analysis.offsets()
+        text, orths, keys = analysis.text, analysis.orths, analysis.keys
+        bounds = [*analysis.sent_starts, len(keys)]
+        fixed = _fixed_sentences(analysis, plan) if plan is not PLAIN or analysis.headers else ()
+        match_starts = [m.start for m in matches]
+        cache = self._sentence_cache
+        out: list[Mention] = []
+        run: list[tuple[int, int, tuple[Any, ...]]] = []  # the cacheable sentences of the run: char start, end, key
+        run_lo = 0
+        for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            if hi == lo or (
+                bisect_left(match_starts, lo) == bisect_left(match_starts, hi)
+                and not self.composer.words_in(keys, lo, hi)
+            ):
+                continue  # nothing to find in it: left in whatever run it falls in
+            if k in fixed:
+                continue
+            start, end = starts[lo], ends[hi - 1]
+            key = (text[start - 1 : start] if start else None, text[start:end], text[end : end + 1],
+                   tuple(orths[lo:hi]), None if plan is PLAIN else plan.section(lo))  # fmt: skip
+            cached = cache.get(key)
+            if cached is None:
+                run.append((start, end, key))
+                continue
+            out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
+            out += [_shifted(m, start) for m in cached]
+            run, run_lo = [], hi
+        out += self._mined_run(analysis, plan, matches, match_starts, run_lo, len(keys), run)
+        return out
+
+    def _mined_run(
+        self,
+        analysis: Analysis,
+        plan: Layout,
+        matches: list[Match],
+        match_starts: list[int],
+        lo: int,
+        hi: int,
+        cacheable: list[tuple[int, int, tuple[Any, ...]]],
+    ) -> list[Mention]:
+        """The mentions of the sentences of tokens ``[lo, hi)``, mined together; those of the
+        ``cacheable`` sentences (char start, end, key) go to the sentence cache."""
+        inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
+        if lo == hi or (not inside and not self.composer.words_in(analysis.keys, lo, hi)):
+            return []
+        found = self._found_in(analysis, plan, inside, None, lo, hi)
+        if cacheable:
+            firsts = [m.start for m in found]
+            new = {
+                key: tuple(_shifted(m, -start) for m in found[bisect_left(firsts, start) : bisect_left(firsts, end)])
+                for start, end, key in cacheable
+            }
+            cache = self._sentence_cache
+            with self._cache_lock:
+                cache.update(new)
+                for key in list(itertools.islice(cache, max(0, len(cache) - self._sentence_cache_size))):
+                    del cache[key]
+        return found
+
+    def _found_in(
+        self,
+        analysis: Analysis,
+        plan: Layout,
+        matches: list[Match],
+        bookmark: int | None,
+        lo: int,
+        hi: int,
+        shared: _Shared | None = None,
+    ) -> list[Mention]:
+        """:meth:`_found`, mined at once (``matches``: those of tokens ``[lo, hi)``)."""
         chosen = select(matches)
         built, made = (None, None) if shared is None else shared
         mentions = _mentions(analysis, chosen, plan, built)
@@ -583,6 +671,31 @@ def _overlapping(mentions: list[Mention], chosen: int, added: _Added, target: Me
         m = mentions[position]
         if m.start < target.end and target.start < m.end:
             out.append(m)
+    return out
+
+
+def _shifted(mention: Mention, by: int) -> Mention:
+    """``mention`` with its character offsets (and its trigger's) moved by ``by``."""
+    m = mention
+    trigger = (None, None) if m.trigger_start is None else (m.trigger_start + by, (m.trigger_end or 0) + by)
+    return _new(Mention, (m.label, m.text, m.start + by, m.end + by, m.status, m.trigger, *trigger, m.section))
+
+
+def _fixed_sentences(analysis: Analysis, plan: Layout) -> set[int]:
+    """The sentences of ``analysis`` (by index) whose mentions may depend on other sentences:
+    the headers, the first sentence under each, those under an organ header, and those a
+    section starts inside (a recommendation cue)."""
+    sent_starts = analysis.sent_starts
+    out: set[int] = set()
+    for first, _ in analysis.headers:
+        k = bisect_right(sent_starts, first) - 1
+        out.update((k, k + 1))
+    for block in plan.blocks:
+        out.update(range(bisect_right(sent_starts, block.start) - 1, bisect_left(sent_starts, block.end)))
+    for start in plan.section_starts:
+        k = bisect_right(sent_starts, start) - 1
+        if sent_starts[k] != start:
+            out.add(k)
     return out
 
 

@@ -109,6 +109,11 @@ class Layout:
         self.blocks = blocks
         self._block_starts = [b.start for b in blocks]
 
+    @property
+    def section_starts(self) -> list[int]:
+        """The tokens where a section begins, ascending."""
+        return self._starts
+
     def section(self, token: int) -> str | None:
         """Section of the token ``token`` (``None`` before the first section header)."""
         k = bisect_right(self._starts, token) - 1
