@@ -6,7 +6,14 @@ import pytest
 
 from radminer import RadminerError
 from radminer.errors import InputError
-from radminer.text.analysis import ABBREVIATIONS, BOOKMARK_KEY, Analyzer, _emoticon, make_lemmatizer
+from radminer.text.analysis import (
+    ABBREVIATIONS,
+    BOOKMARK_KEY,
+    Analyzer,
+    _emoticon,
+    american_spelling,
+    make_lemmatizer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +36,8 @@ LEMMAS = [
     ("densities", "density"), ("cavities", "cavity"), ("pneumothoraces", "pneumothorax"),
     ("left", "left"), ("mets", "mets"), ("ground", "ground"), ("pancreas", "pancreas"),
     ("ascites", "ascites"), ("thickened", "thicken"), ("dilated", "dilate"), ("calcified", "calcify"),
-    ("scarring", "scar"), ("loops", "loop"), ("sinuses", "sinus"),
+    ("scarring", "scar"), ("loops", "loop"), ("sinuses", "sinus"), ("hematomas", "hematoma"),
+    ("seromas", "seroma"), ("angiomyolipomas", "angiomyolipoma"),
 ]  # fmt: skip
 
 
@@ -60,6 +68,34 @@ def test_at_least_40_lemma_cases() -> None:
 )
 def test_match_keys(analyzer: Analyzer, text: str, keys: tuple[str, ...]) -> None:
     assert analyzer.phrase_keys(text) == keys
+
+
+@pytest.mark.parametrize(
+    ("british", "american"),
+    [
+        ("Haematomas", "hematoma"),
+        ("haemorrhagic", "hemorrhagic"),
+        ("haemangioma", "hemangioma"),
+        ("pneumohaemothorax", "pneumohemothorax"),
+        ("gastro-oesophageal junction", "gastro-esophageal junction"),
+        ("oedematous", "edematous"),
+        ("ischaemic", "ischemic"),
+        ("ileocaecal valve", "ileocecal valve"),
+        ("coeliac axis", "celiac axis"),
+        ("faecolith", "fecolith"),
+        ("tumours", "tumors"),
+        ("characterised", "characterized"),
+        ("too small to characterise", "too small to characterize"),
+        ("localisation", "localization"),
+    ],
+)
+def test_british_spellings_share_the_american_keys(analyzer: Analyzer, british: str, american: str) -> None:
+    assert analyzer.phrase_keys(british) == analyzer.phrase_keys(american)
+
+
+@pytest.mark.parametrize("word", ["contour", "four", "characteristic", "normal", "does", "poem", "aerated", "visual"])
+def test_words_that_only_look_british_keep_their_spelling(word: str) -> None:
+    assert american_spelling(word) == word
 
 
 def sentences(analyzer: Analyzer, text: str) -> list[str]:

@@ -10,9 +10,10 @@ matches nothing. Ontology synonyms go through the
 same :meth:`Analyzer.phrase_keys`, so text and lexicon always agree ("ground-glass" and
 "ground glass" both give ``("ground", "glass")``).
 
-Lemmas come from spaCy's lookup table (spacy-lookups-data) or NLTK's WordNet, both
-corrected by a curated exceptions table (``radminer/text/data/lemmas.csv``: "masses" → "mass",
-"left" stays "left") and, for words neither knows, plural rules ("hypodensities" →
+Lemmas come from spaCy's lookup table (spacy-lookups-data) or NLTK's WordNet, of the word in
+American spelling ("haematoma" → "hematoma"; :data:`BRITISH_SPELLINGS`), both corrected by a
+curated exceptions table (``radminer/text/data/lemmas.csv``: "masses" → "mass", "left" stays
+"left") and, for words neither knows, plural rules ("hypodensities" →
 "hypodensity"). Lemmas are cached per lowercase form. spaCy is imported on first use.
 """
 
@@ -42,10 +43,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ABBREVIATIONS",
     "BOOKMARK_KEY",
+    "BRITISH_SPELLINGS",
     "LEMMATIZERS",
     "MAX_SENTENCE_TOKENS",
     "Analysis",
     "Analyzer",
+    "american_spelling",
     "make_lemmatizer",
 ]
 
@@ -206,6 +209,8 @@ def _plural_rule(word: str) -> str:
         return word[:-2] + "is"
     if word.endswith("ae") and len(word) > 4:
         return word[:-1]
+    if word.endswith("omas") and len(word) > 5:  # "hematomas", "seromas" (other "-as" words stay: "pancreas")
+        return word[:-1]
     if word.endswith("s") and not word.endswith(("ss", "us", "is", "as", "os", "ys")):
         return word[:-1]
     return word
@@ -247,8 +252,32 @@ def _wordnet_lemmatizer() -> Callable[[str], str]:
     return lemma
 
 
+#: British spellings → American ones, by the letters that differ in the stems of report words
+#: ("haematoma", "oesophageal", "oedema", "ischaemic", "tumour", "characterised"). Each stem is
+#: one that no other English word holds ("-our" only in "tumour", "favour" and "behaviour": not
+#: in "contour" or "four"; "-ise" only after the stems listed: not in "characteristic").
+BRITISH_SPELLINGS: dict[str, str] = {
+    "haem": "hem", "aemi": "emi", "oesophag": "esophag", "oedem": "edem", "caec": "cec", "coeliac": "celiac",
+    "faec": "fec", "foet": "fet", "paed": "ped", "oestr": "estr", "aetiol": "etiol", "anaesth": "anesth",
+    "gynaec": "gynec", "rrhoea": "rrhea", "pnoea": "pnea", "tumour": "tumor", "favour": "favor",
+    "behaviour": "behavior",
+    **{
+        f"{stem}s{vowel}": f"{stem}z{vowel}"
+        for stem in ("characteri", "normali", "visuali", "locali")
+        for vowel in "aei"
+    },
+}  # fmt: skip
+_BRITISH = re.compile("|".join(sorted(BRITISH_SPELLINGS, key=len, reverse=True)))
+
+
+def american_spelling(word: str) -> str:
+    """``word`` (lowercase) in American spelling (see :data:`BRITISH_SPELLINGS`)."""
+    return _BRITISH.sub(lambda m: BRITISH_SPELLINGS[m.group()], word)
+
+
 def make_lemmatizer(name: str = "spacy") -> Callable[[str], str]:
-    """A function lowercase word → lemma: backend ``name`` corrected by the exceptions table."""
+    """A function lowercase word → lemma: the word in American spelling (:func:`american_spelling`),
+    lemmatized by backend ``name`` corrected by the exceptions table."""
     backends = {"spacy": _spacy_lemmatizer, "wordnet": _wordnet_lemmatizer}
     if name not in backends:
         raise InputError(f"unknown lemmatizer {name!r}; expected one of {', '.join(LEMMATIZERS)}")
@@ -256,6 +285,7 @@ def make_lemmatizer(name: str = "spacy") -> Callable[[str], str]:
     exceptions = _read_exceptions()
 
     def lemma(word: str) -> str:
+        word = american_spelling(word)
         found = exceptions.get(word)
         return found if found is not None else backend(word)
 
