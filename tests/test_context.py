@@ -117,6 +117,12 @@ CASES = [
     ("Stable [cardiomegaly] without [edema].", [POS, NEG]),
     ("Findings consistent with [pneumonia].", [POS]),
     ("Stable [nodule].", [POS]),
+    # reason connectives end a scope: the reason is certain
+    ("Low probability of [malignancy] in light of the fat within the [lesion].", [UNC, POS]),
+    ("No [metastasis] because of the stable size of the [nodule].", [NEG, POS]),
+    ("Possible [abscess] based on the [gas] in the collection.", [UNC, POS]),
+    # "excluding" as "except" ends the negation's scope
+    ("No enlarged [nodes], excluding a 12 mm hilar [node].", [NEG, POS]),
     # window: a long gap ends the scope
     ("No acute findings in this patient who has a long known history of [emphysema].", [POS]),
     # words that contain a trigger are not triggers
@@ -288,6 +294,17 @@ def test_find_triggers_longest_match_and_kinds() -> None:
 def test_malformed_rules(data: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ContextRulesError, match=message):
         ContextRules.from_dict(data)
+
+
+def test_nature_hedges_and_next_hedges_of_the_rules() -> None:
+    assert RULES.is_nature_hedge("Most  likely") and RULES.is_nature_hedge("presumed")
+    assert not RULES.is_nature_hedge("possible") and not RULES.is_nature_hedge("cannot exclude")
+    assert {"cyst", "hemangioma", "adenoma"} <= RULES.lesion_natures and "metastasis" not in RULES.lesion_natures
+    assert RULES.hedges_next("Borderline") and not RULES.hedges_next("likely") and not RULES.hedges_next("versus")
+    rules = ContextRules.from_dict({"uncertain": {"forward": ["likely"]}, "nature_hedges": ["likely"]})
+    assert rules.is_nature_hedge("likely") and not rules.lesion_natures
+    with pytest.raises(ContextRulesError, match="lesion_natures"):
+        ContextRules.from_dict({"lesion_natures": "cyst"})
 
 
 def test_rules_file_errors_derive_from_radminer_error(tmp_path: Path) -> None:

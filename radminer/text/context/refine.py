@@ -6,6 +6,7 @@ that describe a shape rather than assert a finding. Applied after :mod:`.scopes`
 from __future__ import annotations
 
 import itertools
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
@@ -38,7 +39,16 @@ class Header(NamedTuple):
 _new = tuple.__new__
 #: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
 _BODYPART_CATEGORY = "bodypart"
+_WORD = re.compile(r"\w+")
 _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3}
+#: What may separate a body part written before the lesion type it locates, or two such body
+#: parts ("hepatic cyst", "hepatic and splenic cysts", "left adrenal adenoma").
+_PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
+#: What may separate a lesion type from a body part written after it ("cyst in the liver",
+#: "hemangioma of the spleen").
+_PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?", re.IGNORECASE)
+#: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
+_PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
 
 
 def describe(mentions: list[Mention], rules: ContextRules) -> list[Mention]:
@@ -80,22 +90,42 @@ def refine(
       lesion (a lesion noun before the cue or among them: "adrenal nodule, adenoma versus
       metastasis"); between processes they are positive, as the image shows one or both
       ("streaky opacity, atelectasis versus scarring", "effusion and/or atelectasis").
+    - Hedged natures and attributes: a body part that locates a lesion type hedged by one of
+      the rules' ``nature_hedges`` is positive when the lesion type is one of the rules'
+      ``lesion_natures`` ("likely hepatic cyst", "presumed hemangioma of the spleen": the lesion
+      is there, what it is is uncertain; not "probable hepatic metastases"); so is a body part named by a
+      lesion noun that a hedge of the next word reaches ("borderline 11 mm subcarinal node":
+      the hedge bears on its size).
     - Exceptions: mentions negated before "apart from", "other than", "except" ... are positive
-      again when what the cue excepts is a lesion without a body part of its own (the body
-      parts: "no splenic lesions apart from a small cyst"), or names no lesion at all (all of
-      them: "no free fluid except for a small amount in the pelvis").
+      again when what the cue excepts (up to the end of its clause) is a lesion without a body
+      part of its own (the body parts: "no splenic lesions apart from a small cyst"), a lesion
+      in a body part (the negated body parts that are it, hold it or lie in it), or names no
+      lesion at all (all of them: "no free fluid except for a small amount in the pelvis").
     - Clauses (a sentence cut at ";" and at a clause boundary before an opener such as "and a"):
       a body part or attribute said to be normal is positive again when its clause holds a
-      lesion ("the liver is normal in size with a 2 cm hypodense lesion"); a positive body part
-      whose clause holds findings, all negated or normal, and no lesion is ``normal`` ("the
-      spleen is not enlarged", "the lungs are free of nodules").
+      lesion ("the liver is normal in size with a 2 cm hypodense lesion"; after an exception
+      cue that names a body part, only the normal parts that are it, hold it or lie in it); a
+      positive body part whose clause holds findings, all negated or normal, and no lesion is
+      ``normal`` ("the spleen is not enlarged", "the lungs are free of nodules"), and so is one
+      that is the subject of a negated lesion noun ("the liver shows no focal lesion"). A plural
+      lesion noun inside a body part's mention names that part, not a lesion ("mediastinal lymph
+      nodes are not enlarged").
     - Headers: the mentions of a header take the status of the one status cue of the first
       sentence under it when that sentence names no label ("Pneumothorax: none.", "Liver:
       normal in size."); else an organ header's body parts take the best status of the
-      findings and lesion nouns under it ("LUNGS: No nodules." → negated).
+      findings and lesion nouns under it ("LUNGS: No nodules." → negated), and the other
+      mentions of a header the status of the first mention of their label (or of their last
+      words) in that sentence ("Ascites: No ascites.", "Pleural effusion: No effusion." →
+      negated).
     """
-    if not mentions or (not headers and all(m.status == "positive" for m in mentions)):
+    if not mentions:
         return mentions
+    if folded is None:
+        folded = rules.fold(text)
+    if found is None:
+        found = rules.scan(folded, sentences[0][0], sentences[-1][1])
+    if not headers and all(m.status == "positive" for m in mentions) and all(t.kind != "negated" for t in found):
+        return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion")
     if categories is None:
         categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
     kinds = [categories.get(m.label) for m in mentions]
@@ -103,10 +133,6 @@ def refine(
     for p, m in enumerate(mentions):
         if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
             mentions[p] = _status(m, POSITIVE)
-    if folded is None:
-        folded = rules.fold(text)
-    if found is None:
-        found = rules.scan(folded, sentences[0][0], sentences[-1][1])
     exceptions = any(t.kind == "exception" for t in found)
     k, last = 0, len(sentences) - 1
     groups: list[tuple[int, list[int]]] = []  # (sentence, its mentions); mentions are sorted by start
@@ -131,10 +157,12 @@ def refine(
                 unfound = unfound or not is_part[p]
         if uncertain and rules.differentials:
             _differentials(text, mentions, members, rules, found, folded, sentences[k])
+        if uncertain:
+            _hedged_natures(text, mentions, members, kinds, graph, rules)
         if negated and exceptions:
-            _exceptions(text, mentions, members, is_part, rules, found, folded, sentences[k][1])
-        if normal or (positive_part and unfound):
-            _clauses(text, mentions, members, is_part, rules, found, folded, sentences[k], bookmark)
+            _exceptions(text, mentions, members, is_part, graph, rules, found, folded, sentences[k][1])
+        if normal or (positive_part and (unfound or rules.head_pattern.search(text, *sentences[k]))):
+            _clauses(text, mentions, members, is_part, graph, rules, found, folded, sentences[k], bookmark)
     for header in headers:
         _header(text, mentions, is_part, rules, found, folded, header, sentences)
     return mentions
@@ -153,15 +181,28 @@ def _context_of(mention: Mention) -> Context:
 
 
 def _lesion_nouns(
-    text: str, start: int, end: int, rules: ContextRules, found: Sequence[Trigger], folded: Folded
+    text: str,
+    start: int,
+    end: int,
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    folded: Folded,
+    parts: Sequence[Mention] = (),
 ) -> list[Context]:
     """The contexts of the lesion nouns of ``text[start:end]`` that are not part of a trigger
-    (``found``: the triggers of the text around; ``folded``: the text by ``rules.fold``)."""
+    (``found``: the triggers of the text around; ``folded``: the text by ``rules.fold``), nor
+    in the plural inside one of the body part mentions ``parts`` ("hilar lymph nodes" names the
+    nodes of a station; "the hilar node", one node, may be a lesion)."""
     heads = [match.span() for match in rules.head_pattern.finditer(text, start, end)]
     if not heads:
         return []
     near = found[bisect_right(found, start, key=_end) : bisect_left(found, end, key=_start)]
-    heads = [h for h in heads if not any(t.start < h[1] and h[0] < t.end for t in near)]
+    heads = [
+        h
+        for h in heads
+        if not any(t.start < h[1] and h[0] < t.end for t in near)
+        and not (text[h[1] - 1] in "sSiI" and any(m.start <= h[0] and h[1] <= m.end for m in parts))
+    ]
     if not heads:
         return []
     inside = found_within(found, start, end)  # not searched for again where they are known
@@ -210,6 +251,7 @@ def _exceptions(
     mentions: list[Mention],
     members: list[int],
     is_part: list[bool],
+    graph: LabelGraph,
     rules: ContextRules,
     found: Sequence[Trigger],
     folded: Folded,
@@ -220,15 +262,93 @@ def _exceptions(
     first = min(mentions[p].end for p in negated)
     cues = [t for t in _starting_in(found, first, sentence_end) if t.kind == "exception"]
     for cue in cues:
-        after = [q for q in members if mentions[q].start >= cue.end]
+        cut = rules.clause_pattern.search(text, cue.end, sentence_end)
+        stop = sentence_end if cut is None else cut.start()  # what the cue excepts ends with its clause
+        after = [q for q in members if cue.end <= mentions[q].start < stop]
         lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
-            _lesion_nouns(text, cue.end, sentence_end, rules, found, folded)
+            _lesion_nouns(text, cue.end, stop, rules, found, folded)
         )
-        located = any(is_part[q] for q in after)
+        where = [mentions[q].label for q in after if is_part[q]]
         for p in negated:
             m = mentions[p]
-            if m.status == "negated" and m.end <= cue.start and (not lesion or (is_part[p] and not located)):
+            if (
+                m.status == "negated"
+                and m.end <= cue.start
+                and (not lesion or (is_part[p] and (not where or _related(graph, m.label, where))))
+            ):
                 mentions[p] = _status(m, POSITIVE)
+
+
+def _related(graph: LabelGraph, label: str, others: Iterable[str]) -> bool:
+    """Whether ``label`` is one of ``others``, holds one of them or lies in one (in ``graph``)."""
+    if label not in graph:
+        return label in others
+    above = graph.ancestors(label)
+    return any(o == label or o in above or (o in graph and label in graph.ancestors(o)) for o in others)
+
+
+def _hedged_natures(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    kinds: list[str | None],
+    graph: LabelGraph,
+    rules: ContextRules,
+) -> None:
+    """The hedged-nature rule of :func:`refine` for the mentions ``members`` of one sentence."""
+    for i, q in enumerate(members):
+        lesion = mentions[q]
+        if lesion.status != "uncertain" or lesion.trigger is None:
+            continue
+        if (
+            kinds[q] == _BODYPART_CATEGORY
+            and rules.hedges_next(lesion.trigger)
+            and rules.head_pattern.search(text, lesion.start, lesion.end)
+        ):
+            mentions[q] = _status(lesion, POSITIVE)  # "borderline subcarinal node": its size is hedged
+        elif (
+            kinds[q] == HEAD_CATEGORY
+            and rules.is_nature_hedge(lesion.trigger)
+            and (
+                lesion.label in rules.lesion_natures
+                or not rules.lesion_natures.isdisjoint(graph.ancestors(lesion.label))
+            )
+        ):
+            _locate(text, mentions, kinds, lesion, reversed(members[:i]), forward=False)
+            _locate(text, mentions, kinds, lesion, members[i + 1 :], forward=True)
+
+
+def _locate(
+    text: str,
+    mentions: list[Mention],
+    kinds: list[str | None],
+    lesion: Mention,
+    side: Iterable[int],
+    *,
+    forward: bool,
+) -> None:
+    """Makes positive the body parts of ``side`` (positions, nearest first) written one after the
+    other next to ``lesion`` (after it when ``forward``) and hedged by the same trigger."""
+    edge, gap = (lesion.end, _PART_AFTER) if forward else (lesion.start, _PART_BEFORE)
+    for p in side:
+        m = mentions[p]
+        if m.start < lesion.end and lesion.start < m.end:  # shares words with the lesion type ("right renal" cyst)
+            if kinds[p] == _BODYPART_CATEGORY and m.status == "uncertain" and m.trigger_start == lesion.trigger_start:
+                mentions[p] = _status(m, POSITIVE)
+                edge = max(edge, m.end) if forward else min(edge, m.start)
+            continue
+        if m.start < edge if forward else m.end > edge:
+            continue  # overlaps the body part next to it
+        lo, hi = (edge, m.start) if forward else (m.end, edge)
+        if not (
+            kinds[p] == _BODYPART_CATEGORY
+            and m.status == "uncertain"
+            and m.trigger_start == lesion.trigger_start
+            and gap.fullmatch(text, lo, hi)
+        ):
+            return
+        mentions[p] = _status(m, POSITIVE)
+        edge, gap = (m.end, _PART_NEXT) if forward else (m.start, gap)
 
 
 def _clauses(
@@ -236,6 +356,7 @@ def _clauses(
     mentions: list[Mention],
     members: list[int],
     is_part: list[bool],
+    graph: LabelGraph,
     rules: ContextRules,
     found: Sequence[Trigger],
     folded: Folded,
@@ -256,18 +377,56 @@ def _clauses(
         inside = list(group)  # members are sorted by start: their clauses come in order
         findings = [mentions[p].status for p in inside if not is_part[p]]
         normal = [p for p in inside if mentions[p].status == "normal"]
-        unfound = findings and all(s in ("negated", "normal") for s in findings)
+        unfound = all(s in ("negated", "normal") for s in findings)
         bare = [p for p in inside if is_part[p] and mentions[p].status == "positive"] if unfound else []
         if not normal and not bare:
             continue
         lo, hi = bounds[c], bounds[c + 1]
-        lesion = (
-            "positive" in findings
-            or (bookmark is not None and lo <= bookmark < hi)
-            or _asserted(_lesion_nouns(text, lo, hi, rules, found, folded))
-        )
-        for p in normal if lesion else bare:
-            mentions[p] = _status(mentions[p], POSITIVE if lesion else Context("normal"))
+        nouns = _lesion_nouns(text, lo, hi, rules, found, folded, [mentions[p] for p in inside if is_part[p]])
+        if "positive" in findings or (bookmark is not None and lo <= bookmark < hi) or _asserted(nouns):
+            for p in _excepted(mentions, normal, is_part, graph, inside, found, lo, hi):
+                mentions[p] = _status(mentions[p], POSITIVE)
+        elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
+            for p in bare:
+                mentions[p] = _status(mentions[p], Context("normal"))
+
+
+def _subject(text: str, start: int, first: Mention, last: Mention, lesion: Context) -> bool:
+    """Whether the body parts ``first`` to ``last`` of a clause starting at ``start`` are the
+    subject of the negation of the lesion noun of context ``lesion``: at most two words before
+    them, six from the first to the negation ("the visualized bones show no acute abnormality";
+    not "degenerative changes of the spine without acute abnormality")."""
+    return (
+        lesion.trigger_start is not None
+        and lesion.trigger_start >= last.end
+        and len(_WORD.findall(text, start, first.start)) <= 2
+        and len(_WORD.findall(text, first.start, lesion.trigger_start)) <= 6
+    )
+
+
+def _excepted(
+    mentions: list[Mention],
+    normal: list[int],
+    is_part: list[bool],
+    graph: LabelGraph,
+    inside: list[int],
+    found: Sequence[Trigger],
+    lo: int,
+    hi: int,
+) -> list[int]:
+    """The ``normal`` mentions of a clause ``[lo, hi)`` (its mentions: ``inside``) that a lesion
+    in it makes positive again: all of them, or after an exception cue that names body parts
+    ("unremarkable except for a cyst in the left kidney"), those before it related to one."""
+    if not normal:
+        return normal
+    start = min(mentions[p].end for p in normal)
+    cue = next((t for t in _starting_in(found, start, hi) if t.kind == "exception"), None)
+    if cue is None:
+        return normal
+    where = [mentions[q].label for q in inside if is_part[q] and mentions[q].start >= cue.end]
+    if not where:
+        return normal
+    return [p for p in normal if mentions[p].start >= cue.end or _related(graph, mentions[p].label, where)]
 
 
 def _header(
@@ -286,17 +445,23 @@ def _header(
     if not own:
         return
     k = bisect_left(sentences, header.end, key=itemgetter(0))
+    under = _mentions_in(mentions, *sentences[k]) if k < len(sentences) and sentences[k][0] < header.body_end else None
     value = None
-    if k < len(sentences) and sentences[k][0] < header.body_end:
-        first, last = sentences[k]
-        cues = [t for t in _starting_in(found, first, last) if t.kind in STATUS_KINDS]
-        if len(cues) == 1 and not _mentions_in(mentions, first, last):
+    if under is not None and not under:
+        cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
+        if len(cues) == 1:
             t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
     if value is not None:
         for p in own:
             mentions[p] = _status(mentions[p], value)
-    elif header.organ:
+        return
+    for p in own:
+        m = mentions[p]
+        same = None if header.organ and is_part[p] else next((q for q in under or () if _names(m, mentions[q])), None)
+        if same is not None:
+            mentions[p] = _status(m, _context_of(mentions[same]))
+    if header.organ:
         evidence = [
             _context_of(mentions[p]) for p in _mentions_in(mentions, header.end, header.body_end) if not is_part[p]
         ] or _lesion_nouns(text, header.end, header.body_end, rules, found, folded)
@@ -305,6 +470,15 @@ def _header(
             for p in own:
                 if is_part[p]:
                     mentions[p] = _status(mentions[p], best)
+
+
+def _names(header: Mention, mention: Mention) -> bool:
+    """Whether ``mention`` names what the mention ``header`` of a header does: the same label, or
+    the last words of its text ("Pleural effusion: no effusion")."""
+    if header.label == mention.label:
+        return True
+    said, short = header.text.lower().split(), mention.text.lower().split()
+    return said[-len(short) :] == short
 
 
 _start = attrgetter("start")

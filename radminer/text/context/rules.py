@@ -45,6 +45,7 @@ _DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
 _PHRASE_LISTS = (
     "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
+    "nature_hedges", "lesion_natures",
 )  # fmt: skip
 
 
@@ -201,6 +202,10 @@ class ContextRules:
     shape like a finding's ("nodular", "masslike"): a mention written as one is uncertain (see
     :func:`describe`). ``differentials``: uncertainty triggers between alternatives ("versus",
     "and/or") that make them uncertain only in a differential of a lesion (see :func:`refine`).
+    ``nature_hedges``: uncertainty triggers that hedge what a lesion is, not where it is
+    ("likely", "presumed") when they hedge one of the ``lesion_natures`` (labels of the ontology
+    that say what a seen lesion is: "cyst", "hemangioma", ..., and the labels below them): the
+    body part that locates it stays positive (see :func:`refine`).
     """
 
     def __init__(
@@ -214,6 +219,8 @@ class ContextRules:
         clause_openers: Sequence[str] = (),
         descriptors: Sequence[str] = (),
         differentials: Sequence[str] = (),
+        nature_hedges: Sequence[str] = (),
+        lesion_natures: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -249,6 +256,8 @@ class ContextRules:
         self.descriptors = frozenset(" ".join(d.lower().split()) for d in descriptors)
         self._plain_rules: ContextRules | None = None
         self.differentials = frozenset(_compact(d) for d in differentials)
+        self.nature_hedges = frozenset(_compact(h) for h in nature_hedges)
+        self.lesion_natures = frozenset(lesion_natures)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an opener.
         self.clause_pattern = re.compile(rf";|(?:{self.boundary_pattern.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -258,7 +267,7 @@ class ContextRules:
         """Rules from the JSON structure of ``radminer/text/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
-            "descriptors", "differentials",
+            "descriptors", "differentials", "nature_hedges", "lesion_natures",
             *STATUS_KINDS, *_SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)
@@ -353,6 +362,15 @@ class ContextRules:
     def is_differential(self, phrase: str) -> bool:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``differentials``."""
         return _compact(phrase) in self.differentials
+
+    def hedges_next(self, phrase: str) -> bool:
+        """Whether ``phrase`` (a trigger's text) reaches only the nearest target after it ("borderline")."""
+        meaning = self._exact.get(phrase.lower()) or self._meaning.get(_compact(phrase))
+        return meaning is not None and meaning[4] and not (meaning[1] or meaning[2])
+
+    def is_nature_hedge(self, phrase: str) -> bool:
+        """Whether ``phrase`` (a trigger's text) is one of the rules' ``nature_hedges``."""
+        return _compact(phrase) in self.nature_hedges
 
     def without_differential_cues(
         self, folded: Folded, found: Sequence[Trigger], start: int, end: int
