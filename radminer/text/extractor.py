@@ -101,9 +101,9 @@ class Extractor:
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
     a repeated text (templated reports such as "No acute cardiopulmonary abnormality." recur
     often), and the mentions of four times as many recent distinct sentences (mined again only
-    where their surroundings differ); 0 turns both off. The rows do not depend on them. ``context_rules``: the
-    negation / uncertainty rules (``None``: the shipped ones; a path to a rules file, see
-    docs/context.md; or a :class:`~radminer.text.context.ContextRules`). ``sections``: the report
+    where their surroundings differ); 0 turns both off. The rows do not depend on them.
+    ``context_rules``: the negation / uncertainty rules (``None``: the shipped ones; a path to a
+    rules file, see docs/context.md; or a :class:`~radminer.text.context.ContextRules`). ``sections``: the report
     sections whose mentions count towards the labels (``None``: all but history, indication,
     comparison, technique and recommendation; ``"all"``; or a list of section names, see
     :mod:`radminer.text.sections`); text outside any section always counts, and every mention is
@@ -173,7 +173,7 @@ class Extractor:
         self._caches: tuple[dict[str, _Mined], ...] = ({}, {})  # rows, sentence rows: text → them, oldest first
         self._cache_size = cache_size
         # (sentence text, its tokens, the characters either side, its section) → its mentions, offsets
-        # from its start; oldest first (see _found_by_sentence)
+        # from its start; least recently used first (see _found_by_sentence)
         self._sentence_cache: dict[tuple[Any, ...], tuple[Mention, ...]] = {}
         self._sentence_cache_size = _SENTENCES_PER_TEXT * cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
@@ -429,10 +429,11 @@ class Extractor:
             start, end = starts[lo], ends[hi - 1]
             key = (text[start - 1 : start] if start else None, text[start:end], text[end : end + 1],
                    tuple(orths[lo:hi]), None if plan is PLAIN else plan.section(lo))  # fmt: skip
-            cached = cache.get(key)
+            cached = cache.pop(key, None)
             if cached is None:
                 run.append((start, end, key))
                 continue
+            cache[key] = cached  # put back last: the most recently used (no lock needed: one step each)
             out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
             out += [_shifted(m, start) for m in cached]
             run, run_lo = [], hi
@@ -465,7 +466,7 @@ class Extractor:
             with self._cache_lock:
                 cache.update(new)
                 for key in list(itertools.islice(cache, max(0, len(cache) - self._sentence_cache_size))):
-                    del cache[key]
+                    cache.pop(key, None)  # another thread may have taken it out to put it back
         return found
 
     def _found_in(
