@@ -121,6 +121,11 @@ CASES = [
     ("Low probability of [malignancy] in light of the fat within the [lesion].", [UNC, POS]),
     ("No [metastasis] because of the stable size of the [nodule].", [NEG, POS]),
     ("Possible [abscess] based on the [gas] in the collection.", [UNC, POS]),
+    # what a clinical note affirms after a negation ends its scope
+    ("Cytology negative for [malignancy], positive for [atypia].", [NEG, POS]),
+    ("Past history is negative for [stroke] and significant for [hypertension].", [NEG, POS]),
+    ("No [effusion]; abdomen remarkable for mild [distension].", [NEG, POS]),
+    ("Without [fever], notable for a [rash] on the trunk.", [NEG, POS]),
     # "excluding" as "except" ends the negation's scope
     ("No enlarged [nodes], excluding a 12 mm hilar [node].", [NEG, POS]),
     # window: a long gap ends the scope
