@@ -126,6 +126,9 @@ CASES = [
     ("Past history is negative for [stroke] and significant for [hypertension].", [NEG, POS]),
     ("No [effusion]; abdomen remarkable for mild [distension].", [NEG, POS]),
     ("Without [fever], notable for a [rash] on the trunk.", [NEG, POS]),
+    # what is not known is the cause of a finding, not whether it is there
+    ("We do not know the exact etiology of her [pancreatitis].", [POS]),
+    ("It is not clear the underlying cause of the [effusion].", [POS]),
     # "excluding" as "except" ends the negation's scope
     ("No enlarged [nodes], excluding a 12 mm hilar [node].", [NEG, POS]),
     # window: a long gap ends the scope
