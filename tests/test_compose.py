@@ -141,6 +141,9 @@ RULES = [
     ("myositis", "muscle"),
     ("aortitis", "aorta"),
     ("mesenteric lymphadenitis", "lymph node"),
+    ("near complete collapse of the right lung", "atelectasis"),
+    ("collapse of the left lower lobe", "atelectasis"),
+    ("lobar collapse", "atelectasis"),
 ]
 
 
@@ -168,6 +171,8 @@ def test_rule(extractor: Extractor, text: str, label: str) -> None:
         ("renal right", "right kidney", True),  # any order
         ("liver normal. Splenic mass.", "liver mass", False),  # sentence scope
         ("right upper lobe nodule", "lung nodule", False),  # a part of the organ: only with organ_parts
+        ("collapse of the T11 vertebral body", "atelectasis", False),  # no lung, no lobe
+        ("the lungs are clear; compression collapse of L2", "atelectasis", False),  # another clause
     ],
 )
 def test_scopes(extractor: Extractor, text: str, label: str, expected: bool) -> None:
