@@ -153,20 +153,21 @@ class Composer:
         for k, rule in enumerate(self.rules):
             for label in rule.labels.union(*rule.parts.values()):
                 self._by_label.setdefault(label, []).append(k)
-        self._word_rules = [(k, rule) for k, rule in enumerate(self.rules) if not rule.labels]
-        self._word_starts = frozenset(word[0] for _, rule in self._word_rules for word in rule.words)
+        self._word_starts = frozenset(word[0] for rule in self.rules if not rule.labels for word in rule.words)
         self._findings = frozenset(label for label in graph.labels if graph.category(label) == HEAD_CATEGORY)
         #: rule label → the labels that imply it (it and those below it)
         self._implying = {rule.label: graph.descendants(rule.label) | {rule.label} for rule in self.rules}
-        # each rule with labels under the labels of one component: the one that the fewest rules use
-        # (usually the rarest in texts)
-        self._by_rare_label: dict[str, list[tuple[int, _Rule]]] = {}
+        # each rule under one of its quoted words (words are rarer than labels in texts), else under
+        # the labels of one component: the one that the fewest rules use (usually the rarest in texts)
+        self._by_rare: dict[str | tuple[str, ...], list[tuple[int, _Rule]]] = {}
         for k, rule in enumerate(self.rules):
-            if rule.labels:
+            if rule.words:
+                self._by_rare.setdefault(min(rule.words), []).append((k, rule))
+            else:
                 needs = [rule.parts.get(label, frozenset()) | {label} for label in sorted(rule.labels)]
                 rare = min(needs, key=lambda need: sum(len(self._by_label[label]) for label in need))
                 for label in rare:
-                    self._by_rare_label.setdefault(label, []).append((k, rule))
+                    self._by_rare.setdefault(label, []).append((k, rule))
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -242,10 +243,8 @@ class Composer:
 
     def _applicable(self, labels: Set[str], words: Set[tuple[str, ...]]) -> list[int]:
         """The rules (ascending) that have all their components among ``labels`` and ``words``."""
-        index = self._by_rare_label
-        candidates = [entry for label in labels if label in index for entry in index[label]]
-        if words:
-            candidates += self._word_rules
+        index = self._by_rare
+        candidates = [entry for key in itertools.chain(labels, words) if key in index for entry in index[key]]
         return sorted({k for k, rule in candidates if rule.fits(labels, words)})
 
     def _combos(
