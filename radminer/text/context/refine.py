@@ -111,8 +111,8 @@ def refine(
       lesion noun inside a body part's mention names that part, not a lesion ("mediastinal lymph
       nodes are not enlarged").
     - Headers: the mentions of a header take the status of the one status cue of the first
-      sentence under it when that sentence names no label ("Pneumothorax: none.", "Liver:
-      normal in size."); else an organ header's body parts take the best status of the
+      sentence under it when that sentence names no label, nor a lesion noun under an organ
+      header ("Pneumothorax: none.", "Liver: normal in size."); else an organ header's body parts take the best status of the
       findings and lesion nouns under it ("LUNGS: No nodules." → negated), and the other
       mentions of a header the status of the first mention of their label (or of their last
       words) in that sentence ("Ascites: No ascites.", "Pleural effusion: No effusion." →
@@ -449,7 +449,8 @@ def _header(
     value = None
     if under is not None and not under:
         cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
-        if len(cues) == 1:
+        if len(cues) == 1 and not (header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)):
+            # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
     if value is not None:
