@@ -274,3 +274,19 @@ def test_header_with_a_plural_in_brackets(analyzer: Analyzer) -> None:
         "COMPLICATIONS:",
         "POSTOPERATIVE DIAGNOSIS(ES):",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "headers"),
+    [
+        ("CT ABD/PELV W CONTRAST: No acute findings.", []),  # a title cut at a one-letter word
+        ("CT CHEST W IV CONTRAST:\nFINDINGS: Clear lungs.", ["FINDINGS:"]),
+        ("CT ABDOMEN W/O CONTRAST: Stable cyst.", []),  # "W/O": "CONTRAST" follows the one letter "O"
+        ("Heart normal. LUNGS: No nodules.", ["LUNGS:"]),
+        ("CHEST X-RAY: No effusion.", ["CHEST X-RAY:"]),
+    ],
+)
+def test_title_ending_in_a_section_word_is_no_header(analyzer: Analyzer, text: str, headers: list[str]) -> None:
+    analysis = analyzer.analyze(text)
+    starts, ends = analysis.offsets()
+    assert [text[starts[first] : ends[last - 1]] for first, last in analysis.headers] == headers

@@ -105,7 +105,7 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
- _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED) = (1 << i for i in range(21))  # fmt: skip
+ _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL) = (1 << i for i in range(22))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
 _ORDINAL_SHIFT = 24
@@ -363,7 +363,7 @@ def _kind(text: str) -> int:
             if text.isupper() and len(text) > 1 and not _REDACTED.fullmatch(text):
                 kind |= _UPPER
             elif text.isupper():
-                kind |= _LETTER
+                kind |= _LETTER | (_INITIAL if len(text) == 1 else 0)
     return kind
 
 
@@ -675,7 +675,7 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
 
     A header is words (joined by blanks, "/", "&", "-", "and", "of", parentheses) before a
     colon: up to :data:`_MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
-    "POSTOPERATIVE DIAGNOSIS(ES):"), or up to :data:`_MAX_HEADER_WORDS` words of any case that
+    "POSTOPERATIVE DIAGNOSIS(ES):"; not after a one-letter word: "CT ABD W CONTRAST:" is a title), or up to :data:`_MAX_HEADER_WORDS` words of any case that
     start a line or the sentence ``sentence`` ("Impression: no effusion").
     """
     first, words = colon, 0
@@ -689,7 +689,8 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     while first < colon and not kinds[first] & (_UPPER | _LETTER):  # a header starts with a word
         first += 1
     if first < colon:
-        return first
+        # after a one-letter capital, the words are the end of a title ("CT ABD W CONTRAST:"), no header
+        return None if first and kinds[first - 1] & _INITIAL else first
     words = 0
     while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
         first -= 1
