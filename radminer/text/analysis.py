@@ -675,8 +675,9 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
 
     A header is words (joined by blanks, "/", "&", "-", "and", "of", parentheses) before a
     colon: up to :data:`_MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
-    "POSTOPERATIVE DIAGNOSIS(ES):"; not after a one-letter word: "CT ABD W CONTRAST:" is a title), or up to :data:`_MAX_HEADER_WORDS` words of any case that
-    start a line or the sentence ``sentence`` ("Impression: no effusion").
+    "POSTOPERATIVE DIAGNOSIS(ES):"; not after a one-letter word: "CT ABD W CONTRAST:" is a
+    title), or up to :data:`_MAX_HEADER_WORDS` words of any case that start a line or the
+    sentence ``sentence`` ("Impression: no effusion").
     """
     first, words = colon, 0
     while first > 0 and words < _MAX_HEADER_WORDS + 2:

@@ -112,8 +112,9 @@ def refine(
       nodes are not enlarged").
     - Headers: the mentions of a header take the status of the one status cue of the first
       sentence under it when that sentence names no label, nor a lesion noun under an organ
-      header ("Pneumothorax: none.", "Liver: normal in size."); else an organ header's body parts take the best status of the
-      findings and lesion nouns under it ("LUNGS: No nodules." → negated), and the other
+      header ("Pneumothorax: none.", "Liver: normal in size."); else an organ header's body
+      parts take the best status of the findings and lesion nouns under it ("LUNGS: No
+      nodules." → negated), and the other
       mentions of a header the status of the first mention of their label (or of their last
       words) in that sentence ("Ascites: No ascites.", "Pleural effusion: No effusion." →
       negated).
