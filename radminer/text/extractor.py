@@ -393,15 +393,50 @@ class Extractor:
         lo: int,
         hi: int,
         shared: _Shared | None = None,
+        *,
+        by_sentence: bool = True,
     ) -> list[Mention]:
         """The mentions of tokens ``[lo, hi)`` with their statuses, sorted; ``bookmark``: the
         index of the row's bookmark, if any (``None``: the whole text, mined sentence by sentence
-        through the sentence cache when there is one); ``shared``: what the rows of the text share."""
+        through the sentence cache when there is one and ``by_sentence``); ``shared``: what the
+        rows of the text share."""
         if not matches and not self.composer.words_in(analysis.keys, lo, hi):
             return []
-        if bookmark is None and self._sentence_cache_size and not analysis.cuts:
+        if by_sentence and bookmark is None and self._sentence_cache_size and not analysis.cuts:
             return self._found_by_sentence(analysis, plan, matches)
-        return self._found_in(analysis, plan, matches, bookmark, lo, hi, shared)
+
+        chosen = select(matches)
+        built, made = (None, None) if shared is None else shared
+        mentions = _mentions(analysis, chosen, plan, built)
+        mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
+        if self._context is not None:
+            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan, made)
+        composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi, blocks=plan.blocks)
+        if composed:
+            statuses = _inherit(matches, chosen, mentions)
+            added = _Added()
+            kept = set(chosen)
+            new = _mentions(analysis, [c.match for c in composed], plan, built)
+            if self._context is not None and any(not c.components for c in composed):
+                alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
+                found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
+                for n, context in zip(alone, found, strict=True):
+                    new[n] = with_context(new[n], context)
+            for item, mention in zip(composed, new, strict=True):
+                parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
+                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
+                if worst.status != "positive":
+                    m, w = mention, worst  # the status and trigger of the worst
+                    fields = m.label, m.text, m.start, m.end, w.status, w.trigger, w.trigger_start, w.trigger_end
+                    mention = _new(Mention, (*fields, m.section))
+                statuses.append(mention)
+                if item.match not in kept:
+                    added.add(len(mentions), mention)
+                    mentions.append(mention)
+            mentions.sort(key=lambda m: (m.start, -m.end, m.label))
+        if self._context is not None and mark is not None:
+            mentions = resolve_exclusive(mentions, self.graph, bookmark=mark)
+        return mentions
 
     def _found_by_sentence(self, analysis: Analysis, plan: Layout, matches: list[Match]) -> list[Mention]:
         """The mentions of a whole text: a sentence met before in the same place (its text and
@@ -453,9 +488,7 @@ class Extractor:
         """The mentions of the sentences of tokens ``[lo, hi)``, mined together; those of the
         ``cacheable`` sentences (char start, end, key) go to the sentence cache."""
         inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
-        if lo == hi or (not inside and not self.composer.words_in(analysis.keys, lo, hi)):
-            return []
-        found = self._found_in(analysis, plan, inside, None, lo, hi)
+        found = self._found(analysis, plan, inside, None, lo, hi, by_sentence=False)
         if cacheable:
             firsts = [m.start for m in found]
             new = {
@@ -468,50 +501,6 @@ class Extractor:
                 for key in list(itertools.islice(cache, max(0, len(cache) - self._sentence_cache_size))):
                     cache.pop(key, None)  # another thread may have taken it out to put it back
         return found
-
-    def _found_in(
-        self,
-        analysis: Analysis,
-        plan: Layout,
-        matches: list[Match],
-        bookmark: int | None,
-        lo: int,
-        hi: int,
-        shared: _Shared | None = None,
-    ) -> list[Mention]:
-        """:meth:`_found`, mined at once (``matches``: those of tokens ``[lo, hi)``)."""
-        chosen = select(matches)
-        built, made = (None, None) if shared is None else shared
-        mentions = _mentions(analysis, chosen, plan, built)
-        mark = None if bookmark is None else analysis.offsets()[0][analysis.bookmarks[bookmark]]
-        if self._context is not None:
-            mentions = self._context.assign(analysis, mentions, mark, lo, hi, plan, made)
-        composed = self.composer.compose(matches, analysis.keys, analysis.sent_starts, lo, hi, blocks=plan.blocks)
-        if composed:
-            statuses = _inherit(matches, chosen, mentions)
-            added = _Added()
-            kept = set(chosen)
-            new = _mentions(analysis, [c.match for c in composed], plan, built)
-            if self._context is not None and any(not c.components for c in composed):
-                alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
-                found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
-                for n, context in zip(alone, found, strict=True):
-                    new[n] = with_context(new[n], context)
-            for item, mention in zip(composed, new, strict=True):
-                parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
-                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
-                if worst.status != "positive":
-                    m, w = mention, worst  # the status and trigger of the worst
-                    fields = m.label, m.text, m.start, m.end, w.status, w.trigger, w.trigger_start, w.trigger_end
-                    mention = _new(Mention, (*fields, m.section))
-                statuses.append(mention)
-                if item.match not in kept:
-                    added.add(len(mentions), mention)
-                    mentions.append(mention)
-            mentions.sort(key=lambda m: (m.start, -m.end, m.label))
-        if self._context is not None and mark is not None:
-            mentions = resolve_exclusive(mentions, self.graph, bookmark=mark)
-        return mentions
 
     def _aggregate(
         self, mentions: list[Mention], plan: Layout
