@@ -154,8 +154,11 @@ class Proposer:
         self._body_stems: dict[str, set[str]] = {}  # stem of a body part's word → body parts
         self._named: dict[str, set[str]] = {}  # word → labels whose names or synonyms hold it
         self._spellings: dict[str, set[str]] = {}  # deletion of a long one-word phrase → phrases
-        for phrase, label in graph.lexicon().items():
-            keys = analyzer.phrase_keys(phrase)
+        lexicon = [(phrase, label, analyzer.phrase_keys(phrase)) for phrase, label in graph.lexicon().items()]
+        # words that name a body part by themselves ("hepatic"): as a modifier of a longer body
+        # part's phrase ("hepatic flexure", the colon's) they still name their own
+        own = {keys[0] for _, label, keys in lexicon if len(keys) == 1 and graph.category(label) == "bodypart"}
+        for phrase, label, keys in lexicon:
             for key in keys:
                 self._named.setdefault(key, set()).add(label)
             if len(keys) == 1:
@@ -168,7 +171,7 @@ class Proposer:
             for key in modifiers:
                 self._parts.setdefault((key,), {}).setdefault(label, phrase)
             if graph.category(label) == "bodypart":
-                for key in keys if len(keys) == 1 else modifiers:
+                for key in keys if len(keys) == 1 else [k for k in modifiers if k not in own]:
                     for stem in _stems(key):
                         self._body_stems.setdefault(stem, set()).add(label)
 
