@@ -112,7 +112,8 @@ def refine(
       nodes are not enlarged").
     - Headers: the mentions of a header take the status of the one status cue of the first
       sentence under it when that sentence names no label, nor a lesion noun under an organ
-      header ("Pneumothorax: none.", "Liver: normal in size."); else an organ header's body
+      header ("Pneumothorax: none.", "Liver: normal in size.", but not "Liver: normal in size.
+      2 cm cyst.": a lesion under an organ header keeps its organ); else an organ header's body
       parts take the best status of the findings and lesion nouns under it ("LUNGS: No
       nodules." → negated), and the other
       mentions of a header the status of the first mention of their label (or of their last
@@ -454,6 +455,12 @@ def _header(
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
             value = Context(t.kind, text[t.start : t.end], t.start, t.end)
+    if value is not None and header.organ:  # a lesion later under it: "LIVER: Normal in size. 2 cm cyst."
+        rest = sentences[k][1], header.body_end
+        if any(not is_part[p] and mentions[p].status == "positive" for p in _mentions_in(mentions, *rest)) or (
+            _asserted(_lesion_nouns(text, *rest, rules, found, folded))
+        ):
+            value = None
     if value is not None:
         for p in own:
             mentions[p] = _status(mentions[p], value)
