@@ -386,7 +386,7 @@ def _clauses(
         lo, hi = bounds[c], bounds[c + 1]
         nouns = _lesion_nouns(text, lo, hi, rules, found, folded, [mentions[p] for p in inside if is_part[p]])
         if "positive" in findings or (bookmark is not None and lo <= bookmark < hi) or _asserted(nouns):
-            for p in _excepted(mentions, normal, is_part, graph, inside, found, lo, hi):
+            for p in _excepted(mentions, normal, is_part, graph, inside, found, hi):
                 mentions[p] = _status(mentions[p], POSITIVE)
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
@@ -413,10 +413,9 @@ def _excepted(
     graph: LabelGraph,
     inside: list[int],
     found: Sequence[Trigger],
-    lo: int,
     hi: int,
 ) -> list[int]:
-    """The ``normal`` mentions of a clause ``[lo, hi)`` (its mentions: ``inside``) that a lesion
+    """The ``normal`` mentions of a clause ending at ``hi`` (its mentions: ``inside``) that a lesion
     in it makes positive again: all of them, or after an exception cue that names body parts
     ("unremarkable except for a cyst in the left kidney"), those before it related to one."""
     if not normal:
