@@ -103,11 +103,11 @@ class Extractor:
     often), and the mentions of four times as many recent distinct sentences (mined again only
     where their surroundings differ); 0 turns both off. The rows do not depend on them.
     ``context_rules``: the negation / uncertainty rules (``None``: the shipped ones; a path to a
-    rules file, see docs/context.md; or a :class:`~radminer.text.context.ContextRules`). ``sections``: the report
-    sections whose mentions count towards the labels (``None``: all but history, indication,
-    comparison, technique and recommendation; ``"all"``; or a list of section names, see
-    :mod:`radminer.text.sections`); text outside any section always counts, and every mention is
-    reported whatever its section. ``extra_synonyms``: a synonyms CSV applied on top of the
+    rules file, see docs/context.md; or a :class:`~radminer.text.context.ContextRules`).
+    ``sections``: the report sections whose mentions count towards the labels (``None``: all but
+    history, indication, comparison, technique and recommendation; ``"all"``; or a list of
+    section names, see :mod:`radminer.text.sections`); text outside any section always counts,
+    and every mention is reported whatever its section. ``extra_synonyms``: a synonyms CSV applied on top of the
     shipped curation when the ontology is loaded here (see :func:`radminer.load_ontology`).
 
     An Extractor is picklable (it is rebuilt from its configuration, see :attr:`config`), so
@@ -404,7 +404,6 @@ class Extractor:
             return []
         if by_sentence and bookmark is None and self._sentence_cache_size and not analysis.cuts:
             return self._found_by_sentence(analysis, plan, matches)
-
         chosen = select(matches)
         built, made = (None, None) if shared is None else shared
         mentions = _mentions(analysis, chosen, plan, built)
