@@ -88,10 +88,29 @@ def test_name_beats_synonym_on_equal_keys(analyzer: Analyzer) -> None:
 
 @pytest.mark.parametrize(
     ("phrase", "variant"),
-    [("paraaortic", "para aortic"), ("para-aortic", "paraaortic"), ("subcapsular", "sub capsular")],
+    [
+        ("paraaortic", "para aortic"),
+        ("para-aortic", "paraaortic"),
+        ("subcapsular", "sub capsular"),
+        ("gastroesophageal junction", "gastro esophageal junction"),
+        ("portocaval lymph node", "porto caval lymph node"),
+    ],
 )
 def test_prefix_variants(phrase: str, variant: str) -> None:
     assert variant in _variants(phrase)
+
+
+@pytest.mark.parametrize("word", ["nodular", "lymphoma", "colon", "opacity"])
+def test_no_split_at_short_pieces(word: str) -> None:
+    """A word is split after a combining form only where both pieces have four letters or more."""
+    assert _variants(word) == {word}
+
+
+def test_hyphenated_combining_form_matches(analyzer: Analyzer) -> None:
+    graph = LabelGraph([Term("gastroesophageal junction")])
+    matcher = Matcher(graph, analyzer)
+    for text in ("gastro-esophageal junction", "gastro esophageal junction", "gastroesophageal junction"):
+        assert [m.label for m in matcher.match(analyzer.analyze(text).keys)] == ["gastroesophageal junction"]
 
 
 def test_shipped_matcher_size() -> None:

@@ -33,6 +33,10 @@ PREFIXES: tuple[str, ...] = (
     "post", "non", "hypo", "hyper", "trans", "extra",
 )  # fmt: skip
 
+#: Shortest combining form ("gastro", "hepato": ending in "o") and shortest word after one at
+#: which a word is also split: shorter pieces ("no|dular", "lympho|ma") are no such pair.
+COMBINING_MIN = 4
+
 _LABEL = ""  # trie key under which a node stores its label (no match key is empty)
 
 
@@ -51,13 +55,18 @@ _new = tuple.__new__
 
 
 def _variants(phrase: str) -> set[str]:
-    """Spellings of ``phrase`` with each prefixed word joined and split."""
+    """Spellings of ``phrase`` with each prefixed word joined and split, and each word split
+    after a combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval")."""
     words = phrase.replace("-", " - ").split()
     out = {phrase}
     for i, word in enumerate(words):
         for prefix in PREFIXES:
             if word.startswith(prefix) and len(word) - len(prefix) >= 3 and word[len(prefix)].isalpha():
                 out.add(" ".join([*words[:i], prefix, word[len(prefix) :], *words[i + 1 :]]))
+        if word.isalpha():
+            for k in range(COMBINING_MIN, len(word) - COMBINING_MIN + 1):
+                if word[k - 1] == "o":
+                    out.add(" ".join([*words[:i], word[:k], word[k:], *words[i + 1 :]]))
         if word == "-" and 0 < i < len(words) - 1 and words[i - 1] in PREFIXES:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
     return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
