@@ -290,3 +290,20 @@ def test_title_ending_in_a_section_word_is_no_header(analyzer: Analyzer, text: s
     analysis = analyzer.analyze(text)
     starts, ends = analysis.offsets()
     assert [text[starts[first] : ends[last - 1]] for first, last in analysis.headers] == headers
+
+
+@pytest.mark.parametrize(
+    ("text", "headers"),
+    [
+        ("LIVER, SPLEEN, PANCREAS: Unremarkable.", ["LIVER, SPLEEN, PANCREAS:"]),
+        ("Normal heart.\nAdrenals, kidneys: No mass.", ["Adrenals, kidneys:"]),
+        ("Normal heart. ADRENALS, KIDNEYS: No mass.", ["ADRENALS, KIDNEYS:"]),
+        ("HEART: NORMAL, LUNGS: CLEAR.", ["HEART:", "LUNGS:"]),  # "NORMAL" is the value of HEART
+        ("There is no mass in the liver, SPLEEN: normal.", ["SPLEEN:"]),
+    ],
+)
+def test_header_of_organs_joined_by_commas(analyzer: Analyzer, text: str, headers: list[str]) -> None:
+    """Words joined by commas are one header where they start a line or follow a terminator."""
+    analysis = analyzer.analyze(text)
+    starts, ends = analysis.offsets()
+    assert [text[starts[first] : ends[last - 1]] for first, last in analysis.headers] == headers

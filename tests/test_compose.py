@@ -86,6 +86,7 @@ RULES = [
     ("hepatosplenomegaly", "enlargement"),
     ("hepatosplenomegaly", "liver"),
     ("hepatosplenomegaly", "spleen"),
+    ("two GGNs in the right upper lobe", "nodule"),
     ("porta hepatis lymph nodes", "porta Hepatis lymph node"),
     ("prevascular lymph node", "mediastinum lymph node"),
     ("superior mediastinal lymph node", "mediastinum lymph node"),

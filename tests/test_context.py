@@ -17,6 +17,7 @@ from radminer.text.context import (
     aggregate,
     apply_context,
     assign_context,
+    describe,
     mark_irrelevant,
     resolve_exclusive,
     split_sentences,
@@ -498,3 +499,19 @@ def test_found_within_takes_the_triggers_of_a_stretch_from_those_of_a_larger_one
     assert inside == RULES.scan(folded, second, len(text))
     assert [text[t.start : t.end].lower() for t in inside] == ["possible", "no"]
     assert found_within(found, 1, len(text)) is None  # "No" crosses the start: a smaller scan could differ
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("Mass-like consolidation in the lingula.", "uncertain"),
+        ("Nodule-like focus in the liver.", "uncertain"),
+        ("Mass in the lingula, unlike the prior study.", POS),
+    ],
+)
+def test_describe_resemblance(text: str, status: str) -> None:
+    """A mention followed by "-like" describes a resemblance (given the text): uncertain."""
+    word = text.split("-")[0].split()[0]
+    [mention] = mentions_of(text, (word.lower(), word))
+    assert describe([mention], RULES, text)[0].status == status
+    assert describe([mention], RULES)[0].status == POS  # without the text, only the descriptors

@@ -94,10 +94,15 @@ def test_name_beats_synonym_on_equal_keys(analyzer: Analyzer) -> None:
         ("subcapsular", "sub capsular"),
         ("gastroesophageal junction", "gastro esophageal junction"),
         ("portocaval lymph node", "porto caval lymph node"),
+        ("right lower paratracheal lymph node", "right lower paratracheal node"),
     ],
 )
 def test_prefix_variants(phrase: str, variant: str) -> None:
     assert variant in _variants(phrase)
+
+
+def test_plain_lymph_node_has_no_node_variant() -> None:
+    assert "node" not in _variants("lymph node")
 
 
 @pytest.mark.parametrize("word", ["nodular", "lymphoma", "colon", "opacity"])

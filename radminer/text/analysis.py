@@ -105,7 +105,8 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
- _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL) = (1 << i for i in range(22))  # fmt: skip
+ _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
+ _COMMA) = (1 << i for i in range(23))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
 _ORDINAL_SHIFT = 24
@@ -120,7 +121,7 @@ _HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
-_JOINERS = frozenset({"/", "&", "-", "and", "of", "or", "(", ")"})
+_JOINERS = frozenset({"/", "&", "-", ",", "and", "of", "or", "(", ")"})
 #: Tokens after which a line break, or two spaces, do not end a sentence (the line was wrapped mid-phrase).
 _WRAPPED_AFTER = frozenset(
     {",", "and", "or", "of", "the", "a", "an", "with", "in", "on", "to", "for", "at", "by", "-", "/"}
@@ -340,6 +341,8 @@ def _kind(text: str) -> int:
         kind |= _CLOSE
     elif text == ":":
         kind |= _COLON
+    elif text == ",":
+        kind |= _COMMA
     if text in _HYPHENS:
         kind |= _HYPHEN
     if text in _BULLETS:
@@ -673,13 +676,15 @@ def _gap_ends_sentence(before: int, after: int) -> bool:
 def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     """First token of the header that ends at the token ``colon``, or ``None`` when none does.
 
-    A header is words (joined by blanks, "/", "&", "-", "and", "of", parentheses) before a
+    A header is words (joined by blanks, "/", "&", "-", ",", "and", "of", parentheses) before a
     colon: up to :data:`_MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
     "POSTOPERATIVE DIAGNOSIS(ES):"; not after a one-letter word: "CT ABD W CONTRAST:" is a
     title), or up to :data:`_MAX_HEADER_WORDS` words of any case that start a line or the
-    sentence ``sentence`` ("Impression: no effusion").
+    sentence ``sentence`` ("Impression: no effusion"). Words joined by commas ("LIVER, SPLEEN,
+    PANCREAS:") must start the text or follow a line break or a terminator: in "HEART: NORMAL,
+    LUNGS:" the header is "LUNGS".
     """
-    first, words = colon, 0
+    first, words, comma = colon, 0, None
     while first > 0 and words < _MAX_HEADER_WORDS + 2:
         kind = kinds[first - 1]
         letter = kind & _LETTER and first < colon and kinds[first] & _JOINER  # the "X" of "X-RAY"
@@ -687,6 +692,10 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
             break
         first -= 1
         words += bool(kind & _ALPHA)
+        if kind & _COMMA and comma is None:
+            comma = first + 1
+    if comma is not None and first and not kinds[first - 1] & (_NEWLINE | _TERM):
+        first = comma
     while first < colon and not kinds[first] & (_UPPER | _LETTER):  # a header starts with a word
         first += 1
     if first < colon:

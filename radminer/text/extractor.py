@@ -751,13 +751,13 @@ class _ContextStage:
             return mentions
         trigger_starts = self._trigger_starts(analysis, lo, hi)
         folded = self._fold(text)
-        if trigger_starts or not folded.exact:
+        headers = _headers(analysis, layout, lo, hi) if analysis.headers else []
+        if trigger_starts or not folded.exact or any(h.organ for h in headers):
             bounds = self._sentences(analysis, lo, hi)
             triggers = self.rules.scan(folded, bounds[0][0], bounds[1][-1], trigger_starts)
             found = statuses(text, [(m.start, m.end) for m in mentions], self.rules, *bounds, None, found=triggers)
             for p, context in found.items():
                 mentions[p] = with_context(mentions[p], context)
-            headers = _headers(analysis, layout, lo, hi) if analysis.headers else []
             refine(
                 text,
                 mentions,
@@ -770,7 +770,7 @@ class _ContextStage:
                 found=triggers,
                 folded=folded,
             )
-        describe(mentions, self.rules)
+        describe(mentions, self.rules, text)
         if mark is not None:
             mentions = mark_irrelevant(
                 text,

@@ -55,8 +55,9 @@ _new = tuple.__new__
 
 
 def _variants(phrase: str) -> set[str]:
-    """Spellings of ``phrase`` with each prefixed word joined and split, and each word split
-    after a combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval")."""
+    """Spellings of ``phrase`` with each prefixed word joined and split, each word split after a
+    combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval"), and
+    a lymph node of a station also as its "node" ("right lower paratracheal node")."""
     words = phrase.replace("-", " - ").split()
     out = {phrase}
     for i, word in enumerate(words):
@@ -69,6 +70,8 @@ def _variants(phrase: str) -> set[str]:
                     out.add(" ".join([*words[:i], word[:k], word[k:], *words[i + 1 :]]))
         if word == "-" and 0 < i < len(words) - 1 and words[i - 1] in PREFIXES:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
+    if len(words) > 2 and words[-2:] == ["lymph", "node"]:  # a station's node: "right paratracheal node"
+        out.add(" ".join([*words[:-2], "node"]))
     return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
 
 

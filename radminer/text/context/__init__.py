@@ -16,7 +16,7 @@ Interface for the Extractor (all offsets are character offsets into ``text``)::
                          rules=rules, sentences=[(s.start_char, s.end_char) for s in doc.sents])
     mentions = [with_context(m, c) for m, c in zip(mentions, ctx)]
     refine(text, mentions, graph, rules=rules, sentences=..., headers=..., bookmark=offset)
-    describe(mentions, rules)                               # "nodular": uncertain
+    describe(mentions, rules, text)                         # "nodular", "mass-like": uncertain
     # bookmark mode, on the mentions of the bookmarked sentence (bookmark: its char offset):
     mentions = mark_irrelevant(text, mentions, graph, bookmark=offset, rules=rules)
     mentions = resolve_exclusive(mentions, graph, bookmark=offset)

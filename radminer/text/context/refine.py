@@ -47,18 +47,24 @@ _PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
 #: What may separate a lesion type from a body part written after it ("cyst in the liver",
 #: "hemangioma of the spleen").
 _PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?", re.IGNORECASE)
+#: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
+_RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
 
 
-def describe(mentions: list[Mention], rules: ContextRules) -> list[Mention]:
+def describe(mentions: list[Mention], rules: ContextRules, text: str | None = None) -> list[Mention]:
     """Positive mentions written as one of the rules' ``descriptors`` become ``uncertain`` (their
     own text is the trigger): "nodular opacity" describes a shape, it does not assert a nodule.
-    ``mentions`` is updated in place and returned."""
+    Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
+    a resemblance). ``mentions`` is updated in place and returned."""
     descriptors = rules.descriptors
-    if descriptors:
+    resembling = text if text is not None and _RESEMBLING.search(text) else None
+    if descriptors or resembling:
         for p, m in enumerate(mentions):
-            if m.status == "positive" and m.text.lower() in descriptors:
+            if m.status == "positive" and (
+                m.text.lower() in descriptors or (resembling and _RESEMBLING.match(resembling, m.end))
+            ):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
     return mentions
 
@@ -166,7 +172,7 @@ def refine(
         if normal or (positive_part and (unfound or rules.head_pattern.search(text, *sentences[k]))):
             _clauses(text, mentions, members, is_part, graph, rules, found, folded, sentences[k], bookmark)
     for header in headers:
-        _header(text, mentions, is_part, rules, found, folded, header, sentences)
+        _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
     return mentions
 
 
@@ -434,6 +440,7 @@ def _header(
     text: str,
     mentions: list[Mention],
     is_part: list[bool],
+    graph: LabelGraph,
     rules: ContextRules,
     found: Sequence[Trigger],
     folded: Folded,
@@ -478,6 +485,27 @@ def _header(
             for p in own:
                 if is_part[p]:
                     mentions[p] = _status(mentions[p], best)
+        _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
+
+
+def _unnamed_organs(
+    mentions: list[Mention], organs: list[int], is_part: list[bool], graph: LabelGraph, header: Header
+) -> None:
+    """Under a header of several ``organs`` ("ADRENALS/KIDNEYS:"), a body part said positive in the
+    text under it ("2 cm left adrenal nodule") names where the finding is: the header's other organs,
+    listed as examined, are normal."""
+    if len(organs) < 2:
+        return
+    below = [
+        m.label
+        for q in _mentions_in(mentions, header.end, header.body_end)
+        if is_part[q] and (m := mentions[q]).status == "positive"
+    ]
+    named = [p for p in organs if _related(graph, mentions[p].label, below)]
+    if named:
+        for p in organs:
+            if p not in named and mentions[p].status == "positive":
+                mentions[p] = _status(mentions[p], Context("normal"))
 
 
 def _names(header: Mention, mention: Mention) -> bool:
