@@ -307,3 +307,11 @@ def test_header_of_organs_joined_by_commas(analyzer: Analyzer, text: str, header
     analysis = analyzer.analyze(text)
     starts, ends = analysis.offsets()
     assert [text[starts[first] : ends[last - 1]] for first, last in analysis.headers] == headers
+
+
+@pytest.mark.parametrize(
+    ("word", "key"), [("GGOs", "ggo"), ("LNs", "ln"), ("CTs", "ct"), ("Was", "be"), ("GAS", "gas")]
+)
+def test_plural_of_an_abbreviation(analyzer: Analyzer, word: str, key: str) -> None:
+    """Capitals followed by a lowercase "s" are an abbreviation's plural; other words are lemmatized."""
+    assert analyzer.analyze(word).keys == [key]

@@ -117,6 +117,8 @@ _SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
 _HYPHENS = frozenset({"-", "–", "‐"})
+#: The plural of an abbreviation in capitals ("GGOs", "LNs").
+_ABBREVIATION_PLURAL = re.compile("[A-Z]{2,}s")
 _HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
@@ -449,6 +451,8 @@ class Analyzer:
             lemma_hash = orth
             if not kind & _SPACE:
                 lower = text.lower()
+                if _ABBREVIATION_PLURAL.fullmatch(text):  # "GGOs", "LNs": the abbreviation's plural
+                    lower = lower[:-1]
                 key = self.lemma(lower) if kind & _WORD else lower
                 lemma_hash = strings.add(key)
                 if key in _SKIP_WORDS:

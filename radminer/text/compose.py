@@ -155,6 +155,14 @@ class Composer:
                 self._by_label.setdefault(label, []).append(k)
         self._word_starts = frozenset(word[0] for rule in self.rules if not rule.labels for word in rule.words)
         self._findings = frozenset(label for label in graph.labels if graph.category(label) == HEAD_CATEGORY)
+        body_parts = frozenset(label for label in graph.labels if graph.category(label) == _BODYPART)
+        #: component label (a body part) → the body parts neither it, below nor above it: a match of
+        #: one of them that holds a match of the label names something else ("pulmonary artery": no lung)
+        self._foreign = {
+            label: body_parts - graph.descendants(label) - graph.ancestors(label) - {label}
+            for label in {x for rule in self.rules for x in rule.labels}
+            if label in body_parts
+        }
         #: rule label → the labels that imply it (it and those below it)
         self._implying = {rule.label: graph.descendants(rule.label) | {rule.label} for rule in self.rules}
         # each rule under one of its quoted words (words are rarer than labels in texts), else under
@@ -224,7 +232,7 @@ class Composer:
                 candidates: list[list[_Part]] = [
                     [(s, e, None) for s, e in words[part]]
                     if isinstance(part, tuple)
-                    else _candidates(items, by_label, part, rule.parts)
+                    else _candidates(items, by_label, part, rule.parts, self._foreign.get(part))
                     for part in rule.components
                 ]
                 taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
@@ -333,15 +341,26 @@ class Composer:
 
 
 def _candidates(
-    items: Sequence[Match], by_label: dict[str, list[int]], label: str, parts: Mapping[str, frozenset[str]]
+    items: Sequence[Match],
+    by_label: dict[str, list[int]],
+    label: str,
+    parts: Mapping[str, frozenset[str]],
+    foreign: frozenset[str] | None,
 ) -> list[_Part]:
     """The candidates of the label component ``label``, in the order of ``items``: its matches, or for
     an organ those of it and its ``parts`` but for the ones inside another ("right lower lobe"
-    holds "lower lobe", "right renal" holds "renal": the longer match names the part)."""
+    holds "lower lobe", "right renal" holds "renal": the longer match names the part); none inside
+    a longer match of a ``foreign`` label ("pulmonary artery" is no lung)."""
+    if label in parts:
+        indices = sorted(i for x in parts[label] | {label} if x in by_label for i in by_label[x])
+    else:
+        indices = by_label[label]
+    others = [m for m in items if m.label in foreign] if foreign else []
+    found: list[_Part] = [
+        (items[i].start, items[i].end, i) for i in indices if not (others and _inside(items[i], others))
+    ]
     if label not in parts:
-        return [(items[i].start, items[i].end, i) for i in by_label[label]]
-    indices = sorted(i for x in parts[label] | {label} if x in by_label for i in by_label[x])
-    found = [(items[i].start, items[i].end, i) for i in indices]
+        return found
     kept = set()
     reach, last = -1, None  # the furthest end so far, and the span that reached it
     for p in sorted(found, key=_outermost_first):
@@ -350,6 +369,12 @@ def _candidates(
             if p[1] > reach:
                 reach, last = p[1], p[:2]
     return [p for p in found if p in kept]
+
+
+def _inside(match: Match, others: Sequence[Match]) -> bool:
+    """Whether ``match`` lies inside a longer one of ``others``."""
+    size = match.end - match.start
+    return any(o.start <= match.start and match.end <= o.end and o.end - o.start > size for o in others)
 
 
 #: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
