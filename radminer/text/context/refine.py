@@ -132,9 +132,6 @@ def refine(
         categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
     kinds = [categories.get(m.label) for m in mentions]
     is_part = [k == _BODYPART_CATEGORY for k in kinds]
-    for p, m in enumerate(mentions):
-        if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
-            mentions[p] = _status(m, POSITIVE)
     exceptions = any(t.kind == "exception" for t in found)
     k, last = 0, len(sentences) - 1
     groups: list[tuple[int, list[int]]] = []  # (sentence, its mentions); mentions are sorted by start
@@ -146,6 +143,11 @@ def refine(
         else:
             groups.append((k, [p]))
     for k, members in groups:
+        for p in members:  # a lesion type is never normal: the status of the other cues reaching it
+            m = mentions[p]
+            if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
+                context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
+                mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -180,6 +182,28 @@ def _status(mention: Mention, context: Context) -> Mention:
 def _context_of(mention: Mention) -> Context:
     """The status and trigger of ``mention``."""
     return Context(mention.status, mention.trigger, mention.trigger_start, mention.trigger_end)
+
+
+def _without_cue(
+    text: str,
+    mentions: Sequence[Mention],
+    members: Sequence[int],
+    cue: int | None,
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    folded: Folded,
+    sentence: tuple[int, int],
+) -> dict[int, Context]:
+    """The contexts of the mentions ``members`` of one sentence (position → context) when the
+    trigger starting at ``cue`` sets no status: it only ends scopes, as a terminator does."""
+    inside = found_within(found, *sentence)
+    triggers = [
+        _new(Trigger, (t.start, t.end, "terminate", True, False, False, False)) if t.start == cue else t
+        for t in (rules.scan(folded, *sentence) if inside is None else inside)
+    ]
+    spans = [(mentions[p].start, mentions[p].end) for p in members]
+    contexts = statuses(text, spans, rules, [sentence[0]], [sentence[1]], None, found=triggers, folded=folded)
+    return {p: contexts.get(n, POSITIVE) for n, p in enumerate(members)}
 
 
 def _lesion_nouns(
