@@ -171,10 +171,7 @@ def _clause_start(text: str, rules: ContextRules, start: int, end: int) -> int:
     ", and the"), ``start`` when it has one clause only. A backward ``normal`` cue stops there when a
     status cue comes before it: "no nodules or consolidation, and the pleural spaces are clear" says
     nothing normal of the consolidation."""
-    last = None
-    for last in rules.clause_pattern.finditer(text, start, end):
-        pass
-    return start if last is None else last.end()
+    return max((cut.end() for cut in rules.clause_pattern.finditer(text, start, end)), default=start)
 
 
 def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: int, before: int) -> bool | None:
