@@ -200,6 +200,10 @@ CASES = [
     ("She denies [chest pain] and she reports [dyspnea] on exertion.", [NEG, POS]),
     ("No [fever] and no [chills].", [NEG, NEG]),
     ("No [fever], [chills] and [night sweats].", [NEG, NEG, NEG]),
+    # a backward normal cue stops where its clause begins when a status cue comes before it
+    ("No [nodule] or [mass], and the [hila] are normal.", [NEG, NEG, NORM]),
+    ("No residual [collection], and the [bowel] loops are unremarkable.", [NEG, NORM]),
+    ("The [liver], [spleen] and the [pancreas] are unremarkable.", [NORM, NORM, NORM]),
 ]
 
 
@@ -319,6 +323,15 @@ def test_nature_hedges_and_next_hedges_of_the_rules() -> None:
     assert rules.is_nature_hedge("likely") and not rules.lesion_natures
     with pytest.raises(ContextRulesError, match="lesion_natures"):
         ContextRules.from_dict({"lesion_natures": "cyst"})
+
+
+def test_nature_words_of_the_rules() -> None:
+    assert RULES.is_nature_hedge("are likely") and RULES.is_nature_hedge("Low suspicion of")
+    text = "nodes are likely to be reactive; unlikely an infection; likely a cyst; likely enlarged"
+    objects = [RULES.nature_pattern.match(text, m.end()) for m in re.finditer(r"likely", text)]
+    assert [o.group().split()[-1] if o else None for o in objects] == ["reactive", "infection", None, None]
+    assert RULES.nature_lead.match(text, text.index(" a cyst")).end() == text.index("cyst")
+    assert ContextRules.from_dict({"nature_hedges": ["likely"]}).nature_pattern.match(" benign") is None
 
 
 def test_rules_file_errors_derive_from_radminer_error(tmp_path: Path) -> None:

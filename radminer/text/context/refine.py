@@ -51,6 +51,8 @@ _PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?"
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
+#: "or" between two nouns offers an alternative ("likely cysts or hemangiomas"), not the lesion one qualifies.
+_ALTERNATIVE = re.compile(r"(?<!\w)or(?!\w)", re.IGNORECASE)
 
 
 def describe(mentions: list[Mention], rules: ContextRules, text: str | None = None) -> list[Mention]:
@@ -91,7 +93,13 @@ def refine(
     A *lesion* is a positive finding (a label that is not a body part), a lesion noun of the
     rules ("lesion", "focus", ...) that no negation or normal statement covers, or the bookmark.
 
-    - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence).
+    - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence):
+      it takes the status of the other cues that reach it ("no effusion or consolidation, lungs
+      clear"), else positive.
+    - Hedges on a nature: a nature hedge whose object is a nature ("are likely reactive", "low
+      suspicion for malignancy in", "is likely a granuloma") sets the status of that nature only,
+      not of the lesion it is said of (its subject, or the lesion the nature word qualifies after
+      it and the body parts that locate that lesion).
     - Differentials ("versus", "and/or"): the alternatives are uncertain when they interpret a
       lesion (a lesion noun before the cue or among them: "adrenal nodule, adenoma versus
       metastasis"); between processes they are positive, as the image shows one or both
@@ -132,15 +140,18 @@ def refine(
         folded = rules.fold(text)
     if found is None:
         found = rules.scan(folded, sentences[0][0], sentences[-1][1])
-    if not headers and all(m.status == "positive" for m in mentions) and all(t.kind != "negated" for t in found):
+    natures = [t for t in found if t.kind in STATUS_KINDS and rules.is_nature_hedge(text[t.start : t.end])]
+    if (
+        not headers
+        and not natures
+        and all(m.status == "positive" for m in mentions)
+        and all(t.kind != "negated" for t in found)
+    ):
         return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion")
     if categories is None:
         categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
     kinds = [categories.get(m.label) for m in mentions]
     is_part = [k == _BODYPART_CATEGORY for k in kinds]
-    for p, m in enumerate(mentions):
-        if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
-            mentions[p] = _status(m, POSITIVE)
     exceptions = any(t.kind == "exception" for t in found)
     k, last = 0, len(sentences) - 1
     groups: list[tuple[int, list[int]]] = []  # (sentence, its mentions); mentions are sorted by start
@@ -152,6 +163,11 @@ def refine(
         else:
             groups.append((k, [p]))
     for k, members in groups:
+        for p in members:  # a lesion type is never normal: the status of the other cues reaching it
+            m = mentions[p]
+            if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
+                context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
+                mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -171,6 +187,9 @@ def refine(
             _exceptions(text, mentions, members, is_part, graph, rules, found, folded, sentences[k][1])
         if normal or (positive_part and (unfound or rules.head_pattern.search(text, *sentences[k]))):
             _clauses(text, mentions, members, is_part, graph, rules, found, folded, sentences[k], bookmark)
+        # last: the clause rules above read the status the nature hedge set on the lesion
+        for cue in _starting_in(natures, *sentences[k]) if natures else ():
+            _nature_object(text, mentions, members, kinds, graph, rules, found, folded, sentences[k], cue)
     for header in headers:
         _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
     return mentions
@@ -186,6 +205,28 @@ def _status(mention: Mention, context: Context) -> Mention:
 def _context_of(mention: Mention) -> Context:
     """The status and trigger of ``mention``."""
     return Context(mention.status, mention.trigger, mention.trigger_start, mention.trigger_end)
+
+
+def _without_cue(
+    text: str,
+    mentions: Sequence[Mention],
+    members: Sequence[int],
+    cue: int | None,
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    folded: Folded,
+    sentence: tuple[int, int],
+) -> dict[int, Context]:
+    """The contexts of the mentions ``members`` of one sentence (position → context) when the
+    trigger starting at ``cue`` sets no status: it only ends scopes, as a terminator does."""
+    inside = found_within(found, *sentence)
+    triggers = [
+        _new(Trigger, (t.start, t.end, "terminate", True, False, False, False)) if t.start == cue else t
+        for t in (rules.scan(folded, *sentence) if inside is None else inside)
+    ]
+    spans = [(mentions[p].start, mentions[p].end) for p in members]
+    contexts = statuses(text, spans, rules, [sentence[0]], [sentence[1]], None, found=triggers, folded=folded)
+    return {p: contexts.get(n, POSITIVE) for n, p in enumerate(members)}
 
 
 def _lesion_nouns(
@@ -317,13 +358,98 @@ def _hedged_natures(
         elif (
             kinds[q] == HEAD_CATEGORY
             and rules.is_nature_hedge(lesion.trigger)
-            and (
-                lesion.label in rules.lesion_natures
-                or not rules.lesion_natures.isdisjoint(graph.ancestors(lesion.label))
-            )
+            and _is_nature(lesion.label, graph, rules)
         ):
             _locate(text, mentions, kinds, lesion, reversed(members[:i]), forward=False)
             _locate(text, mentions, kinds, lesion, members[i + 1 :], forward=True)
+
+
+def _is_nature(label: str, graph: LabelGraph, rules: ContextRules) -> bool:
+    """Whether ``label`` is one of the rules' ``lesion_natures`` or lies below one."""
+    return label in rules.lesion_natures or not rules.lesion_natures.isdisjoint(graph.ancestors(label))
+
+
+def _nature_object(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    kinds: list[str | None],
+    graph: LabelGraph,
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    folded: Folded,
+    sentence: tuple[int, int],
+    cue: Trigger,
+) -> None:
+    """The rule of :func:`refine` for a nature hedge ``cue`` whose object is a nature ("are likely
+    reactive", "low suspicion for malignancy in", "is probably a hemangioma"): the cue sets the
+    status of that nature only, not of the lesion it is said of: its subject before the cue, or
+    the lesion it qualifies after it (the next lesion noun or lesion type of its clause, and the
+    body parts that locate it: "probably benign 6 mm nodule in the left lower lobe")."""
+    lead = rules.nature_pattern.match(text, cue.end) or rules.nature_lead.match(text, cue.end)
+    if lead is None:
+        return
+    end = lead.end()
+    if lead.re is rules.nature_lead:  # the object may be a lesion nature the ontology holds ("a granuloma")
+        named = [
+            p
+            for p in members
+            if mentions[p].start == end and kinds[p] == HEAD_CATEGORY and _is_nature(mentions[p].label, graph, rules)
+        ]
+        if not named:
+            return
+        end = max(mentions[p].end for p in named)
+    context = Context(cue.kind, text[cue.start : cue.end], cue.start, cue.end)
+    for p in members:  # the nature itself, which a backward cue did not reach
+        if cue.end <= mentions[p].start < end and mentions[p].status == "positive":
+            mentions[p] = _status(mentions[p], context)
+    spared = [p for p in members if mentions[p].trigger_start == cue.start and mentions[p].end <= cue.start]
+    if lead.re is rules.nature_pattern:  # (a lesion nature, "likely cysts or hemangiomas", qualifies nothing after it)
+        spared += _qualified(text, mentions, members, kinds, rules, found, cue.start, end, sentence[1])
+    if spared:
+        contexts = _without_cue(text, mentions, members, cue.start, rules, found, folded, sentence)
+        for p in spared:
+            mentions[p] = _status(mentions[p], contexts[p])
+
+
+def _qualified(
+    text: str,
+    mentions: Sequence[Mention],
+    members: Sequence[int],
+    kinds: Sequence[str | None],
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    cue: int,
+    start: int,
+    end: int,
+) -> list[int]:
+    """The mentions hedged by the cue starting at ``cue`` that name the lesion a nature word ending
+    at ``start`` qualifies: the next lesion noun or lesion type of its clause (not after "or": an
+    alternative), what is written up to it ("benign 6 mm right lower lobe nodule", "malignancy in
+    the 2 cm breast mass") and the body parts that locate it ("nodule in the left lower lobe");
+    ``end``: the sentence end."""
+    stop = min((t.start for t in _starting_in(found, start, end)), default=end)
+    cut = rules.boundary_pattern.search(text, start, stop) or _ALTERNATIVE.search(text, start, stop)
+    stop = stop if cut is None else cut.start()
+    head = rules.head_pattern.search(text, start, stop)
+    lesion = min(
+        [
+            *([head.end()] if head else ()),
+            *(mentions[p].end for p in members if start <= mentions[p].start < stop and kinds[p] == HEAD_CATEGORY),
+        ],
+        default=None,
+    )
+    if lesion is None:
+        return []
+    hedged = [p for p in members if mentions[p].trigger_start == cue and mentions[p].start >= start]
+    out = [p for p in hedged if mentions[p].start < lesion]  # hedged is sorted by start: a prefix
+    edge, gap = max([lesion, *(mentions[p].end for p in out)]), _PART_AFTER
+    for p in hedged[len(out) :]:
+        if not (kinds[p] == _BODYPART_CATEGORY and gap.fullmatch(text, edge, mentions[p].start)):
+            break
+        out.append(p)
+        edge, gap = mentions[p].end, _PART_NEXT
+    return out
 
 
 def _locate(

@@ -45,8 +45,10 @@ _DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
 _PHRASE_LISTS = (
     "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
-    "nature_hedges", "lesion_natures",
+    "nature_hedges", "lesion_natures", "nature_words",
 )  # fmt: skip
+#: What may come between a hedge and the nature it hedges: "likely (to be) (a)", "probably represents".
+_NATURE_LEAD = r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)\s+)?(?:an?\s+)?"
 
 
 class ContextRulesError(RadminerError):
@@ -205,7 +207,10 @@ class ContextRules:
     ``nature_hedges``: uncertainty triggers that hedge what a lesion is, not where it is
     ("likely", "presumed") when they hedge one of the ``lesion_natures`` (labels of the ontology
     that say what a seen lesion is: "cyst", "hemangioma", ..., and the labels below them): the
-    body part that locates it stays positive (see :func:`refine`).
+    body part that locates it stays positive (see :func:`refine`). ``nature_words``: words that say
+    what a lesion is ("benign", "reactive", "malignancy"): a nature hedge whose object is one of them
+    or of the ``lesion_natures`` hedges that nature, not the lesion it is said of ("the nodes are
+    likely reactive", "low suspicion for malignancy in the nodule").
     """
 
     def __init__(
@@ -221,6 +226,7 @@ class ContextRules:
         differentials: Sequence[str] = (),
         nature_hedges: Sequence[str] = (),
         lesion_natures: Sequence[str] = (),
+        nature_words: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -256,8 +262,12 @@ class ContextRules:
         self.descriptors = frozenset(" ".join(d.lower().split()) for d in descriptors)
         self._plain_rules: ContextRules | None = None
         self.differentials = frozenset(_compact(d) for d in differentials)
-        self.nature_hedges = frozenset(_compact(h) for h in nature_hedges)
+        self.nature_hedges = frozenset(_compact("".join(w)) for h in nature_hedges for w in _expand_phrase(h))
         self.lesion_natures = frozenset(lesion_natures)
+        #: What may come between a hedge and its object; that and one of the ``nature_words``.
+        self.nature_lead = re.compile(_NATURE_LEAD, re.IGNORECASE)
+        natures = _phrase_regex(w for p in nature_words for w in _expand_phrase(p)).pattern
+        self.nature_pattern = re.compile(f"{_NATURE_LEAD}(?:{natures})", re.IGNORECASE)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an opener.
         self.clause_pattern = re.compile(rf";|(?:{self.boundary_pattern.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -267,7 +277,7 @@ class ContextRules:
         """Rules from the JSON structure of ``radminer/text/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
-            "descriptors", "differentials", "nature_hedges", "lesion_natures",
+            "descriptors", "differentials", "nature_hedges", "lesion_natures", "nature_words",
             *STATUS_KINDS, *_SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)

@@ -142,6 +142,8 @@ def statuses(
         k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
         after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
         before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
+        if n > 0 and trigger.kind == "normal" and trigger.backward and triggers[n - 1].kind in STATUS_KINDS:
+            before = _clause_start(text, rules, before, trigger.start)
         rank = STATUS_KINDS.index(trigger.kind)
         reaches = []
         for forward in (True, False):
@@ -162,6 +164,14 @@ def statuses(
         )
         for p, (_, _, trigger) in best.items()
     }
+
+
+def _clause_start(text: str, rules: ContextRules, start: int, end: int) -> int:
+    """Where the last clause of ``text[start:end]`` begins (after ";" or a boundary before an opener:
+    ", and the"), ``start`` when it has one clause only. A backward ``normal`` cue stops there when a
+    status cue comes before it: "no nodules or consolidation, and the pleural spaces are clear" says
+    nothing normal of the consolidation."""
+    return max((cut.end() for cut in rules.clause_pattern.finditer(text, start, end)), default=start)
 
 
 def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: int, before: int) -> bool | None:
