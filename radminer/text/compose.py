@@ -232,7 +232,7 @@ class Composer:
                 candidates: list[list[_Part]] = [
                     [(s, e, None) for s, e in words[part]]
                     if isinstance(part, tuple)
-                    else _candidates(items, by_label, part, rule.parts, self._foreign.get(part))
+                    else _candidates(items, by_label, part, rule.parts, self._foreign.get(part), scope)
                     for part in rule.components
                 ]
                 taken = seen.get(rule.label) or seen.setdefault(rule.label, _Spans())
@@ -346,18 +346,18 @@ def _candidates(
     label: str,
     parts: Mapping[str, frozenset[str]],
     foreign: frozenset[str] | None,
+    scope: _Scope,
 ) -> list[_Part]:
     """The candidates of the label component ``label``, in the order of ``items``: its matches, or for
     an organ those of it and its ``parts`` but for the ones inside another ("right lower lobe"
     holds "lower lobe", "right renal" holds "renal": the longer match names the part); none inside
-    a longer match of a ``foreign`` label ("pulmonary artery" is no lung)."""
+    a longer match (in ``scope``) of a ``foreign`` label ("pulmonary artery" is no lung)."""
     if label in parts:
         indices = sorted(i for x in parts[label] | {label} if x in by_label for i in by_label[x])
     else:
         indices = by_label[label]
-    others = [m for m in items if m.label in foreign] if foreign else []
     found: list[_Part] = [
-        (items[i].start, items[i].end, i) for i in indices if not (others and _inside(items[i], others))
+        (items[i].start, items[i].end, i) for i in indices if not (foreign and scope.held(items[i], foreign))
     ]
     if label not in parts:
         return found
@@ -369,12 +369,6 @@ def _candidates(
             if p[1] > reach:
                 reach, last = p[1], p[:2]
     return [p for p in found if p in kept]
-
-
-def _inside(match: Match, others: Sequence[Match]) -> bool:
-    """Whether ``match`` lies inside a longer one of ``others``."""
-    size = match.end - match.start
-    return any(o.start <= match.start and match.end <= o.end and o.end - o.start > size for o in others)
 
 
 #: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
@@ -421,6 +415,7 @@ class _Scope:
         self._covered: set[int] | None = None
         self._ranks: list[int] | None = None
         self._outer: list[Match] | None = None  # the matches inside no longer one
+        self._nested: list[Match] | None = None  # the others
         self._outer_starts: list[int] = []
         self._outer_ends: list[int] = []
 
@@ -438,20 +433,37 @@ class _Scope:
         rest = [c for c in combo if self.block(c[0]) is None]
         return rest or combo
 
+    def held(self, match: Match, labels: frozenset[str]) -> bool:
+        """Whether ``match`` lies inside a longer one of the matches, of one of ``labels``."""
+        if self._nested is None:
+            outer = set(self._outermost())
+            self._nested = [m for m in self.matches if m not in outer]
+        if match not in self._nested:
+            return False
+        size = match.end - match.start
+        return any(
+            o.label in labels and o.start <= match.start and match.end <= o.end and o.end - o.start > size
+            for o in self.matches
+        )
+
     def named(self, span: Match, labels: frozenset[str]) -> bool:
         """Whether a match of one of ``labels`` that is a mention (inside no longer match) lies
         within ``span`` or spans it: the composition would add nothing ("right renal cyst" holds
         the match "renal cyst"; "right lower lobe", below right lung, spans 'right' + "lower lobe")."""
-        outer = self._outer
-        if outer is None:
-            outer = self._outer = select(self.matches)  # sorted by start, and so by end
-            self._outer_starts = [m.start for m in outer]
-            self._outer_ends = [m.end for m in outer]
+        outer = self._outermost()
         starts, ends = self._outer_starts, self._outer_ends
         start, end = span.start, span.end
         within = range(bisect_left(starts, start), bisect_right(ends, end))
         spanning = range(bisect_left(ends, end), bisect_right(starts, start))
         return any(outer[k].label in labels for k in itertools.chain(within, spanning))
+
+    def _outermost(self) -> list[Match]:
+        """The matches inside no longer one, sorted by start (and so by end)."""
+        if self._outer is None:
+            self._outer = select(self.matches)
+            self._outer_starts = [m.start for m in self._outer]
+            self._outer_ends = [m.end for m in self._outer]
+        return self._outer
 
     def cut(self, left_end: int, right_start: int) -> bool:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,

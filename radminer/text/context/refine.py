@@ -61,11 +61,10 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
     Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
     a resemblance). ``mentions`` is updated in place and returned."""
     descriptors = rules.descriptors
-    resembling = text if text is not None and _RESEMBLING.search(text) else None
-    if descriptors or resembling:
+    if descriptors or text is not None:
         for p, m in enumerate(mentions):
             if m.status == "positive" and (
-                m.text.lower() in descriptors or (resembling and _RESEMBLING.match(resembling, m.end))
+                m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end))
             ):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
     return mentions
