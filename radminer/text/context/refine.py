@@ -51,6 +51,8 @@ _PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?"
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
+#: Just before a finding, a past state ("the previously enlarged node", "formerly dilated ducts").
+_PAST = re.compile(r"(?:previously|formerly)\s+\Z", re.IGNORECASE)
 #: "or" between two nouns offers an alternative ("likely cysts or hemangiomas"), not the lesion one qualifies.
 _ALTERNATIVE = re.compile(r"(?<!\w)or(?!\w)", re.IGNORECASE)
 
@@ -167,6 +169,7 @@ def refine(
             if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
                 context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
                 mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
+        _past_states(text, mentions, members, is_part, rules, found, sentences[k])
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -192,6 +195,36 @@ def refine(
     for header in headers:
         _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
     return mentions
+
+
+def _past_states(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    is_part: list[bool],
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    sentence: tuple[int, int],
+) -> None:
+    """A finding said of the past ("the previously enlarged node") takes, in its clause, the
+    status of a later mention of its label that is negated or normal ("... is no longer
+    enlarged"), or is negated by a later normal cue ("... now measures 11 cm, within normal
+    limits"); with neither it stays positive ("the previously enlarged node has grown")."""
+    if all(mentions[p].status == "positive" for p in members):
+        return
+    for i, p in enumerate(members):
+        m = mentions[p]
+        if is_part[p] or m.status != "positive" or not _PAST.search(text, max(m.start - 12, sentence[0]), m.start):
+            continue
+        cut = next((c.start() for c in rules.clause_pattern.finditer(text, m.end, sentence[1])), sentence[1])
+        later = [q for q in members[i + 1 :] if mentions[q].start < cut and mentions[q].label == m.label]
+        said = next((mentions[q] for q in later if mentions[q].status in ("negated", "normal")), None)
+        if said is not None:
+            mentions[p] = _status(m, _context_of(said))
+            continue
+        cue = next((t for t in _starting_in(found, m.end, cut) if t.kind == "normal"), None)
+        if cue is not None:
+            mentions[p] = _status(m, Context("negated", text[cue.start : cue.end], cue.start, cue.end))
 
 
 def _status(mention: Mention, context: Context) -> Mention:
