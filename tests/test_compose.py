@@ -64,6 +64,8 @@ RULES = [
     ("mediastinal lymph nodes", "mediastinum lymph node"),
     ("hilar lymphadenopathy", "hilum lymph node"),
     ("hilar lymph node", "hilum lymph node"),
+    ("enlarged right perihilar lymph node", "hilum lymph node"),
+    ("perihilar adenopathy", "hilum lymph node"),
     ("inguinal lymphadenopathy", "groin lymph node"),
     ("inguinal lymph node", "groin lymph node"),
     ("pelvic lymphadenopathy", "pelvis lymph node"),
