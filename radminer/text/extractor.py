@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import threading
 import warnings
 from bisect import bisect_left, bisect_right
@@ -439,8 +440,8 @@ class Extractor:
 
     def _found_by_sentence(self, analysis: Analysis, plan: Layout, matches: list[Match]) -> list[Mention]:
         """The mentions of a whole text: a sentence met before in the same place (its text and
-        tokens, the characters either side of it, its section) gives its mentions again from the
-        sentence cache; each run of the other sentences is mined at once, and its sentences are
+        tokens, whether a word character comes just before it, its section) gives its mentions
+        again from the sentence cache; each run of the other sentences is mined at once, and its sentences are
         cached. A sentence whose statuses may depend on another one (a header, the first sentence
         under it, a sentence under an organ header, one a section starts inside) is never cached."""
         starts, ends = analysis.offsets()
@@ -461,7 +462,7 @@ class Extractor:
             if k in fixed:
                 continue
             start, end = starts[lo], ends[hi - 1]
-            key = (text[start - 1 : start] if start else None, text[start:end], text[end : end + 1],
+            key = (start > 0 and _WORD_CHAR.match(text, start - 1) is not None, text[start:end],
                    tuple(orths[lo:hi]), None if plan is PLAIN else plan.section(lo))  # fmt: skip
             cached = cache.pop(key, None)
             if cached is None:
@@ -701,6 +702,8 @@ def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Heade
 
 
 _end = attrgetter("end")
+#: A word character: one just before a sentence would join a trigger's first word (``(?<!\w)``).
+_WORD_CHAR = re.compile(r"\w")
 #: ``tuple.__new__``: builds a named tuple from all its fields without the Python-level
 #: ``__new__`` that ``collections.namedtuple`` generates (one interpreted call less per tuple,
 #: in the pure and the compiled build; same object).

@@ -142,7 +142,13 @@ def statuses(
         k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
         after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
         before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
-        if n > 0 and trigger.kind == "normal" and trigger.backward and triggers[n - 1].kind in STATUS_KINDS:
+        if (
+            n > 0
+            and trigger.kind == "normal"
+            and trigger.backward
+            and triggers[n - 1].kind in STATUS_KINDS
+            and triggers[n - 1].start >= sentence_starts[k]  # a status cue before it in its sentence
+        ):
             before = _clause_start(text, rules, before, trigger.start)
         rank = STATUS_KINDS.index(trigger.kind)
         reaches = []
