@@ -315,3 +315,20 @@ def test_header_of_organs_joined_by_commas(analyzer: Analyzer, text: str, header
 def test_plural_of_an_abbreviation(analyzer: Analyzer, word: str, key: str) -> None:
     """Capitals followed by a lowercase "s" are an abbreviation's plural; other words are lemmatized."""
     assert analyzer.analyze(word).keys == [key]
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Inguinal node, ?lymphoma. No ascites.", 2),  # a "?" before a word asks about it: no end
+        ("Wall thickening, ? oesophagitis.", 1),
+        ("Small effusion? No pneumothorax.", 2),  # a "?" against the word before it ends a sentence
+    ],
+)
+def test_question_mark_before_a_word_ends_no_sentence(analyzer: Analyzer, text: str, sentences: int) -> None:
+    assert len(analyzer.analyze(text).sent_starts) == sentences
+
+
+@pytest.mark.parametrize(("text", "keys"), [("R adrenal", ["right", "adrenal"]), ("L kidney", ["left", "kidney"])])
+def test_side_in_one_capital(analyzer: Analyzer, text: str, keys: list[str]) -> None:
+    assert analyzer.analyze(text).keys == keys

@@ -101,6 +101,7 @@ RULES = [
     ("choledocholithiasis", "biliary system"),
     ("bilateral nephrolithiasis", "calculus"),
     ("bilateral nephrolithiasis", "kidney"),
+    ("mild left hydronephrosis", "kidney"),
     ("mild hydroureter", "dilation"),
     ("mild hydroureter", "ureter"),
     ("left pyelectasis", "dilation"),

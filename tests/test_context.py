@@ -195,6 +195,9 @@ CASES = [
     ("Streaky [opacities], this could represent early infection.", [POS]),
     ("Silhouette within normal limits, with a calcified [aorta].", [POS]),
     ("[Mass] in the [pancreas]; the [liver] is otherwise normal.", [POS, POS, NORM]),
+    # a "?" reads backward against the word before it, forward before a word
+    ("Right inguinal [node], ?[lymphoma].", [POS, UNC]),
+    ("Small [effusion]?", [UNC]),
     # a clause coordinated with a subject of its own ends a scope
     ("He is not cooperative and he is [confused] at times.", [POS]),
     ("She denies [chest pain] and she reports [dyspnea] on exertion.", [NEG, POS]),

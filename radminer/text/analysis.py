@@ -117,6 +117,8 @@ _SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
 _HYPHENS = frozenset({"-", "–", "‐"})
+#: A side in one capital letter ("R adrenal nodule", "L hilar adenopathy").
+_SIDES = {"R": "right", "L": "left"}
 #: The plural of an abbreviation in capitals ("GGOs", "LNs").
 _ABBREVIATION_PLURAL = re.compile("[A-Z]{2,}s")
 _HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
@@ -453,6 +455,7 @@ class Analyzer:
                 lower = text.lower()
                 if _ABBREVIATION_PLURAL.fullmatch(text):  # "GGOs", "LNs": the abbreviation's plural
                     lower = lower[:-1]
+                lower = _SIDES.get(text, lower)
                 key = self.lemma(lower) if kind & _WORD else lower
                 lemma_hash = strings.add(key)
                 if key in _SKIP_WORDS:
@@ -490,6 +493,8 @@ class Analyzer:
         ends = list(map(add, idx, lengths))
         if _HAS_HYPHEN.search(text):
             _join_hyphenated(keys, kinds, idx, ends)
+        if "?" in text:
+            _mark_queries(text, kinds, idx, ends)
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
@@ -543,6 +548,19 @@ def _join_hyphenated(keys: list[str | None], kinds: list[int], starts: list[int]
     for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
         if ends[i - 1] == starts[i] and ends[i] == starts[i + 1] and kinds[i + 1] & _WORD:
             keys[i] = None
+
+
+def _mark_queries(text: str, kinds: list[int], starts: list[int], ends: list[int]) -> None:
+    """A "?" written before a word and not against the word before it asks about what follows
+    ("?lymphoma", ", ? abscess"): it ends no sentence ("effusion? No pneumothorax" still does)."""
+    for i in range(len(kinds) - 1):
+        if (
+            kinds[i] & _TERM
+            and text[starts[i] : ends[i]] == "?"
+            and kinds[i + 1] & _ALPHA
+            and not (i and kinds[i - 1] & _WORD and ends[i - 1] == starts[i])
+        ):
+            kinds[i] &= ~_TERM
 
 
 def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], list[tuple[int, int]]]:

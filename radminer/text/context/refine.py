@@ -40,6 +40,8 @@ _new = tuple.__new__
 #: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
 _BODYPART_CATEGORY = "bodypart"
 _WORD = re.compile(r"\w+")
+#: The kinds of trigger a nature hedge may be ("likely", "unlikely"): not ``normal``.
+_HEDGE_KINDS = ("uncertain", "negated")
 _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3}
 #: What may separate a body part written before the lesion type it locates, or two such body
 #: parts ("hepatic cyst", "hepatic and splenic cysts", "left adrenal adenoma").
@@ -141,7 +143,7 @@ def refine(
         folded = rules.fold(text)
     if found is None:
         found = rules.scan(folded, sentences[0][0], sentences[-1][1])
-    natures = [t for t in found if t.kind in STATUS_KINDS and rules.is_nature_hedge(text[t.start : t.end])]
+    natures = [t for t in found if t.kind in _HEDGE_KINDS and rules.is_nature_hedge(text[t.start : t.end])]
     if (
         not headers
         and not natures
@@ -643,6 +645,12 @@ def _header(
             for p in own:
                 if is_part[p]:
                     mentions[p] = _status(mentions[p], best)
+        elif not evidence:  # no finding under it: its organ is as the text under it says ("LUNGS: Clear lungs.")
+            below = [mentions[q] for q in _mentions_in(mentions, header.end, header.body_end) if is_part[q]]
+            for p in own:
+                said = [m for m in below if is_part[p] and _related(graph, mentions[p].label, [m.label])]
+                if said and all(m.status != "positive" for m in said):
+                    mentions[p] = _status(mentions[p], _context_of(said[0]))
         _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
 
 

@@ -55,6 +55,11 @@ class ContextRulesError(RadminerError):
     """A context rules file is malformed (unknown keys, a phrase listed under two kinds, ...)."""
 
 
+#: A cue of punctuation then a word, after optional blanks; a word character.
+_QUERY = re.compile(r"[^\w\s]+[^\S\n]*\w")
+_WORD_BEFORE = re.compile(r"\w")
+
+
 class Trigger(NamedTuple):
     """A trigger found in a text: its character offsets, its kind, and the directions of its scope."""
 
@@ -247,6 +252,13 @@ class ContextRules:
                 self._meaning[key] = meaning
                 self._exact[_written(words)] = meaning
                 expanded.append(words)
+        #: backward cues of punctuation only ("?"): read forward when written before a word and not
+        #: against the word before ("?lymphoma", ", ? abscess"; not "effusion?")
+        self._queries = {
+            phrase: (kind, True, False, adjacent, next_)
+            for phrase, (kind, forward, backward, adjacent, next_) in self._exact.items()
+            if backward and not forward and not any(c.isalnum() for c in phrase)
+        }
         self._trie = _phrase_trie(expanded)
         self._pattern = _trie_regex(self._trie)
         self.lesion_heads = tuple(lesion_heads)
@@ -449,9 +461,12 @@ class ContextRules:
                     if m is not None:
                         found.append(m)
                         position = m.end()
-        exact, meaning = self._exact, self._meaning
+        exact, meaning, queries = self._exact, self._meaning, self._queries
         out = []
         for m in found:
-            written = m.group()
-            out.append(_new(Trigger, (m.start(), m.end(), *(exact.get(written) or meaning[_compact(written)]))))
+            written, at = m.group(), m.start()
+            if written in queries and _QUERY.match(text, at) and not (at and _WORD_BEFORE.match(text, at - 1)):
+                out.append(_new(Trigger, (at, m.end(), *queries[written])))  # "?lymphoma", ", ? abscess"
+                continue
+            out.append(_new(Trigger, (at, m.end(), *(exact.get(written) or meaning[_compact(written)]))))
         return out
