@@ -46,7 +46,7 @@ def statuses(marked: str) -> list[str]:
     return [c.status for c in assign_context(text, targets, rules=RULES)]
 
 
-NEG, UNC, POS, NORM = "negated", "uncertain", "positive", "normal"
+NEG, UNC, POS, NORM, IRR = "negated", "uncertain", "positive", "normal", "irrelevant"
 
 CASES = [
     # plain negation, forward
@@ -207,6 +207,20 @@ CASES = [
     ("No [nodule] or [mass], and the [hila] are normal.", [NEG, NEG, NORM]),
     ("No residual [collection], and the [bowel] loops are unremarkable.", [NEG, NORM]),
     ("The [liver], [spleen] and the [pancreas] are unremarkable.", [NORM, NORM, NORM]),
+    # another person's findings (family history) are irrelevant; the patient's own history is not
+    ("Her father had [colon] [cancer].", [IRR, IRR]),
+    ("Family hx of [breast] [cancer] and [melanoma].", [IRR, IRR, IRR]),
+    ("Paternal uncle was diagnosed with [pancreatic] [cancer] at 50.", [IRR, IRR]),
+    ("FH is positive for [thyroid] [nodules].", [IRR, IRR]),
+    ("[Ovarian] [cancer] in her maternal grandmother.", [IRR, IRR]),
+    ("Two cousins with [renal] [cysts].", [IRR, IRR]),
+    ("No family history of [aneurysm].", [IRR]),
+    ("Prior history of [colon] [cancer].", [POS, POS]),
+    ("No personal history of [melanoma].", [NEG]),
+    ("Family history of [lymphoma] and a personal history of [sarcoidosis].", [IRR, POS]),
+    ("Family history of [lung] [cancer]; the patient has a new [nodule].", [IRR, IRR, POS]),
+    ("Family history of [lung] [cancer], presenting with [hemoptysis].", [IRR, IRR, POS]),
+    ("Family history of [gastric] [cancer]. [Gastric] wall [thickening].", [IRR, IRR, POS, POS]),
 ]
 
 
@@ -296,6 +310,29 @@ def test_find_triggers_longest_match_and_kinds() -> None:
         ("no longer seen", "negated"),
         ("cannot be excluded", "uncertain"),
     ]
+
+
+def test_other_person_triggers() -> None:
+    text = "Sister with breast cancer; mother had polyps. Cancer in his father."
+    assert [(text[a:b], kind) for a, b, kind in RULES.find_triggers(text)] == [
+        ("Sister with", "other_person"),
+        (";", "terminate"),
+        ("mother had", "other_person"),
+        ("in his father", "other_person"),
+    ]
+    [context] = assign_context(text, [(12, 25)], rules=RULES)
+    assert context == Context("irrelevant", "Sister with", 0, 11)
+    assert RULES.find_triggers("the family had wanted her transferred") == []  # "family" alone is no cue
+
+
+def test_other_person_kind_in_a_rules_file() -> None:
+    rules = ContextRules.from_dict({"other_person": {"forward": ["aunt had"], "backward": ["in her aunt"]}})
+    text, targets = parse("Aunt had a [cyst]. A [mass] in her aunt. A [nodule].")
+    assert [c.status for c in assign_context(text, targets, rules=rules)] == [IRR, IRR, POS]
+    with pytest.raises(ContextRulesError, match="listed as negated and as other_person"):
+        ContextRules.from_dict({"other_person": {"forward": ["no"]}, "negated": {"forward": ["no"]}})
+    with pytest.raises(ContextRulesError, match="other_person: unknown direction"):
+        ContextRules.from_dict({"other_person": {"sideways": ["aunt had"]}})
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from ..errors import InputError
 __all__ = ["PER", "STATUSES", "LesionLabels", "Mention", "SentenceLabels", "per_sentence"]
 
 #: Mention statuses. ``normal``: a body part or attribute said to be normal ("unremarkable
-#: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one.
+#: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one, or
+#: another person's ("family history of colon cancer").
 STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "normal", "irrelevant")
 
 

@@ -31,13 +31,14 @@ A caller that mines one text many times (one row per bookmark) folds it once
 from .aggregation import aggregate, resolve_exclusive
 from .refine import Header, describe, refine
 from .relevance import HEAD_CATEGORY, mark_irrelevant
-from .rules import STATUS_KINDS, ContextRules, ContextRulesError, Folded, Trigger
+from .rules import STATUS_KINDS, STATUS_OF, ContextRules, ContextRulesError, Folded, Trigger
 from .scopes import POSITIVE, Context, apply_context, assign_context, split_sentences, statuses, with_context
 
 __all__ = [
     "HEAD_CATEGORY",
     "POSITIVE",
     "STATUS_KINDS",
+    "STATUS_OF",
     "Context",
     "ContextRules",
     "ContextRulesError",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..mentions import Mention
 from .relevance import HEAD_CATEGORY
-from .rules import STATUS_KINDS, ContextRules, Folded, Trigger, found_within
+from .rules import STATUS_KINDS, STATUS_OF, ContextRules, Folded, Trigger, found_within
 from .scopes import POSITIVE, Context, statuses
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ _BODYPART_CATEGORY = "bodypart"
 _WORD = re.compile(r"\w+")
 #: The kinds of trigger a nature hedge may be ("likely", "unlikely"): not ``normal``.
 _HEDGE_KINDS = ("uncertain", "negated")
-_FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3}
+_FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
 #: What may separate a body part written before the lesion type it locates, or two such body
 #: parts ("hepatic cyst", "hepatic and splenic cysts", "left adrenal adenoma").
 _PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
@@ -294,8 +294,9 @@ def _lesion_nouns(
 
 
 def _asserted(contexts: Iterable[Context]) -> bool:
-    """Whether one of the lesion nouns of ``contexts`` is not negated (a lesion is never normal)."""
-    return any(c.status != "negated" for c in contexts)
+    """Whether one of the lesion nouns of ``contexts`` is neither negated nor another person's
+    (a lesion is never normal)."""
+    return any(c.status not in ("negated", "irrelevant") for c in contexts)
 
 
 def _differentials(
@@ -314,8 +315,8 @@ def _differentials(
         if m.status == "uncertain" and m.trigger is not None and rules.is_differential(m.trigger):
             alternatives.setdefault(m.trigger_start or 0, []).append(p)
     for trigger, group in alternatives.items():
-        lesion = any(rules.head_pattern.search(text, mentions[p].start, mentions[p].end) for p in group) or any(
-            c.status != "negated" for c in _lesion_nouns(text, sentence[0], trigger, rules, found, folded)
+        lesion = any(rules.head_pattern.search(text, mentions[p].start, mentions[p].end) for p in group) or _asserted(
+            _lesion_nouns(text, sentence[0], trigger, rules, found, folded)
         )
         if not lesion:  # the status the alternatives have without the differential cues
             spans = [(mentions[p].start, mentions[p].end) for p in group]
@@ -433,7 +434,7 @@ def _nature_object(
         if not named:
             return
         end = max(mentions[p].end for p in named)
-    context = Context(cue.kind, text[cue.start : cue.end], cue.start, cue.end)
+    context = Context(STATUS_OF[cue.kind], text[cue.start : cue.end], cue.start, cue.end)
     for p in members:  # the nature itself, which a backward cue did not reach
         if cue.end <= mentions[p].start < end and mentions[p].status == "positive":
             mentions[p] = _status(mentions[p], context)
@@ -620,7 +621,7 @@ def _header(
         if len(cues) == 1 and not (header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)):
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
-            value = Context(t.kind, text[t.start : t.end], t.start, t.end)
+            value = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
     if value is not None and header.organ:  # a lesion later under it: "LIVER: Normal in size. 2 cm cyst."
         rest = sentences[k][1], header.body_end
         if any(not is_part[p] and mentions[p].status == "positive" for p in _mentions_in(mentions, *rest)) or (

@@ -24,6 +24,7 @@ from ...errors import RadminerError
 
 __all__ = [
     "STATUS_KINDS",
+    "STATUS_OF",
     "ContextRules",
     "ContextRulesError",
     "Folded",
@@ -34,9 +35,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _RULES_FORMAT = "radminer-context-rules/1"
-#: Trigger kinds: the three that set a status (in the order that breaks ties), and those that only
+#: Trigger kinds: those that set a status (in the order that breaks ties), and those that only
 #: end scopes (``exception``: "apart from", "other than", see :func:`refine`).
-STATUS_KINDS = ("negated", "uncertain", "normal")
+STATUS_KINDS = ("negated", "uncertain", "normal", "other_person")
+#: The status each status kind sets: its own name, but ``irrelevant`` for ``other_person``
+#: ("family history of", "brother had"): what is said of another person is not the patient's.
+STATUS_OF: dict[str, str] = {**{kind: kind for kind in STATUS_KINDS}, "other_person": "irrelevant"}
 _SCOPE_KINDS = ("pseudo", "terminate", "exception")
 #: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia");
 #: ``next``: only the nearest target after the trigger ("borderline enlarged node").
@@ -201,7 +205,8 @@ def _written(words: Sequence[str]) -> str:
 class ContextRules:
     """Compiled trigger lists; build once (:meth:`default`, :meth:`from_file`) and reuse.
 
-    ``triggers``: phrase → (kind, directions), kind in negated | uncertain | pseudo | terminate.
+    ``triggers``: phrase → (kind, directions), kind one of :data:`STATUS_KINDS` (the status it
+    sets: :data:`STATUS_OF`) or pseudo | terminate | exception.
     ``window``: the most words between a trigger (or the previous target in its scope) and a
     target. ``lesion_heads``, ``clause_boundaries`` and ``same_lesion_cues`` serve
     :func:`mark_irrelevant`; ``clause_boundaries`` followed by one of ``clause_openers`` ("and a",

@@ -1,4 +1,4 @@
-"""Trigger scopes: the status (negated / uncertain / normal) each target takes from the triggers around it.
+"""Trigger scopes: the status (negated / uncertain / normal / irrelevant) each target takes from the triggers around it.
 
 A forward trigger ("no", "possible") covers the targets after it, a backward trigger ("is not
 seen", "cannot be excluded") those before it; a scope ends at the sentence end, at the next
@@ -6,7 +6,8 @@ trigger of any kind (terminators "but", "however", "which", ";" and pseudo-trigg
 change in" exist only to end scopes), or when more than ``window`` words separate the trigger,
 or the previous target in scope, from the next target (so enumerations chain: "No
 consolidation, effusion, or pneumothorax" negates all three). A target in several scopes takes
-the nearest trigger (negation first on a tie).
+the nearest trigger (negation first on a tie). An ``other_person`` trigger ("family history of",
+"brother had") makes its targets ``irrelevant``: they are another person's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..mentions import Mention
-from .rules import STATUS_KINDS, ContextRules, Folded, Trigger
+from .rules import STATUS_KINDS, STATUS_OF, ContextRules, Folded, Trigger
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -166,7 +167,7 @@ def statuses(
                     best[p] = (distance, rank, trigger)
     return {
         p if order is None else order[p]: _new(
-            Context, (trigger.kind, text[trigger.start : trigger.end], trigger.start, trigger.end)
+            Context, (STATUS_OF[trigger.kind], text[trigger.start : trigger.end], trigger.start, trigger.end)
         )
         for p, (_, _, trigger) in best.items()
     }
