@@ -107,7 +107,7 @@ def test_fuzzy_corrector(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not module.within_one("effusion", "effusion", transpositions=True)
     extractor = Extractor(DATA / "vocab_findings.csv", bookmark=None)
     corrector = module.Corrector(extractor, min_length=7, transpositions=False)
-    text = "Small efusion, no consolidaton; a masss."  # "masss": shorter than 7 letters
+    text = "Small effuson, no consolidaton; a masss."  # "masss": shorter than 7 letters
     assert corrector(text) == "Small effusion, no consolidation; a masss."
     (row,) = module.CorrectingExtractor(extractor, corrector)(text)
     assert row.labels == ("effusion", "finding")

@@ -184,9 +184,14 @@ def test_sentence_cache_keeps_apart_what_differs_around_a_sentence() -> None:
     (history,) = extractor("HISTORY: Cough. Right renal cyst.\nFINDINGS: Cough. Right renal cyst.")
     assert [m.section for m in history.mentions if m.label == "kidney cyst"] == ["history", "findings"]
     assert len(extractor._sentence_cache) == 3  # the cyst once per section (the first sentences never)
-    (glued,) = extractor("Stable appearance.2 cm cyst.")  # another character before it
-    assert [(m.label, m.start) for m in glued.mentions] == [("cyst", 23)]
-    assert len(extractor._sentence_cache) == 4
+    (glued,) = extractor("Stable appearance.2 cm cyst.")  # another character before it, no word character
+    assert [(m.label, m.start) for m in glued.mentions] == [("cyst", 23)]  # the cached mentions, shifted
+    assert len(extractor._sentence_cache) == 3
+    cache = extractor._sentence_cache
+    (key,) = (k for k in cache if k[1] == "2 cm cyst.")
+    cache[(True, *key[1:])] = cache.pop(key)  # as if cached after a word character
+    (again,) = extractor("Unchanged appearance. 2 cm cyst.")
+    assert again.labels == ("cyst",) and len(cache) == 4  # mined again: a word character before it differs
 
 
 def test_cache_shared_by_threads() -> None:

@@ -415,7 +415,8 @@ class _Scope:
         self._covered: set[int] | None = None
         self._ranks: list[int] | None = None
         self._outer: list[Match] | None = None  # the matches inside no longer one
-        self._nested: list[Match] | None = None  # the others
+        self._match_starts: list[int] = []
+        self._longest: int | None = None  # tokens of the longest match
         self._outer_starts: list[int] = []
         self._outer_ends: list[int] = []
 
@@ -434,17 +435,15 @@ class _Scope:
         return rest or combo
 
     def held(self, match: Match, labels: frozenset[str]) -> bool:
-        """Whether ``match`` lies inside a longer one of the matches, of one of ``labels``."""
-        if self._nested is None:
-            outer = set(self._outermost())
-            self._nested = [m for m in self.matches if m not in outer]
-        if match not in self._nested:
-            return False
+        """Whether ``match`` lies inside a longer one of the matches (sorted by start), of one of
+        ``labels``: one starting at most the longest match's length before it."""
+        if self._longest is None:
+            self._match_starts = [m.start for m in self.matches]
+            self._longest = max((m.end - m.start for m in self.matches), default=0)
+        lo = bisect_left(self._match_starts, match.start - self._longest)
+        hi = bisect_right(self._match_starts, match.start)
         size = match.end - match.start
-        return any(
-            o.label in labels and o.start <= match.start and match.end <= o.end and o.end - o.start > size
-            for o in self.matches
-        )
+        return any(o.label in labels and match.end <= o.end and o.end - o.start > size for o in self.matches[lo:hi])
 
     def named(self, span: Match, labels: frozenset[str]) -> bool:
         """Whether a match of one of ``labels`` that is a mention (inside no longer match) lies
