@@ -175,7 +175,8 @@ class Extractor:
         self._cache_size = cache_size
         # (sentence text, its tokens, the characters either side, its section) → its mentions, offsets
         # from its start; least recently used first (see _found_by_sentence)
-        self._sentence_cache: dict[tuple[Any, ...], tuple[Mention, ...]] = {}
+        #: sentence key → (the character start of the sentence it was mined in, its mentions there)
+        self._sentence_cache: dict[tuple[Any, ...], tuple[int, tuple[Mention, ...]]] = {}
         self._sentence_cache_size = _SENTENCES_PER_TEXT * cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
@@ -470,7 +471,8 @@ class Extractor:
                 continue
             cache[key] = cached  # put back last: the most recently used (no lock needed: one step each)
             out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
-            out += [_shifted(m, start) for m in cached]
+            origin, mentions = cached
+            out += mentions if origin == start else [_shifted(m, start - origin) for m in mentions]
             run, run_lo = [], hi
         out += self._mined_run(analysis, plan, matches, match_starts, run_lo, len(keys), run)
         return out
@@ -492,7 +494,7 @@ class Extractor:
         if cacheable:
             firsts = [m.start for m in found]
             new = {
-                key: tuple(_shifted(m, -start) for m in found[bisect_left(firsts, start) : bisect_left(firsts, end)])
+                key: (start, tuple(found[bisect_left(firsts, start) : bisect_left(firsts, end)]))
                 for start, end, key in cacheable
             }
             cache = self._sentence_cache
