@@ -153,6 +153,8 @@ RULES = [
     ("near complete collapse of the right lung", "atelectasis"),
     ("collapse of the left lower lobe", "atelectasis"),
     ("lobar collapse", "atelectasis"),
+    ("Arterially enhancing lesion in segment 8, consistent with HCC", "liver"),
+    ("Large left upper pole renal mass, presumed RCC", "kidney"),
 ]
 
 

@@ -374,6 +374,14 @@ def test_nature_words_of_the_rules() -> None:
     assert ContextRules.from_dict({"nature_hedges": ["likely"]}).nature_pattern.match(" benign") is None
 
 
+def test_mass_effect_cues_of_the_rules() -> None:
+    text = "mass compressing the IVC; the trachea is displaced by a goiter; mass encasing the aorta"
+    assert [m.group() for m in RULES.mass_effect_pattern.finditer(text)] == ["compressing", "displaced"]
+    assert not ContextRules.from_dict({}).mass_effects
+    with pytest.raises(ContextRulesError, match="mass_effects"):
+        ContextRules.from_dict({"mass_effects": "compressing"})
+
+
 def test_rules_file_errors_derive_from_radminer_error(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"
     path.write_text("[1, 2]", encoding="utf-8")

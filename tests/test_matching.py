@@ -105,6 +105,16 @@ def test_plain_lymph_node_has_no_node_variant() -> None:
     assert "node" not in _variants("lymph node")
 
 
+def test_station_named_by_its_enlarged_nodes() -> None:
+    """A station's "lymphadenopathy", "adenopathy" and "nodal" name its nodes, unless the station's
+    name is a phrase of the vocabulary itself (compositions combine it with the finding)."""
+    variants = _variants("internal iliac lymph node")
+    assert {"internal iliac lymphadenopathy", "internal iliac adenopathy", "internal iliac nodal"} <= variants
+    hilar = _variants("hilar lymph node", places={"hilar", "hilar lymph node"})
+    assert "hilar node" in hilar and "hilar lymphadenopathy" not in hilar
+    assert "lymphadenopathy" not in _variants("lymph node")
+
+
 @pytest.mark.parametrize("word", ["nodular", "lymphoma", "colon", "opacity"])
 def test_no_split_at_short_pieces(word: str) -> None:
     """A word is split after a combining form only where both pieces have four letters or more."""

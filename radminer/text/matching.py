@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from itertools import compress
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -54,10 +54,18 @@ class Match(NamedTuple):
 _new = tuple.__new__
 
 
-def _variants(phrase: str) -> set[str]:
+#: Words that name a station's enlarged or diseased nodes after its name ("internal iliac
+#: lymphadenopathy", "external iliac nodal mass"), as "lymph node" and "node" name its nodes.
+_STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
+
+
+def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
     """Spellings of ``phrase`` with each prefixed word joined and split, each word split after a
     combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval"), and
-    a lymph node of a station also as its "node" ("right lower paratracheal node")."""
+    a lymph node of a station also as its "node" ("right lower paratracheal node") and, unless
+    the station's name is one of the ``places`` (phrases of the vocabulary, which compositions
+    combine: "hilar lymphadenopathy"), as one of :data:`_STATION_HEADS` (the composition rules
+    of those words keep the lymphadenopathy)."""
     words = phrase.replace("-", " - ").split()
     out = {phrase}
     for i, word in enumerate(words):
@@ -71,7 +79,10 @@ def _variants(phrase: str) -> set[str]:
         if word == "-" and 0 < i < len(words) - 1 and words[i - 1] in PREFIXES:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
     if len(words) > 2 and words[-2:] == ["lymph", "node"]:  # a station's node: "right paratracheal node"
-        out.add(" ".join([*words[:-2], "node"]))
+        station = words[:-2]
+        out.add(" ".join([*station, "node"]))
+        if " ".join(station) not in places:
+            out.update(" ".join([*station, head]) for head in _STATION_HEADS)
     return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
 
 
@@ -86,9 +97,10 @@ class Matcher:
         self.graph = graph
         self._trie: dict = {}
         owners: dict[tuple[str, ...], tuple[int, str]] = {}
-        for phrase, label in graph.lexicon().items():
+        lexicon = graph.lexicon()
+        for phrase, label in lexicon.items():
             rank = 0 if phrase == label.casefold() else 1
-            for variant in _variants(phrase):
+            for variant in _variants(phrase, lexicon.keys()):
                 keys = analyzer.phrase_keys(variant)
                 if not keys:
                     continue

@@ -57,6 +57,16 @@ _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNO
 _PAST = re.compile(r"(?:previously|formerly)\s+\Z", re.IGNORECASE)
 #: "or" between two nouns offers an alternative ("likely cysts or hemangiomas"), not the lesion one qualifies.
 _ALTERNATIVE = re.compile(r"(?<!\w)or(?!\w)", re.IGNORECASE)
+#: After a mass-effect cue: the passive voice ("the IVC is compressed by", "displaced to the right by").
+_BY = re.compile(r"(?:\s+[\w-]+){0,3}?\s+by(?!\w)", re.IGNORECASE)
+#: Between a mass-effect cue and its object (or the object and a passive cue): at most five words,
+#: no punctuation ("compressing the upper pole of the left kidney").
+_OBJECT_GAP = re.compile(r"\s*(?:[\w-]+\s+){0,5}")
+#: Between two coordinated objects: "the IVC and the right atrium", "the trachea, esophagus".
+_COORDINATED = re.compile(
+    r"\s*(?:,|/|and|or)\s*(?:(?:and|or)\s+)?(?:(?:the|both|left|right|bilateral|adjacent|proximal|distal|main)\s+){0,2}",
+    re.IGNORECASE,
+)
 
 
 def describe(mentions: list[Mention], rules: ContextRules, text: str | None = None) -> list[Mention]:
@@ -144,9 +154,11 @@ def refine(
     if found is None:
         found = rules.scan(folded, sentences[0][0], sentences[-1][1])
     natures = [t for t in found if t.kind in _HEDGE_KINDS and rules.is_nature_hedge(text[t.start : t.end])]
+    effects = bool(rules.mass_effects) and rules.mass_effect_pattern.search(text, sentences[0][0], sentences[-1][1])
     if (
         not headers
         and not natures
+        and not effects
         and all(m.status == "positive" for m in mentions)
         and all(t.kind != "negated" for t in found)
     ):
@@ -172,6 +184,8 @@ def refine(
                 context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
                 mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         _past_states(text, mentions, members, is_part, rules, found, sentences[k])
+        if effects:
+            _mass_effects(text, mentions, members, kinds, rules, sentences[k])
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -518,6 +532,50 @@ def _locate(
             return
         mentions[p] = _status(m, POSITIVE)
         edge, gap = (m.end, _PART_NEXT) if forward else (m.start, gap)
+
+
+def _mass_effects(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    kinds: list[str | None],
+    rules: ContextRules,
+    sentence: tuple[int, int],
+) -> None:
+    """The positive body parts that a lesion of their clause presses on, written as the object
+    of one of the rules' ``mass_effects`` (within five words after it, and those coordinated
+    with it), or as the subject of its passive ("... by"), become ``irrelevant``, the cue their
+    trigger: they are not where the lesion lies ("mass compressing the IVC and the right
+    atrium", "the trachea is displaced to the right by a thyroid mass")."""
+    start, end = sentence
+    cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
+    bounds = [start, *cuts, end]
+    for cue in rules.mass_effect_pattern.finditer(text, start, end):
+        c = bisect_right(cuts, cue.start())
+        lo, hi = bounds[c], bounds[c + 1]
+        inside = [p for p in members if lo <= mentions[p].start and mentions[p].end <= hi]
+        passive = _BY.match(text, cue.end())
+        if passive:
+            side = [p for p in inside if mentions[p].start >= passive.end()]
+            span = passive.end(), hi
+            objects = [p for p in members if mentions[p].end <= cue.start()][::-1]  # nearest first
+        else:
+            side = [p for p in inside if mentions[p].end <= cue.start()]
+            span = lo, cue.start()
+            objects = [p for p in members if mentions[p].start >= cue.end()]  # the gaps bound them
+        lesion = any(kinds[p] == HEAD_CATEGORY and mentions[p].status in ("positive", "uncertain") for p in side)
+        if not (lesion or rules.head_pattern.search(text, *span)):
+            continue
+        context = Context("irrelevant", cue.group(), cue.start(), cue.end())
+        edge, gap = (cue.start(), _OBJECT_GAP) if passive else (cue.end(), _OBJECT_GAP)
+        for p in objects:
+            m = mentions[p]
+            lo_gap, hi_gap = (m.end, edge) if passive else (edge, m.start)
+            if kinds[p] != _BODYPART_CATEGORY or gap.fullmatch(text, lo_gap, hi_gap) is None:
+                break  # the object ends here
+            if m.status == "positive":
+                mentions[p] = _status(m, context)
+            edge, gap = (m.start if passive else m.end), _COORDINATED
 
 
 def _clauses(

@@ -49,7 +49,7 @@ _DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
 _PHRASE_LISTS = (
     "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
-    "nature_hedges", "lesion_natures", "nature_words",
+    "nature_hedges", "lesion_natures", "nature_words", "mass_effects",
 )  # fmt: skip
 #: What may come between a hedge and the nature it hedges: "likely (to be) (a)", "probably represents".
 _NATURE_LEAD = r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)\s+)?(?:an?\s+)?"
@@ -220,7 +220,9 @@ class ContextRules:
     body part that locates it stays positive (see :func:`refine`). ``nature_words``: words that say
     what a lesion is ("benign", "reactive", "malignancy"): a nature hedge whose object is one of them
     or of the ``lesion_natures`` hedges that nature, not the lesion it is said of ("the nodes are
-    likely reactive", "low suspicion for malignancy in the nodule").
+    likely reactive", "low suspicion for malignancy in the nodule"). ``mass_effects``: what a lesion
+    does to a structure that is not where it lies ("compressing", "encases", "displaced by"): that
+    structure is ``irrelevant`` (see :func:`refine`).
     """
 
     def __init__(
@@ -237,6 +239,7 @@ class ContextRules:
         nature_hedges: Sequence[str] = (),
         lesion_natures: Sequence[str] = (),
         nature_words: Sequence[str] = (),
+        mass_effects: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -285,6 +288,8 @@ class ContextRules:
         self.nature_lead = re.compile(_NATURE_LEAD, re.IGNORECASE)
         natures = _phrase_regex(w for p in nature_words for w in _expand_phrase(p)).pattern
         self.nature_pattern = re.compile(f"{_NATURE_LEAD}(?:{natures})", re.IGNORECASE)
+        self.mass_effects = tuple(mass_effects)
+        self.mass_effect_pattern = _phrase_regex((w for p in mass_effects for w in _expand_phrase(p)), re.IGNORECASE)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an opener.
         self.clause_pattern = re.compile(rf";|(?:{self.boundary_pattern.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -294,7 +299,7 @@ class ContextRules:
         """Rules from the JSON structure of ``radminer/text/data/context_rules.json``."""
         known = {
             "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
-            "descriptors", "differentials", "nature_hedges", "lesion_natures", "nature_words",
+            "descriptors", "differentials", "nature_hedges", "lesion_natures", "nature_words", "mass_effects",
             *STATUS_KINDS, *_SCOPE_KINDS,
         }  # fmt: skip
         unknown = sorted(set(data) - known)
