@@ -173,9 +173,8 @@ class Extractor:
         self._all_labels = len(self._keep) == len(graph)
         self._caches: tuple[dict[str, _Mined], ...] = ({}, {})  # rows, sentence rows: text → them, oldest first
         self._cache_size = cache_size
-        # (sentence text, its tokens, the characters either side, its section) → its mentions, offsets
-        # from its start; least recently used first (see _found_by_sentence)
-        #: sentence key → (the character start of the sentence it was mined in, its mentions there)
+        # sentence key (see _found_by_sentence) → (the character start of the sentence it was mined
+        # in, its mentions there); least recently used first
         self._sentence_cache: dict[tuple[Any, ...], tuple[int, tuple[Mention, ...]]] = {}
         self._sentence_cache_size = _SENTENCES_PER_TEXT * cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)

@@ -567,7 +567,7 @@ def _mass_effects(
         if not (lesion or rules.head_pattern.search(text, *span)):
             continue
         context = Context("irrelevant", cue.group(), cue.start(), cue.end())
-        edge, gap = (cue.start(), _OBJECT_GAP) if passive else (cue.end(), _OBJECT_GAP)
+        edge, gap = (cue.start() if passive else cue.end()), _OBJECT_GAP
         for p in objects:
             m = mentions[p]
             lo_gap, hi_gap = (m.end, edge) if passive else (edge, m.start)
