@@ -155,6 +155,7 @@ RULES = [
     ("lobar collapse", "atelectasis"),
     ("Arterially enhancing lesion in segment 8, consistent with HCC", "liver"),
     ("Large left upper pole renal mass, presumed RCC", "kidney"),
+    ("Closed-loop SBO with a swirl of the mesentery", "small bowel"),
 ]
 
 

@@ -62,7 +62,7 @@ _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
 def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
     """Spellings of ``phrase`` with each prefixed word joined and split, each word split after a
     combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval"), and
-    a lymph node of a station also as its "node" ("right lower paratracheal node") and, unless
+    a lymph node of a station also as its "node" or "LN" ("right lower paratracheal node") and, unless
     the station's name is one of the ``places`` (phrases of the vocabulary, which compositions
     combine: "hilar lymphadenopathy"), as one of :data:`_STATION_HEADS` (the composition rules
     of those words keep the lymphadenopathy)."""
@@ -80,7 +80,7 @@ def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
     if len(words) > 2 and words[-2:] == ["lymph", "node"]:  # a station's node: "right paratracheal node"
         station = words[:-2]
-        out.add(" ".join([*station, "node"]))
+        out.update((" ".join([*station, "node"]), " ".join([*station, "LN"])))
         if " ".join(station) not in places:
             out.update(" ".join([*station, head]) for head in _STATION_HEADS)
     return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
