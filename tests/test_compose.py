@@ -156,6 +156,8 @@ RULES = [
     ("Arterially enhancing lesion in segment 8, consistent with HCC", "liver"),
     ("Large left upper pole renal mass, presumed RCC", "kidney"),
     ("Closed-loop SBO with a swirl of the mesentery", "small bowel"),
+    ("1.2 cm AP window node", "mediastinum lymph node"),
+    ("aortopulmonary window lymphadenopathy", "mediastinum lymph node"),
 ]
 
 

@@ -52,7 +52,8 @@ GAP_WORDS: tuple[str, ...] = (
     "upper", "lower", "mid", "middle", "pole", "interpolar", "anterior", "posterior", "medial",
     "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical",
     "basal", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
-    "left", "right", "bilateral", "in", "within", "at", "of", "involving",
+    "left", "right", "bilateral", "in", "within", "at", "of", "involving", "chain", "root", "region", "station",
+    "group",
 )  # fmt: skip
 #: Most gap words between two ``adjacent`` components.
 MAX_GAP = 3
