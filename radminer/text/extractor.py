@@ -441,9 +441,10 @@ class Extractor:
     def _found_by_sentence(self, analysis: Analysis, plan: Layout, matches: list[Match]) -> list[Mention]:
         """The mentions of a whole text: a sentence met before in the same place (its text and
         tokens, whether a word character comes just before it, its section) gives its mentions
-        again from the sentence cache; each run of the other sentences is mined at once, and its sentences are
-        cached. A sentence whose statuses may depend on another one (a header, the first sentence
-        under it, a sentence under an organ header, one a section starts inside) is never cached."""
+        again from the sentence cache; each run of the other sentences is mined at once, and its
+        sentences are cached. A sentence whose statuses may depend on another one (a header, the
+        first sentence under it, a sentence under an organ header, one a section starts inside)
+        is never cached."""
         starts, ends = analysis.offsets()
         text, orths, keys = analysis.text, analysis.orths, analysis.keys
         bounds = [*analysis.sent_starts, len(keys)]

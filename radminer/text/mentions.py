@@ -13,8 +13,8 @@ from ..errors import InputError
 __all__ = ["PER", "STATUSES", "LesionLabels", "Mention", "SentenceLabels", "per_sentence"]
 
 #: Mention statuses. ``normal``: a body part or attribute said to be normal ("unremarkable
-#: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one, or
-#: another person's ("family history of colon cancer").
+#: spleen"): no lesion there. ``irrelevant``: about another lesion than the bookmarked one,
+#: another person's ("family history of colon cancer"), or a structure a lesion presses on.
 STATUSES: tuple[str, ...] = ("positive", "negated", "uncertain", "normal", "irrelevant")
 
 

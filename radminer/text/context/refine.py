@@ -154,7 +154,7 @@ def refine(
     if found is None:
         found = rules.scan(folded, sentences[0][0], sentences[-1][1])
     natures = [t for t in found if t.kind in _HEDGE_KINDS and rules.is_nature_hedge(text[t.start : t.end])]
-    effects = bool(rules.mass_effects) and rules.mass_effect_pattern.search(text, sentences[0][0], sentences[-1][1])
+    effects = rules.mass_effect_cues(folded, sentences[0][0], sentences[-1][1])
     if (
         not headers
         and not natures
@@ -185,7 +185,7 @@ def refine(
                 mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         _past_states(text, mentions, members, is_part, rules, found, sentences[k])
         if effects:
-            _mass_effects(text, mentions, members, kinds, rules, sentences[k])
+            _mass_effects(text, mentions, members, kinds, rules, sentences[k], effects)
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -541,16 +541,18 @@ def _mass_effects(
     kinds: list[str | None],
     rules: ContextRules,
     sentence: tuple[int, int],
+    cues: Sequence[re.Match[str]],
 ) -> None:
     """The positive body parts that a lesion of their clause presses on, written as the object
-    of one of the rules' ``mass_effects`` (within five words after it, and those coordinated
-    with it), or as the subject of its passive ("... by"), become ``irrelevant``, the cue their
-    trigger: they are not where the lesion lies ("mass compressing the IVC and the right
-    atrium", "the trachea is displaced to the right by a thyroid mass")."""
+    of one of the ``cues`` (:meth:`ContextRules.mass_effect_cues`; within five words after it,
+    and those coordinated with it), or as the subject of its passive ("... by"), become
+    ``irrelevant``, the cue their trigger: they are not where the lesion lies ("mass
+    compressing the IVC and the right atrium", "the trachea is displaced to the right by a
+    thyroid mass")."""
     start, end = sentence
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
     bounds = [start, *cuts, end]
-    for cue in rules.mass_effect_pattern.finditer(text, start, end):
+    for cue in (c for c in cues if start <= c.start() < end):
         c = bisect_right(cuts, cue.start())
         lo, hi = bounds[c], bounds[c + 1]
         inside = [p for p in members if lo <= mentions[p].start and mentions[p].end <= hi]
@@ -566,7 +568,7 @@ def _mass_effects(
         lesion = any(kinds[p] == HEAD_CATEGORY and mentions[p].status in ("positive", "uncertain") for p in side)
         if not (lesion or rules.head_pattern.search(text, *span)):
             continue
-        context = Context("irrelevant", cue.group(), cue.start(), cue.end())
+        context = Context("irrelevant", text[cue.start() : cue.end()], cue.start(), cue.end())
         edge, gap = (cue.start() if passive else cue.end()), _OBJECT_GAP
         for p in objects:
             m = mentions[p]

@@ -202,6 +202,12 @@ def _written(words: Sequence[str]) -> str:
     return out
 
 
+def _common_start(words: Sequence[str]) -> str:
+    """The longest start that all ``words`` share."""
+    first, last = min(words), max(words)
+    return first[: next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first))]
+
+
 class ContextRules:
     """Compiled trigger lists; build once (:meth:`default`, :meth:`from_file`) and reuse.
 
@@ -290,6 +296,14 @@ class ContextRules:
         self.nature_pattern = re.compile(f"{_NATURE_LEAD}(?:{natures})", re.IGNORECASE)
         self.mass_effects = tuple(mass_effects)
         self.mass_effect_pattern = _phrase_regex((w for p in mass_effects for w in _expand_phrase(p)), re.IGNORECASE)
+        #: The common start of each cue's first words, none the start of another ("compress",
+        #: "displac"): one is in any lower-cased text that holds a cue (a cheap test before the
+        #: pattern, which tries every position).
+        firsts = sorted(_common_start([w[0].lower() for w in _expand_phrase(p)]) for p in mass_effects)
+        self._mass_effect_stems: tuple[str, ...] = ()
+        for stem in firsts:
+            if not stem.startswith(self._mass_effect_stems):
+                self._mass_effect_stems += (stem,)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
         #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an opener.
         self.clause_pattern = re.compile(rf";|(?:{self.boundary_pattern.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
@@ -399,6 +413,13 @@ class ContextRules:
         """Whether ``phrase`` (a trigger's text) reaches only the nearest target after it ("borderline")."""
         meaning = self._exact.get(phrase.lower()) or self._meaning.get(_compact(phrase))
         return meaning is not None and meaning[4] and not (meaning[1] or meaning[2])
+
+    def mass_effect_cues(self, folded: Folded, start: int, end: int) -> list[re.Match[str]]:
+        """The ``mass_effects`` cues of ``folded.text[start:end]`` (``folded``: by :meth:`fold`)."""
+        text = folded.text
+        if folded.exact and not any(text.find(stem, start, end) >= 0 for stem in self._mass_effect_stems):
+            return []  # (a lower-cased text holds a cue's first word if it holds the cue)
+        return list(self.mass_effect_pattern.finditer(text, start, end))
 
     def is_nature_hedge(self, phrase: str) -> bool:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``nature_hedges``."""
