@@ -203,6 +203,13 @@ CASES = [
     ("She denies [chest pain] and she reports [dyspnea] on exertion.", [NEG, POS]),
     ("No [fever] and no [chills].", [NEG, NEG]),
     ("No [fever], [chills] and [night sweats].", [NEG, NEG, NEG]),
+    ("Heart regular without [murmur], and the lungs have faint [crackles].", [NEG, POS]),
+    ("No [nausea] and only mild incisional [pain].", [NEG, POS]),
+    ("The [effusion] improved and the [consolidation] resolved.", [POS, NEG]),
+    # "is negative for" reads forward only; a turned negation stays within its clause
+    ("The adrenal [nodule] was negative for [malignancy] on biopsy.", [POS, NEG]),
+    ("A net negative fluid balance, complicated by acute [kidney injury].", [POS]),
+    ("Negative [cultures].", [NEG]),
     # a backward normal cue stops where its clause begins when a status cue comes before it
     ("No [nodule] or [mass], and the [hila] are normal.", [NEG, NEG, NORM]),
     ("No residual [collection], and the [bowel] loops are unremarkable.", [NEG, NORM]),
@@ -214,7 +221,8 @@ CASES = [
     ("FH is positive for [thyroid] [nodules].", [IRR, IRR]),
     ("[Ovarian] [cancer] in her maternal grandmother.", [IRR, IRR]),
     ("Two cousins with [renal] [cysts].", [IRR, IRR]),
-    ("No family history of [aneurysm].", [IRR]),
+    ("No family history of [aneurysm].", [NEG]),  # stated absent, as NegEx reads it
+    ("Negative family history of [colon] [cancer] or [polyps].", [NEG, NEG, NEG]),
     ("Prior history of [colon] [cancer].", [POS, POS]),
     ("No personal history of [melanoma].", [NEG]),
     ("Family history of [lymphoma] and a personal history of [sarcoidosis].", [IRR, POS]),

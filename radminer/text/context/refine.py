@@ -288,8 +288,9 @@ def _lesion_nouns(
 ) -> list[Context]:
     """The contexts of the lesion nouns of ``text[start:end]`` that are not part of a trigger
     (``found``: the triggers of the text around; ``folded``: the text by ``rules.fold``), nor
-    in the plural inside one of the body part mentions ``parts`` ("hilar lymph nodes" names the
-    nodes of a station; "the hilar node", one node, may be a lesion)."""
+    in the plural inside one of the body part mentions ``parts`` whose label names it ("hilar
+    lymph nodes" names the nodes of a station; "the hilar node", one node, may be a lesion; "the
+    hepatic lesions", a synonym of liver, are lesions)."""
     heads = [match.span() for match in rules.head_pattern.finditer(text, start, end)]
     if not heads:
         return []
@@ -298,13 +299,21 @@ def _lesion_nouns(
         h
         for h in heads
         if not any(t.start < h[1] and h[0] < t.end for t in near)
-        and not (text[h[1] - 1] in "sSiI" and any(m.start <= h[0] and h[1] <= m.end for m in parts))
+        and not (
+            text[h[1] - 1] in "sSiI" and any(m.start <= h[0] and h[1] <= m.end and _named_by(m, text, h) for m in parts)
+        )
     ]
     if not heads:
         return []
     inside = found_within(found, start, end)  # not searched for again where they are known
     contexts = statuses(text, heads, rules, [start], [end], None, found=inside, folded=folded)
     return [contexts.get(p, POSITIVE) for p in range(len(heads))]
+
+
+def _named_by(part: Mention, text: str, head: tuple[int, int]) -> bool:
+    """Whether the label of ``part`` holds the lesion noun ``text[head[0]:head[1]]`` (plural): "nodes"
+    in a lymph node's mention, not "lesions" in the liver's "hepatic lesions"."""
+    return text[head[0] : head[1] - 1].lower() in part.label.lower()
 
 
 def _asserted(contexts: Iterable[Context]) -> bool:

@@ -28,6 +28,8 @@ __all__ = ["POSITIVE", "Context", "apply_context", "assign_context", "split_sent
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+#: Where the clause of a backward negation turned forward ends (see ``_turned``).
+_CLAUSE_CUT = re.compile(r"[,;]")
 
 
 class Context(NamedTuple):
@@ -160,6 +162,8 @@ def statuses(
             elif trigger.adjacent or (forward and trigger.next):
                 reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False))
         if not any(reaches) and (turned := _turned(trigger, spans, j, after, before)) is not None:
+            if turned:  # a negation read forward: within its clause
+                after = next((cut.start() for cut in _CLAUSE_CUT.finditer(text, trigger.end, after)), after)
             reaches.append(_reach(text, spans, j, trigger, turned, after if turned else before, window, chain=True))
         for reach in reaches:
             for p, distance in reach:
@@ -190,7 +194,9 @@ def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: i
     turns: a forward negation or hedge, or a backward ``normal`` cue, often governs words that no
     vocabulary holds ("cardiomegaly without acute disease", "calcifications suggest a previous
     granulomatous process", "silhouette within normal limits, with a calcified aorta"), and the
-    finding on the other side stands. ``spans[j:]`` start after the trigger; ``after`` /
+    finding on the other side stands. A negation turned forward reaches no further than its
+    clause (up to "," or ";": "a net negative balance, complicated by kidney injury" negates no
+    injury). ``spans[j:]`` start after the trigger; ``after`` /
     ``before``: its scope's limits (sentence bounds, or the next / previous trigger)."""
     if trigger.adjacent or trigger.next or trigger.forward == trigger.backward:
         return None
