@@ -210,6 +210,13 @@ CASES = [
     ("The adrenal [nodule] was negative for [malignancy] on biopsy.", [POS, NEG]),
     ("A net negative fluid balance, complicated by acute [kidney injury].", [POS]),
     ("Negative [cultures].", [NEG]),
+    # the contrast of an examination is no negation; "is positive" ends a backward scope
+    ("CT of the chest without contrast shows a 6 mm [nodule].", [POS]),
+    ("MRI with and without IV contrast: 2 cm [cyst] in the liver.", [POS]),
+    ("The right [node] is positive on PET, and the left [node] is negative.", [POS, NEG]),
+    # a relative clause that says the finding resolved negates it
+    ("Small left pleural [effusion] on admission, which has since resolved.", [NEG]),
+    ("[Urinary retention] after catheter removal, which resolved spontaneously.", [NEG]),
     # a backward normal cue stops where its clause begins when a status cue comes before it
     ("No [nodule] or [mass], and the [hila] are normal.", [NEG, NEG, NORM]),
     ("No residual [collection], and the [bowel] loops are unremarkable.", [NEG, NORM]),
