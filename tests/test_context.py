@@ -390,12 +390,11 @@ def test_nature_words_of_the_rules() -> None:
 
 
 def test_mass_effect_cues_of_the_rules() -> None:
-    text = "mass compressing the IVC; the trachea is displaced by a goiter; mass encasing the aorta, abutting the SVC"
-    cues = ["compressing", "displaced", "abutting"]
-    assert [m.group() for m in RULES.mass_effect_pattern.finditer(text)] == cues
+    text = "mass compressing the IVC; the trachea is displaced by a goiter; mass encasing the aorta"
+    assert [m.group() for m in RULES.mass_effect_pattern.finditer(text)] == ["compressing", "displaced"]
     for written in (text, text.upper(), text.upper() + " İ"):  # the last folds inexactly: searched whole
-        found = RULES.mass_effect_cues(RULES.fold(written), 0, len(text))
-        assert [written[c.start() : c.end()].lower() for c in found] == cues
+        cues = RULES.mass_effect_cues(RULES.fold(written), 0, len(text))
+        assert [written[c.start() : c.end()].lower() for c in cues] == ["compressing", "displaced"]
     assert [c.span() for c in RULES.mass_effect_cues(RULES.fold(text), 0, text.index(";"))] == [(5, 16)]
     assert not ContextRules.from_dict({}).mass_effects
     with pytest.raises(ContextRulesError, match="mass_effects"):

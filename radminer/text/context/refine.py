@@ -552,7 +552,7 @@ def _mass_effects(
     sentence: tuple[int, int],
     cues: Sequence[re.Match[str]],
 ) -> None:
-    """The positive body parts that a lesion of their clause presses on or abuts, written as the object
+    """The positive body parts that a lesion of their clause presses on, written as the object
     of one of the ``cues`` (:meth:`ContextRules.mass_effect_cues`; within five words after it,
     and those coordinated with it), or as the subject of its passive ("... by"), become
     ``irrelevant``, the cue their trigger: they are not where the lesion lies ("mass

@@ -227,7 +227,7 @@ class ContextRules:
     what a lesion is ("benign", "reactive", "malignancy"): a nature hedge whose object is one of them
     or of the ``lesion_natures`` hedges that nature, not the lesion it is said of ("the nodes are
     likely reactive", "low suspicion for malignancy in the nodule"). ``mass_effects``: what a lesion
-    does to a structure that is not where it lies ("compressing", "displaced by", "abutting"): that structure
+    does to a structure that is not where it lies ("compressing", "displaced by"): that structure
     is ``irrelevant`` (see :func:`refine`).
     """
 
