@@ -214,6 +214,11 @@ CASES = [
     ("CT of the chest without contrast shows a 6 mm [nodule].", [POS]),
     ("MRI with and without IV contrast: 2 cm [cyst] in the liver.", [POS]),
     ("The right [node] is positive on PET, and the left [node] is negative.", [POS, NEG]),
+    # a trigger in brackets governs what the brackets hold
+    ("Calcified [nodule] (likely [granuloma]), right lower [lobe], [lung].", [POS, UNC, POS, POS]),
+    ("Right adrenal [nodule] (no macroscopic [fat]) and a left renal [cyst].", [POS, NEG, POS]),
+    ("No [effusion] (small on the prior study), no [pneumothorax].", [NEG, NEG]),
+    ("Negative for [weight loss], [bleeding] (occult nor overt), [anemia].", [NEG, NEG, NEG]),
     # a relative clause that says the finding resolved negates it
     ("Small left pleural [effusion] on admission, which has since resolved.", [NEG]),
     ("[Urinary retention] after catheter removal, which resolved spontaneously.", [NEG]),

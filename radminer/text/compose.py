@@ -14,7 +14,9 @@ that are positional modifiers (:data:`GAP_WORDS`), measurements or words of othe
 node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass or
 adenopathy"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor
 across a clause boundary ("and", ",", "but", ...) with another finding between the components
-("hepatic steatosis and a 2 cm renal mass" has no liver mass). The body part of an organ
+("hepatic steatosis and a 2 cm renal mass" has no liver mass; a finding in brackets, or in a
+"with" phrase after a finding component, describes that component and is no other finding:
+"mass with central necrosis, right lower lobe, lung"). The body part of an organ
 header ("LIVER:", see :mod:`radminer.text.sections`) may be a component for the findings of its
 block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then
@@ -480,7 +482,20 @@ class _Scope:
         if starts is None:
             starts = self._finding_starts = sorted(m.start for m in self.matches if m.label in self._findings)
         k = bisect_left(starts, left_end)
-        return k < len(starts) and starts[k] < right_start
+        return any(not self._describes(left_end, i) for i in starts[k : bisect_left(starts, right_start)])
+
+    def _describes(self, left_end: int, finding: int) -> bool:
+        """Whether the finding starting at token ``finding`` describes the component ending at
+        ``left_end``, itself a finding, rather than being another one: it is in brackets
+        ("calcified nodule (granuloma), left lung") or in a "with" phrase right after the
+        component, with no boundary before it ("mass with central necrosis, right lower lobe,
+        lung"; not "liver with steatosis, renal mass": the steatosis is the liver's)."""
+        if not any(m.end == left_end and m.label in self._findings for m in self.matches):
+            return False
+        between = [k for k in self.keys[left_end:finding] if k is not None]
+        if "(" in between and ")" not in between[between.index("(") :]:
+            return True
+        return bool(between) and between[0] == "with" and _SOFT_BOUNDARIES.isdisjoint(between)
 
     def coordinated(self, gap: list[int], coordinators: list[str | None]) -> bool:
         """Whether a gap with ``coordinators`` joins matches that share the components: body parts

@@ -138,13 +138,22 @@ def statuses(
                 best.update((p, (0, STATUS_KINDS.index(t.kind), t)) for p in held)
         triggers = kept
     window = rules.window
+    brackets = _brackets(text, triggers, sentence_starts, sentence_ends) if "(" in text else None
     for n, trigger in enumerate(triggers):
         if trigger.kind not in STATUS_KINDS:
             continue
         j = bisect_right(starts, trigger.start)  # spans[j:] start after the trigger's start
         k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
-        after = min(triggers[n + 1].start, sentence_ends[k]) if n + 1 < len(triggers) else sentence_ends[k]
-        before = max(triggers[n - 1].end, sentence_starts[k]) if n > 0 else sentence_starts[k]
+        following, preceding = n + 1, n - 1
+        if brackets is not None:  # a trigger in brackets after or before this one does not end its scope
+            while following < len(triggers) and (b := brackets[following]) is not None and b[0] > trigger.end:
+                following += 1
+            while preceding >= 0 and (b := brackets[preceding]) is not None and b[1] < trigger.start:
+                preceding -= 1
+        after = min(triggers[following].start, sentence_ends[k]) if following < len(triggers) else sentence_ends[k]
+        before = max(triggers[preceding].end, sentence_starts[k]) if preceding >= 0 else sentence_starts[k]
+        if brackets is not None and (b := brackets[n]) is not None:  # in brackets: within them
+            before, after = max(before, b[0] + 1), min(after, b[1])
         if (
             n > 0
             and trigger.kind == "normal"
@@ -175,6 +184,23 @@ def statuses(
         )
         for p, (_, _, trigger) in best.items()
     }
+
+
+def _brackets(
+    text: str, triggers: Sequence[Trigger], sentence_starts: Sequence[int], sentence_ends: Sequence[int]
+) -> list[tuple[int, int] | None]:
+    """For each trigger, the offsets of the "(" and ")" of the brackets it is written in within its
+    sentence, or None: a trigger in brackets governs what they hold ("calcified nodule (likely
+    granuloma), right lower lobe" hedges the granuloma only), and does not end the scope of a
+    trigger outside them ("-ve for weight loss, bleeding (occult nor overt), anemia")."""
+    out: list[tuple[int, int] | None] = []
+    for trigger in triggers:
+        k = max(bisect_right(sentence_starts, trigger.start) - 1, 0)
+        opened = text.rfind("(", sentence_starts[k], trigger.start)
+        closed = text.find(")", trigger.end, sentence_ends[k]) if opened >= 0 else -1
+        inside = closed >= 0 and text.find(")", opened, trigger.start) < 0
+        out.append((opened, closed) if inside else None)
+    return out
 
 
 def _clause_start(text: str, rules: ContextRules, start: int, end: int) -> int:
