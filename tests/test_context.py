@@ -206,6 +206,9 @@ CASES = [
     ("Heart regular without [murmur], and the lungs have faint [crackles].", [NEG, POS]),
     ("No [nausea] and only mild incisional [pain].", [NEG, POS]),
     ("The [effusion] improved and the [consolidation] resolved.", [POS, NEG]),
+    ("Walking without [desaturation] and his [wheezing] was much better.", [NEG, POS]),
+    ("CT showed no [hemorrhage], and an MRI confirmed an acute [infarct].", [NEG, POS]),
+    ("Atrial fibrillation not on anticoagulation, [diabetes], and a prior [stroke].", [POS, POS]),
     # "is negative for" reads forward only; a turned negation stays within its clause
     ("The adrenal [nodule] was negative for [malignancy] on biopsy.", [POS, NEG]),
     ("A net negative fluid balance, complicated by acute [kidney injury].", [POS]),
