@@ -221,6 +221,10 @@ CASES = [
     ("Calcified [nodule] (likely [granuloma]), right lower [lobe], [lung].", [POS, UNC, POS, POS]),
     ("Right adrenal [nodule] (no macroscopic [fat]) and a left renal [cyst].", [POS, NEG, POS]),
     ("No [effusion] (small on the prior study), no [pneumothorax].", [NEG, NEG]),
+    # a pseudo-trigger that denies a change it holds negates that change, not what it keeps
+    ("No interval [enlargement] of the [nodule].", [NEG, POS]),
+    ("The [aneurysm] has not [enlarged] since the prior study.", [POS, NEG]),
+    ("No further [enlargement] of the [node], now 1.3 cm.", [POS, POS]),
     ("Negative for [weight loss], [bleeding] (occult nor overt), [anemia].", [NEG, NEG, NEG]),
     # a relative clause that says the finding resolved negates it
     ("Small left pleural [effusion] on admission, which has since resolved.", [NEG]),

@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 GAP_WORDS: tuple[str, ...] = (
     "upper", "lower", "mid", "middle", "pole", "interpolar", "anterior", "posterior", "medial",
     "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical",
-    "basal", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
+    "basal", "outer", "inner", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
     "left", "right", "bilateral", "in", "within", "at", "of", "involving", "chain", "root", "region", "station",
     "group",
 )  # fmt: skip

@@ -28,6 +28,10 @@ __all__ = ["POSITIVE", "Context", "apply_context", "assign_context", "split_sent
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+#: The opening of a pseudo-trigger that denies a change it holds ("no interval enlargement", "has not grown").
+_DENIAL = re.compile(r"(?:no|not|without|(?:has|have|had|is|are|was|were)\s+not)\b", re.IGNORECASE)
+#: In such a cue, a change said to have happened before ("no further enlargement": the node is still enlarged).
+_FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 #: Where the clause of a backward negation turned forward ends (see ``_turned``).
 _CLAUSE_CUT = re.compile(r"[,;]")
 
@@ -133,9 +137,10 @@ def statuses(
         for t in triggers:
             if not _overlaps(spans, starts, t.start, t.end):
                 kept.append(t)
-            elif (held := _held(t, spans)) is not None:  # "symmetric enhancement of": a normal cue holding targets
+            elif (held := _held(t, spans, text)) is not None:  # "symmetric enhancement of": a cue holding targets
                 kept.append(t)
-                best.update((p, (0, STATUS_KINDS.index(t.kind), t)) for p in held)
+                status = t if t.kind == "normal" else t._replace(kind="negated")  # "has not enlarged"
+                best.update((p, (0, STATUS_KINDS.index(status.kind), status)) for p in held)
         triggers = kept
     window = rules.window
     brackets = _brackets(text, triggers, sentence_starts, sentence_ends) if "(" in text else None
@@ -234,12 +239,17 @@ def _turned(trigger: Trigger, spans: Sequence[tuple[int, int]], j: int, after: i
     return trigger.backward if other and not own else None  # the other way: backward for a forward cue
 
 
-def _held(trigger: Trigger, spans: Sequence[tuple[int, int]]) -> list[int] | None:
+def _held(trigger: Trigger, spans: Sequence[tuple[int, int]], text: str) -> list[int] | None:
     """The positions of the targets that a ``normal`` cue holds whole ("symmetric enhancement of",
-    "enhance homogeneously": what it calls normal is part of the cue), or None when ``trigger`` is
-    another kind or crosses a target's bound (a cue inside a target, "normal pressure
+    "enhance homogeneously": what it calls normal is part of the cue), or a pseudo-trigger that
+    opens with a negation ("no interval enlargement of", "has not enlarged": the change it denies is
+    part of the cue, and is negated; what the cue keeps positive lies outside it; not "no further
+    enlargement", which says the change happened before); None when
+    ``trigger`` is another kind or crosses a target's bound (a cue inside a target, "normal pressure
     hydrocephalus", is no cue)."""
-    if trigger.kind != "normal":
+    if trigger.kind != "normal" and not (
+        trigger.kind == "pseudo" and _DENIAL.match(text, trigger.start) and not _FURTHER.search(text, *trigger[:2])
+    ):
         return None
     inside = [p for p, (start, end) in enumerate(spans) if start < trigger.end and end > trigger.start]
     if any(spans[p][0] < trigger.start or spans[p][1] > trigger.end for p in inside):
