@@ -192,6 +192,10 @@ def test_sentence_cache_keeps_apart_what_differs_around_a_sentence() -> None:
     cache[(True, *key[1:])] = cache.pop(key)  # as if cached after a word character
     (again,) = extractor("Unchanged appearance. 2 cm cyst.")
     assert again.labels == ("cyst",) and len(cache) == 4  # mined again: a word character before it differs
+    origin, tokens, _ = cache[key]
+    cache[key] = (origin, [*tokens[:-1], -1], ())  # as if the same text had been tokenized otherwise
+    (retokenized,) = extractor("Unremarkable appearance. 2 cm cyst.")
+    assert retokenized.labels == ("cyst",) and cache[key][1] == tokens  # mined again, and cached again
 
 
 def test_cache_shared_by_threads() -> None:

@@ -174,8 +174,8 @@ class Extractor:
         self._caches: tuple[dict[str, _Mined], ...] = ({}, {})  # rows, sentence rows: text → them, oldest first
         self._cache_size = cache_size
         # sentence key (see _found_by_sentence) → (the character start of the sentence it was mined
-        # in, its mentions there); least recently used first
-        self._sentence_cache: dict[tuple[Any, ...], tuple[int, tuple[Mention, ...]]] = {}
+        # in, its tokens, its mentions there); least recently used first
+        self._sentence_cache: dict[tuple[Any, ...], tuple[int, list[int], tuple[Mention, ...]]] = {}
         self._sentence_cache_size = _SENTENCES_PER_TEXT * cache_size
         self._cache_lock = threading.Lock()  # threads may share an extractor (a Dask worker's, say)
 
@@ -452,7 +452,7 @@ class Extractor:
         match_starts = [m.start for m in matches]
         cache = self._sentence_cache
         out: list[Mention] = []
-        run: list[tuple[int, int, tuple[Any, ...]]] = []  # the cacheable sentences of the run: char start, end, key
+        run: list[_Cacheable] = []  # the cacheable sentences of the run
         run_lo = 0
         for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
             if hi == lo or (
@@ -464,14 +464,15 @@ class Extractor:
                 continue
             start, end = starts[lo], ends[hi - 1]
             key = (start > 0 and _WORD_CHAR.match(text, start - 1) is not None, text[start:end],
-                   tuple(orths[lo:hi]), None if plan is PLAIN else plan.section(lo))  # fmt: skip
+                   None if plan is PLAIN else plan.section(lo))  # fmt: skip
+            tokens = orths[lo:hi]
             cached = cache.pop(key, None)
-            if cached is None:
-                run.append((start, end, key))
+            if cached is None or cached[1] != tokens:  # new, or the same text tokenized otherwise
+                run.append((start, end, key, tokens))
                 continue
             cache[key] = cached  # put back last: the most recently used (no lock needed: one step each)
             out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
-            origin, mentions = cached
+            origin, _, mentions = cached
             out += mentions if origin == start else [_shifted(m, start - origin) for m in mentions]
             run, run_lo = [], hi
         out += self._mined_run(analysis, plan, matches, match_starts, run_lo, len(keys), run)
@@ -485,17 +486,17 @@ class Extractor:
         match_starts: list[int],
         lo: int,
         hi: int,
-        cacheable: list[tuple[int, int, tuple[Any, ...]]],
+        cacheable: list[_Cacheable],
     ) -> list[Mention]:
         """The mentions of the sentences of tokens ``[lo, hi)``, mined together; those of the
-        ``cacheable`` sentences (char start, end, key) go to the sentence cache."""
+        ``cacheable`` sentences (char start, end, key, tokens) go to the sentence cache."""
         inside = matches[bisect_left(match_starts, lo) : bisect_left(match_starts, hi)]
         found = self._found(analysis, plan, inside, None, lo, hi, by_sentence=False)
         if cacheable:
             firsts = [m.start for m in found]
             new = {
-                key: (start, tuple(found[bisect_left(firsts, start) : bisect_left(firsts, end)]))
-                for start, end, key in cacheable
+                key: (start, tokens, tuple(found[bisect_left(firsts, start) : bisect_left(firsts, end)]))
+                for start, end, key, tokens in cacheable
             }
             cache = self._sentence_cache
             with self._cache_lock:
@@ -526,6 +527,10 @@ class _Shared(NamedTuple):
 
     mentions: dict[Match, Mention]
     irrelevant: dict[Mention, Mention]
+
+
+#: A sentence to cache once mined: its character start and end, its key, its tokens (ORTH ids).
+_Cacheable = tuple[int, int, tuple[Any, ...], list[int]]
 
 
 class _Mined(NamedTuple):
