@@ -514,6 +514,25 @@ def test_aggregate() -> None:
     assert negated == ("pleural effusion",)
 
 
+@pytest.mark.parametrize(
+    ("negated", "expected"),
+    [
+        ("lung nodule", ("lung nodule", "nodule")),  # "no pulmonary nodules": no nodule, the lungs are there
+        ("liver mass", ("liver mass", "mass")),
+        ("kidney cyst", ("cyst", "kidney cyst")),
+        ("hemangioma", ("hemangioma",)),  # a kind of neoplasm, not an organ's neoplasm
+        ("lymphadenopathy", ("lymphadenopathy",)),  # not named as an organ's enlargement
+        ("pleural effusion", ("pleural effusion",)),
+        ("metastasis", ("metastasis",)),  # "no metastatic disease" negates no cancer
+    ],
+)
+def test_negated_organ_finding_negates_the_finding(negated: str, expected: tuple[str, ...]) -> None:
+    assert aggregate([Mention(negated, negated, 0, len(negated), NEG)], GRAPH) == ((), (), expected)
+    other = Mention("nodule", "nodule", 30, 36)  # positive elsewhere ("2 cm thyroid nodule"): positive wins
+    labels, _, still_negated = aggregate([Mention(negated, negated, 0, 9, NEG), other], GRAPH)
+    assert "nodule" in labels and "nodule" not in still_negated
+
+
 def _exclusive_by_all_pairs(mentions: list[Mention], bookmark: int | None) -> list[Mention]:
     """The rule of resolve_exclusive written as its documentation says it (all pairs): the oracle."""
     positive = [i for i, m in enumerate(mentions) if m.status == POS and m.label in GRAPH]

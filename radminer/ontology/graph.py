@@ -39,7 +39,7 @@ class LabelGraph:
 
     __slots__ = (
         "_ancestor_sets", "_children", "_closures", "_curation", "_curation_skipped", "_excluded", "_exclusive",
-        "_label_space", "_lines", "_nx_graph", "_parents", "_problems", "_source", "_synonyms", "_terms",
+        "_label_space", "_lines", "_negates", "_nx_graph", "_parents", "_problems", "_source", "_synonyms", "_terms",
     )  # fmt: skip
 
     def __init__(
@@ -89,6 +89,7 @@ class LabelGraph:
         self._ancestor_sets: dict[str, frozenset[str]] = {}  # label → its ancestors, filled on use
         self._closures: dict[str, frozenset[str]] = {}  # label → itself and its ancestors
         self._excluded: dict[str, frozenset[str]] = {}  # label → what it and its ancestors exclude
+        self._negates: dict[str, frozenset[str]] = {}  # label → what negating it negates
         self._label_space = LabelSpace(self.labels, name="all")
 
     @property
@@ -131,6 +132,7 @@ class LabelGraph:
         view._ancestor_sets = {}
         view._closures = {}
         view._excluded = {}
+        view._negates = {}
         view._nx_graph = None
         return view
 
@@ -324,6 +326,26 @@ class LabelGraph:
                 closure = closures[label] = self.ancestors(label) | {label}
             out |= closure
         return frozenset(out)
+
+    def negates(self, label: str) -> frozenset[str]:
+        """What a negated ``label`` negates: itself and, for a finding named as an organ's (a
+        ``type`` label with a ``bodypart`` parent whose name ends with the name of a ``type``
+        parent: lung nodule, kidney cyst, liver mass), that parent. "No pulmonary nodules" says
+        there is no nodule in the lungs, not that there are no lungs: *lung* stays unnegated, as
+        do the broader classes of other findings ("no hemangioma" does not negate *neoplasm*)."""
+        found = self._negates.get(label)
+        if found is None:
+            out = {label}
+            term = self._terms.get(label)
+            parents = self._parents.get(label, ())
+            if (
+                term is not None
+                and term.category == "type"
+                and any(self._terms[p].category == "bodypart" for p in parents)
+            ):
+                out.update(p for p in parents if self._terms[p].category == "type" and label.endswith(f" {p}"))
+            found = self._negates[label] = frozenset(out)
+        return found
 
     def roots(self) -> list[str]:
         return [name for name, parents in self._parents.items() if not parents]

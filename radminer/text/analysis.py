@@ -106,7 +106,7 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
  _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
- _COMMA) = (1 << i for i in range(23))  # fmt: skip
+ _COMMA, _DIGIT) = (1 << i for i in range(24))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
 _ORDINAL_SHIFT = 24
@@ -351,8 +351,10 @@ def _kind(text: str) -> int:
         kind |= _HYPHEN
     if text in _BULLETS:
         kind |= _BULLET
-    if text.isdigit() and len(text) <= 2:
-        kind |= _NUMBER
+    if text[0].isdigit():
+        kind |= _DIGIT  # "3.5", "12", "2x3"
+        if text.isdigit() and len(text) <= 2:
+            kind |= _NUMBER
     if text.lower() in _JOINERS:
         kind |= _JOINER
     if text.lower() in _WRAPPED_AFTER:
@@ -636,7 +638,7 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
         elif i + 1 < n:  # a line break
             nxt = kinds[i + 1]
             list_item = nxt & _NUMBER and i + 2 < n and kinds[i + 2] & (_TERM | _CLOSE)
-            new_line = nxt & (_CAPITAL | _NUMBER) and i > 0 and not kinds[i - 1] & _WRAPS
+            new_line = nxt & (_CAPITAL | _DIGIT) and i > 0 and not kinds[i - 1] & _WRAPS
             if list_item or nxt & _BULLET or new_line:
                 pending = True
     if pending:

@@ -88,8 +88,8 @@ def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str
 
     ``labels``: labels of positive mentions with all ancestors. ``uncertain``: labels of
     uncertain mentions with ancestors, minus ``labels``. ``negated``: labels of negated mentions
-    minus both (not expanded: "no lung nodule" does not negate "lung"). ``irrelevant`` mentions
-    count nowhere.
+    with what they negate (:meth:`LabelGraph.negates <radminer.ontology.LabelGraph.negates>`: "no
+    lung nodule" negates *nodule*, not *lung*), minus both. ``irrelevant`` mentions count nowhere.
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     for m in mentions:
@@ -97,5 +97,5 @@ def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str
             by_status[m.status].add(m.label)
     labels = graph.expand(by_status["positive"])
     uncertain = graph.expand(by_status["uncertain"]) - labels
-    negated = by_status["negated"] - labels - uncertain
+    negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))

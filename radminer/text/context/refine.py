@@ -692,11 +692,18 @@ def _header(
             t = cues[0]
             value = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
     if value is not None and header.organ:  # a lesion later under it: "LIVER: Normal in size. 2 cm cyst."
-        rest = sentences[k][1], header.body_end
-        if any(not is_part[p] and mentions[p].status == "positive" for p in _mentions_in(mentions, *rest)) or (
-            _asserted(_lesion_nouns(text, *rest, rules, found, folded))
-        ):
-            value = None
+        organs = [mentions[p].label for p in own if is_part[p]]
+        for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k + 1 :]):
+            hi = min(hi, header.body_end)
+            inside = _mentions_in(mentions, lo, hi)
+            if any(is_part[p] and mentions[p].status == "positive" and not _related(graph, mentions[p].label, organs)
+                   for p in inside):  # fmt: skip
+                continue  # another organ's: "Pancreas: normal. 1 cm cyst in the right kidney."
+            if any(not is_part[p] and mentions[p].status == "positive" for p in inside) or (
+                _asserted(_lesion_nouns(text, lo, hi, rules, found, folded))
+            ):
+                value = None
+                break
     if value is not None:
         for p in own:
             mentions[p] = _status(mentions[p], value)
