@@ -72,6 +72,8 @@ RULES = [
     ("pelvic lymph node", "pelvis lymph node"),
     ("abdominal lymphadenopathy", "abdomen lymph node"),
     ("abdominal lymph node", "abdomen lymph node"),
+    ("gastrohepatic ligament lymph node", "abdomen lymph node"),
+    ("gastrohepatic lymphadenopathy", "abdomen lymph node"),
     ("mesenteric lymphadenopathy", "mesentery lymph node"),
     ("mesenteric lymph nodes", "mesentery lymph node"),
     ("retroperitoneal lymphadenopathy", "retroperitoneum lymph node"),

@@ -133,3 +133,33 @@ def test_shipped_matcher_size() -> None:
 
     extractor = Extractor(context=False)
     assert extractor.matcher.size > len(extractor.graph)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pretracheal and subcarinal nodes",
+            [("pretracheal", "pretracheal lymph node"), ("subcarinal nodes", "subcarinal lymph node")],
+        ),
+        (
+            "no pretracheal, or 1.4 cm left paraaortic lymph nodes",
+            [("pretracheal", "pretracheal lymph node"), ("paraaortic", "paraaortic"), ("lymph nodes", "lymph node")],
+        ),
+        ("pretracheal fat and a node", [("node", "lymph node")]),  # the station has a noun of its own
+        ("pretracheal and the liver", [("liver", "liver")]),  # no nodes follow
+        ("pretracheal, which may be a node", [("node", "lymph node")]),  # a clause between
+        ("pretracheal. Subcarinal nodes", [("Subcarinal nodes", "subcarinal lymph node")]),
+    ],
+)
+def test_station_shares_the_next_stations_nodes(analyzer: Analyzer, text: str, expected: list[tuple[str, str]]) -> None:
+    graph = LabelGraph(
+        [
+            Term("lymph node", synonyms=("node",), category="bodypart"),
+            Term("liver", category="bodypart"),
+            Term("paraaortic", category="bodypart"),
+            Term("pretracheal lymph node", parents=("lymph node",), category="bodypart"),
+            Term("subcarinal lymph node", parents=("lymph node",), category="bodypart"),
+        ]
+    )
+    assert found(Matcher(graph, analyzer), analyzer, text) == expected

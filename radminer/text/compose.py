@@ -12,11 +12,13 @@ components follow one another in any order, separated by at most :data:`MAX_GAP`
 that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
 node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass or
-adenopathy"). Scope ``sentence``: anywhere in one clause of a sentence: never across ";", nor
-across a clause boundary ("and", ",", "but", ...) with another finding between the components
-("hepatic steatosis and a 2 cm renal mass" has no liver mass; a finding in brackets, or in a
-"with" phrase after a finding component, describes that component and is no other finding:
-"mass with central necrosis, right lower lobe, lung"). The body part of an organ
+adenopathy"; in a list joined by "and" or "or", the joiners and the listed matches do not
+count: "axillary, mediastinal, or hilar lymphadenopathy"). Scope ``sentence``: anywhere in
+one clause of a sentence: never across ";", nor across a clause boundary ("and", ",", "but",
+...) with another finding between the components ("hepatic steatosis and a 2 cm renal mass"
+has no liver mass; a finding in brackets, or in a "with" phrase after a finding component,
+describes that component and is no other finding: "mass with central necrosis, right lower
+lobe, lung"). The body part of an organ
 header ("LIVER:", see :mod:`radminer.text.sections`) may be a component for the findings of its
 block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then
@@ -63,8 +65,13 @@ MAX_GAP = 3
 #: lies between two components).
 _HARD_BOUNDARIES = frozenset({";"})
 _SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "also"})
-#: Words that may join coordinated words between ``adjacent`` components (see ``_Scope.coordinated``).
+#: Words that may join coordinated words between ``adjacent`` components (see ``_Scope.coordinated``);
+#: in a list joined by "and" or "or", they and the listed matches do not count as gap words
+#: ("axillary, mediastinal, or hilar lymphadenopathy"; commas alone separate a description's
+#: parts: "lymph node, left paraaortic, abdomen").
 _COORDINATORS = frozenset({"and", "or", ","})
+#: Most words, coordinators included, between two ``adjacent`` components.
+_MAX_LIST = 2 * MAX_GAP + 2
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
 _OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 _ROUNDS = 4  # compositions of compositions, at most this deep
@@ -327,11 +334,19 @@ class Composer:
                 return False  # overlapping components
             if adjacent:
                 words = map(is_not, keys[left_end:right_start], repeat(None))
-                gap = list(islice(compress(range(left_end, right_start), words), MAX_GAP + 1))
-                if len(gap) > MAX_GAP or not all(
-                    i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
-                    for i in gap
-                    if keys[i] not in _COORDINATORS
+                gap = list(islice(compress(range(left_end, right_start), words), _MAX_LIST + 1))
+                listed = any(keys[i] in ("and", "or") for i in gap)  # the items and joiners of a list do not count
+                words_between = (
+                    sum(keys[i] not in _COORDINATORS and i not in scope.covered for i in gap) if listed else len(gap)
+                )
+                if (
+                    len(gap) > _MAX_LIST
+                    or words_between > MAX_GAP
+                    or not all(
+                        i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
+                        for i in gap
+                        if keys[i] not in _COORDINATORS
+                    )
                 ):
                     return False
                 coordinators = [keys[i] for i in gap if keys[i] in _COORDINATORS]

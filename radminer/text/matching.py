@@ -57,6 +57,18 @@ _new = tuple.__new__
 #: Words that name a station's enlarged or diseased nodes after its name ("internal iliac
 #: lymphadenopathy", "external iliac nodal mass"), as "lymph node" and "node" name its nodes.
 _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
+#: Words that join a station named without its nodes to the next one's ("pretracheal and
+#: subcarinal nodes", "precaval, aortocaval, or left paraaortic lymph nodes").
+_JOINERS = frozenset({"and", "or", "and/or", ","})
+#: Most words from the joiner to the nodes that a station named without its own share.
+_ELLIPSIS_REACH = 8
+#: Words (match keys) that may stand between the joiner and those nodes, besides the words of
+#: body parts' names, numbers and joiners: sides, positions, units and what nodes are said to be.
+_NODE_PHRASE_WORDS = frozenset({
+    "right", "left", "bilateral", "upper", "lower", "mid", "middle", "anterior", "posterior", "superior",
+    "inferior", "cm", "mm", "x", "enlarge", "prominent", "small", "large", "bulky", "borderline", "mildly",
+    "mild", "subcentimeter", "multiple", "several", "additional", "lymph",
+})  # fmt: skip
 
 
 def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
@@ -111,13 +123,24 @@ class Matcher:
                 if held is not None and held[1] != label:
                     winner = owners[keys][1]
                     logger.debug("%r matches %s, not %s", variant, winner, ({label, held[1]} - {winner}).pop())
+        lymph_node = analyzer.phrase_keys("lymph node")
+        self._stations: dict = {}  # a trie of the stations of "<station> lymph node" phrases
+        self._node_phrase_words = set(_NODE_PHRASE_WORDS)  # and the words of body parts' names
         for keys, (_, label) in owners.items():
+            if graph.category(label) == "bodypart":
+                self._node_phrase_words.update(k for k in keys if len(k) > 2 and k.isalpha())
             node = self._trie
             for key in keys:
                 node = node.setdefault(key, {})
             node[_LABEL] = label
+            if len(keys) > len(lymph_node) and keys[-len(lymph_node) :] == lymph_node:
+                node = self._stations
+                for key in keys[: -len(lymph_node)]:
+                    node = node.setdefault(key, {})
+                node.setdefault(_LABEL, label)
         self.size = len(owners)
         self._firsts = frozenset(self._trie)
+        self._node_heads = frozenset(k for w in ("node", "LN", *_STATION_HEADS) for k in analyzer.phrase_keys(w)[-1:])
 
     def __repr__(self) -> str:
         return f"<Matcher {self.graph.source!r}: {self.size} phrases>"
@@ -146,6 +169,44 @@ class Matcher:
                 if node is None:
                     break
                 j += 1
+        if not self._node_heads.isdisjoint(keys[start:end]) and not _JOINERS.isdisjoint(keys[start:end]):
+            out += self._stations_sharing_nodes(keys, start, end)
+        return out
+
+    def _stations_sharing_nodes(self, keys: Sequence[str | None], start: int, end: int) -> list[Match]:
+        """Stations named without their nodes, which they share with the next station: the
+        station "pretracheal" of "pretracheal and subcarinal nodes" (a match of *pretracheal
+        lymph node* on "pretracheal"), "right common iliac" of "1.2 cm right common iliac and
+        1.5 cm left external iliac lymph nodes". The station is followed by a joiner ("and",
+        "or", ","), and nodes follow within :data:`_ELLIPSIS_REACH` words, all of them words of
+        body parts' names, numbers, joiners or :data:`_NODE_PHRASE_WORDS` ("right hilum, which
+        may represent granuloma or lymphadenopathy" shares nothing)."""
+        out: list[Match] = []
+        stations = self._stations
+        for i in compress(range(start, end), map(stations.__contains__, keys[start:end])):
+            node, j, found = stations[keys[i]], i + 1, None
+            while True:  # the longest station from i
+                if _LABEL in node:
+                    found = (j, node[_LABEL])
+                while j < end and keys[j] is None:
+                    j += 1
+                if j >= end or keys[j] not in node:
+                    break
+                node = node[keys[j]]
+                j += 1
+            if found is None:
+                continue
+            station_end, label = found
+            words = [k for k in keys[station_end:end] if k is not None][: _ELLIPSIS_REACH + 1]
+            if not words or words[0] not in _JOINERS:
+                continue
+            allowed = self._node_phrase_words
+            for word in words[1:]:
+                if word in self._node_heads:
+                    out.append(_new(Match, (i, station_end, label)))
+                    break
+                if not (word in allowed or word in _JOINERS or word[0].isdigit()):
+                    break
         return out
 
 
