@@ -391,12 +391,19 @@ def test_encoding_option(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown text encoding 'klingon'" in result.stderr
 
 
-def test_organ_parts_option(tmp_path: Path) -> None:
-    """``--organ-parts``: a lobe stands for the lung in "right lower lobe nodule"; not by default."""
-    source = tmp_path / "lobe.csv"
-    source.write_text("id,text\n1,Right lower lobe nodule.\n", encoding="utf-8")
-    default, parts = tmp_path / "default.jsonl", tmp_path / "parts.jsonl"
+@pytest.mark.parametrize(
+    ("flag", "text", "label", "by_default"),
+    [
+        ("--organ-parts", "Right lower lobe nodule.", "lung nodule", False),  # a lobe stands for the lung
+        ("--exact-spelling", "Mild left hydronephorsis.", "hydronephrosis", True),  # a long misspelled term word
+    ],
+)
+def test_flag_options(tmp_path: Path, flag: str, text: str, label: str, by_default: bool) -> None:
+    """A flag turns on (``--organ-parts``) or off (``--exact-spelling``) what gives ``label``."""
+    source = tmp_path / "report.csv"
+    source.write_text(f"id,text\n1,{text}\n", encoding="utf-8")
+    default, flagged = tmp_path / "default.jsonl", tmp_path / "flagged.jsonl"
     assert run(source, "-o", default, "--no-progress").exit_code == 0
-    assert run(source, "-o", parts, "--no-progress", "--organ-parts").exit_code == 0
-    assert "lung nodule" not in records(default)[0]["labels"]
-    assert "lung nodule" in records(parts)[0]["labels"]
+    assert run(source, "-o", flagged, "--no-progress", flag).exit_code == 0
+    assert (label in records(default)[0]["labels"]) is by_default
+    assert (label in records(flagged)[0]["labels"]) is not by_default

@@ -6,7 +6,7 @@ import pytest
 
 from radminer import LabelGraph, Term
 from radminer.text.analysis import Analyzer
-from radminer.text.matching import Match, Matcher, _variants, select
+from radminer.text.matching import Match, Matcher, Speller, _variants, select
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,54 @@ def test_station_shares_the_next_stations_nodes(analyzer: Analyzer, text: str, e
         ]
     )
     assert found(Matcher(graph, analyzer), analyzer, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lymphadenapathy", "lymphadenopathy"),  # a letter replaced
+        ("hydronephorsis", "hydronephrosis"),  # two letters swapped
+        ("lymphadenoopathy", "lymphadenopathy"),  # a letter added
+        ("lymphadenopathyy", "lymphadenopathyy"),  # at the end: another ending, another word
+        ("hydronephosis", "hydronephrosis"),  # a letter dropped
+        ("lymphadenopathy", "lymphadenopathy"),  # a term word
+        ("lymphadnapathy", "lymphadnapathy"),  # two edits
+        ("mesntery", "mesntery"),  # too short (8 letters)
+        ("mesenttery", "mesentery"),
+        ("subcapsulr", "subcapsulr"),  # another ending: another word
+        ("intraperitonal", "intraperitoneal"),
+        ("extraperitoneal", "extraperitoneal"),  # another prefix: another word
+        ("interventional", "interventional"),  # an English word
+        ("pericardail", "pericardial"),  # two letters swapped at the end: a typo, not another ending
+    ],
+)
+def test_speller(word: str, expected: str) -> None:
+    words = {"lymphadenopathy": "lymphadenopathy", "hydronephrosis": "hydronephrosis", "subcapsular": "subcapsular"}
+    words |= {"mesentery": "mesentery", "pericardial": "pericardium"}
+    words |= {"intraperitoneal": "intraperitoneal", "intervention": "intervention"}
+    assert Speller(words, frozenset(words))(word, word) == expected
+
+
+def test_speller_compares_the_lemma() -> None:
+    speller = Speller({"calcification": "calcified"}, frozenset({"calcification"}))
+    assert speller("calcificatons", "calcificaton") == "calcification"  # the plural's lemma is one edit away
+
+
+def test_speller_leaves_a_word_near_two_labels_alone() -> None:
+    speller = Speller({"qqqqxzzzzzz": "first", "qqqqyzzzzzz": "second"}, frozenset())
+    assert speller("qqqqwzzzzzz", "qqqqwzzzzzz") == "qqqqwzzzzzz"
+    assert Speller({"qqqqxzzzzzz": "first"}, frozenset())("qqqqwzzzzzz", "qqqqwzzzzzz") == "qqqqxzzzzzz"
+
+
+def test_extractor_spelling_option() -> None:
+    from radminer import Extractor
+
+    text = "Moderate left hydronephorsis."
+    (row,) = Extractor(bookmark=None)(text)
+    assert "hydronephrosis" in row.labels and [m.text for m in row.mentions if m.label == "hydronephrosis"] == [
+        "hydronephorsis"
+    ]
+    exact = Extractor(bookmark=None, spelling=False)
+    (row,) = exact(text)
+    assert "hydronephrosis" not in row.labels
+    assert exact.config["spelling"] is False and Extractor.from_config(exact.config).config["spelling"] is False

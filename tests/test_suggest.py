@@ -12,7 +12,8 @@ from click.testing import CliRunner, Result
 from radminer import Extractor, InputError, OntologyError, load_ontology
 from radminer.cli import main
 from radminer.ontology.resources import curation_dir
-from radminer.text.suggest import SUGGESTION_COLUMNS, Proposer, Suggester, _other_word
+from radminer.text.matching import other_words
+from radminer.text.suggest import SUGGESTION_COLUMNS, Proposer, Suggester
 
 DATA = Path(__file__).resolve().parent / "data"
 REPORTS = DATA / "suggest_reports.csv"
@@ -82,7 +83,7 @@ def test_each_kind_of_proposal(proposer: Proposer) -> None:
     ],
 )
 def test_misspellings_are_not_other_words(a: str, b: str, other: bool) -> None:
-    assert _other_word(a, b) is other
+    assert other_words(a, b) is other
 
 
 def test_ranked_by_mentions_changed(suggested: list[dict[str, str]]) -> None:

@@ -333,6 +333,12 @@ no output file is left behind.
     "(right lower lobe nodule -> lung nodule).",
 )
 @click.option(
+    "--exact-spelling",
+    is_flag=True,
+    help="Match terms as written only: no long misspelled word is read as the term one letter "
+    "away (lymphadenapathy -> lymphadenopathy).",
+)
+@click.option(
     "--per",
     type=click.Choice(["report", "sentence"]),
     default="report",
@@ -372,6 +378,7 @@ def extract(
     context_rules: str | None,
     sections: str | None,
     organ_parts: bool,
+    exact_spelling: bool,
     per: str,
     jobs: int,
     on_error: str,
@@ -413,6 +420,8 @@ def extract(
         options["sections"] = sections
     if organ_parts:
         options["organ_parts"] = True
+    if exact_spelling:
+        options["spelling"] = False
     if curation is not None:
         options["extra_synonyms"] = str(Path(curation).resolve())  # Dask workers read it too
     gc.disable()  # start-up builds long-lived tables only: collections there find no garbage

@@ -231,6 +231,18 @@ def _spacy_lookup() -> dict[str, str]:
     return cast("dict[str, str]", load_language_data(en["lemma_lookup"]))  # a JSON object of str → str
 
 
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The English words of spaCy's lemma tables (spacy-lookups-data: the lookup table's forms
+    and lemmas, and the lemma index): about 120,000, read on first use."""
+    from spacy.util import load_language_data
+    from spacy_lookups_data import en
+
+    index = cast("dict[str, list[str]]", load_language_data(en["lemma_index"]))
+    lookup = _spacy_lookup()
+    return frozenset(itertools.chain(lookup, lookup.values(), *index.values()))
+
+
 def _spacy_lemmatizer() -> Callable[[str], str]:
     table = _spacy_lookup()
     return lambda word: table.get(word) or _plural_rule(word)
@@ -414,6 +426,9 @@ class Analyzer:
         for abbreviation in dict.fromkeys(ABBREVIATIONS):
             for form in {abbreviation, abbreviation.capitalize(), abbreviation.upper()}:
                 self.tokenizer.add_special_case(form, [{"ORTH": form}])
+        #: A word's match key corrected when the word is misspelled: (lowercase word, key) → key
+        #: (the Extractor sets :class:`~radminer.text.matching.Speller` here; ``None``: none).
+        self.speller: Callable[[str, str], str] | None = None
         # ORTH hash → match key, kind and lemma hash of the token text; filled lazily
         self._keys: dict[int, str | None] = {}
         self._kinds: dict[int, int] = {}
@@ -459,6 +474,8 @@ class Analyzer:
                     lower = lower[:-1]
                 lower = _SIDES.get(text, lower)
                 key = self.lemma(lower) if kind & _WORD else lower
+                if kind & _ALPHA and self.speller is not None:
+                    key = self.speller(lower, key)
                 lemma_hash = strings.add(key)
                 if key in _SKIP_WORDS:
                     key = None

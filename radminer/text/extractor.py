@@ -96,7 +96,10 @@ class Extractor:
     compositions. ``organ_parts``: in a composition that makes a finding, a part of the organ
     stands for it ("right lower lobe nodule" → lung nodule, "nodule in the lingula"); off by
     default, as LesaNet's labels compose a finding with an organ only where the organ is named
-    ("right lower lobe nodule": nodule, right lower lobe, lung). ``max_sentence_chars``: cap on
+    ("right lower lobe nodule": nodule, right lower lobe, lung). ``spelling``: a long word that
+    is no term and no English word, one letter from a one-word term, is read as that term
+    ("lymphadenapathy", "hydronephorsis"; see :class:`~radminer.text.matching.Speller`); ``False``
+    matches terms as written only. ``max_sentence_chars``: cap on
     the ``sentence`` of a whole-text row.
     ``vocab``: a spaCy ``Vocab`` to share (the spaCy component passes its pipeline's).
     ``cache_size``: the rows of that many recent distinct texts are kept and given again for
@@ -125,6 +128,7 @@ class Extractor:
         context: bool = True,
         compositions: bool = True,
         organ_parts: bool = False,
+        spelling: bool = True,
         max_sentence_chars: int = _MAX_SENTENCE_CHARS,
         cache_size: int = _CACHE_SIZE,
         context_rules: ContextRules | str | Path | None = None,
@@ -152,6 +156,7 @@ class Extractor:
             "context": bool(context),
             "compositions": bool(compositions),
             "organ_parts": bool(organ_parts),
+            "spelling": bool(spelling),
             "max_sentence_chars": max_sentence_chars,
             "cache_size": cache_size,
             "context_rules": str(context_rules) if isinstance(context_rules, Path) else context_rules,
@@ -167,6 +172,8 @@ class Extractor:
         self.composer = Composer(
             graph, self.analyzer, compositions=None if compositions else (), with_parts=organ_parts
         )
+        if spelling:  # after the lexicon's own words are analysed: those are never corrected
+            self.analyzer.speller = self.matcher.speller()
         self._context = _ContextStage(graph, _rules(context_rules)) if context else None
         self._max_chars = max_sentence_chars
         self._keep = frozenset(graph.label_space)
@@ -189,7 +196,7 @@ class Extractor:
     def from_config(cls, config: dict[str, Any]) -> Extractor:
         """An Extractor built from :attr:`config` (unknown keys raise :class:`InputError`)."""
         allowed = {
-            "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions", "organ_parts",
+            "ontology", "label_set", "bookmark", "lemmatizer", "context", "compositions", "organ_parts", "spelling",
             "max_sentence_chars", "cache_size", "context_rules", "sections", "extra_synonyms",
         }  # fmt: skip
         unknown = sorted(set(config) - allowed)

@@ -27,13 +27,12 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
 from typing import IO, TYPE_CHECKING, NamedTuple
 
 from ..ontology.curation import Curation
 from ..ontology.graph import LabelGraph
 from .compose import GAP_WORDS
-from .matching import PREFIXES
+from .matching import PREFIXES, deletions, edit_distance, other_words
 
 if TYPE_CHECKING:
     from .analysis import Analysis, Analyzer
@@ -113,29 +112,6 @@ def _stems(word: str) -> set[str]:
     return {word} | {word[: -len(e)] for e in _STEM_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3}
 
 
-def _edits(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance of ``a`` and ``b`` (``limit + 1`` when their lengths differ by more)."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous, row = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
-            if previous is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous[j - 2] + 1)
-        previous, row = row, current
-    return row[-1]
-
-
-def _deletes(word: str, depth: int) -> set[str]:
-    """``word`` with up to ``depth`` letters deleted."""
-    out = {word}
-    for n in range(1, depth + 1):
-        out |= {"".join(c for k, c in enumerate(word) if k not in gone) for gone in combinations(range(len(word)), n)}
-    return out
-
-
 def _depth(word: str) -> int:
     return 2 if len(word) >= _TWO_EDITS_FROM else 1
 
@@ -164,7 +140,7 @@ class Proposer:
             if len(keys) == 1:
                 self._words.setdefault(keys[0], set()).add(label)
                 if len(keys[0]) >= _MIN_MISSPELLING - 1:
-                    for d in _deletes(keys[0], 2):
+                    for d in deletions(keys[0], 2):
                         self._spellings.setdefault(d, set()).add(keys[0])
             # a longer phrase lends its modifiers (not its head, the last word: "space", "junction")
             modifiers = [k for k in keys[:-1] if len(k) >= 4 and k not in PREFIXES]
@@ -227,8 +203,8 @@ class Proposer:
         if len(word) < _MIN_MISSPELLING or word in self.known_words:
             return None
         depth = _depth(word)
-        near = {p for d in _deletes(word, depth) for p in self._spellings.get(d, ())}
-        scored = sorted((_edits(word, p, depth), p) for p in near if not _other_word(word, p))
+        near = {p for d in deletions(word, depth) for p in self._spellings.get(d, ())}
+        scored = sorted((edit_distance(word, p, depth), p) for p in near if not other_words(word, p))
         best = [p for n, p in scored if n <= depth and n == scored[0][0]]
         labels = {x for p in best for x in self._words[p]}
         if len(labels) != 1:
@@ -236,22 +212,6 @@ class Proposer:
         (label,) = labels
         note = f"misspelling of {best[0]!r} ({scored[0][0]} edit(s))"
         return Proposal(label, "variant", "misspelling", note, best[0])
-
-
-def _other_word(a: str, b: str) -> bool:
-    """Whether ``a`` and ``b`` are two words rather than one misspelt: they differ by a prefix
-    ("hyperdense" / "hypodense"), in their first three letters only ("asymmetric" / "symmetric")
-    or in their endings ("infectious" / "infection")."""
-    if any(a.startswith(p) and b.startswith(q) and a[len(p) :] == b[len(q) :] for p in PREFIXES for q in PREFIXES):
-        return True
-    shorter = min(len(a), len(b))
-    prefix, suffix = _common(a, b), _common(a[::-1], b[::-1])
-    return suffix >= shorter - 3 or (prefix >= shorter - 3 and suffix <= 1)
-
-
-def _common(a: str, b: str) -> int:
-    """Length of the common start of ``a`` and ``b``."""
-    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
 @dataclass
