@@ -298,7 +298,13 @@ class Matcher:
             if found is None:
                 continue
             station_end, label = found
-            words = [k for k in keys[station_end:end] if k is not None][: _ELLIPSIS_REACH + 1]
+            words: list[str] = []
+            j = station_end
+            while j < end and len(words) <= _ELLIPSIS_REACH:  # the next words (keys), skipped tokens left out
+                key = keys[j]
+                if key is not None:
+                    words.append(key)
+                j += 1
             if not words or words[0] not in _JOINERS:
                 continue
             allowed = self._node_phrase_words
