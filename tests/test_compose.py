@@ -160,6 +160,9 @@ RULES = [
     ("Closed-loop SBO with a swirl of the mesentery", "small bowel"),
     ("1.2 cm AP window node", "mediastinum lymph node"),
     ("aortopulmonary window lymphadenopathy", "mediastinum lymph node"),
+    ("myelolipoma with macroscopic fat", "fat-containing"),
+    ("intralesional fat", "fat-containing"),
+    ("hernia containing fat", "fat-containing"),
 ]
 
 

@@ -12,8 +12,8 @@ components follow one another in any order, separated by at most :data:`MAX_GAP`
 that are positional modifiers (:data:`GAP_WORDS`), measurements or words of other matches
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
 node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass or
-adenopathy"; in a list joined by "and" or "or", the joiners and the listed matches do not
-count: "axillary, mediastinal, or hilar lymphadenopathy"). Scope ``sentence``: anywhere in
+adenopathy"; a measurement counts once, and in a list joined by "and" or "or" the joiners and
+the listed matches do not count: "axillary, mediastinal, or hilar lymphadenopathy"). Scope ``sentence``: anywhere in
 one clause of a sentence: never across ";", nor across a clause boundary ("and", ",", "but",
 ...) with another finding between the components ("hepatic steatosis and a 2 cm renal mass"
 has no liver mass; a finding in brackets, or in a "with" phrase after a finding component,
@@ -72,6 +72,8 @@ _SOFT_BOUNDARIES = frozenset({",", "and", "but", "while", "whereas", "plus", "al
 _COORDINATORS = frozenset({"and", "or", ","})
 #: Most words, coordinators included, between two ``adjacent`` components.
 _MAX_LIST = 2 * MAX_GAP + 2
+#: The words of a measurement besides its numbers: it counts as one gap word ("1.6 x 1.2 cm").
+_UNITS = frozenset({"cm", "mm", "x"})
 #: Words that open a new finding after a soft boundary ("steatosis and a 2 cm renal mass").
 _OPENERS = frozenset({"a", "an", "another", "several", "multiple", "numerous", "additional", "no", "there"})
 _ROUNDS = 4  # compositions of compositions, at most this deep
@@ -335,13 +337,9 @@ class Composer:
             if adjacent:
                 words = map(is_not, keys[left_end:right_start], repeat(None))
                 gap = list(islice(compress(range(left_end, right_start), words), _MAX_LIST + 1))
-                listed = any(keys[i] in ("and", "or") for i in gap)  # the items and joiners of a list do not count
-                words_between = (
-                    sum(keys[i] not in _COORDINATORS and i not in scope.covered for i in gap) if listed else len(gap)
-                )
                 if (
                     len(gap) > _MAX_LIST
-                    or words_between > MAX_GAP
+                    or _gap_words(gap, keys, scope.covered) > MAX_GAP
                     or not all(
                         i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
                         for i in gap
@@ -356,6 +354,23 @@ class Composer:
                 return False
         first = scope.sentence(combo[0][0])  # in one sentence, adjacent or not
         return all(scope.sentence(c[0]) == first for c in combo[1:])
+
+
+def _gap_words(gap: list[int], keys: Sequence[str | None], covered: Set[int]) -> int:
+    """How many words the tokens ``gap`` count as between two ``adjacent`` components: a
+    measurement counts once ("1.6 x 1.2 cm"), and in a list joined by "and" or "or" its joiners
+    and listed matches do not count ("axillary, mediastinal, or hilar lymphadenopathy")."""
+    listed = any(keys[i] in ("and", "or") for i in gap)
+    n, measuring = 0, False
+    for i in gap:
+        key = keys[i] or ""
+        if listed and (key in _COORDINATORS or i in covered):
+            measuring = False
+            continue
+        measure = key[:1].isdigit() or key in _UNITS
+        n += not (measure and measuring)
+        measuring = measure
+    return n
 
 
 def _candidates(

@@ -427,6 +427,18 @@ def _is_nature(label: str, graph: LabelGraph, rules: ContextRules) -> bool:
     return label in rules.lesion_natures or not rules.lesion_natures.isdisjoint(graph.ancestors(label))
 
 
+#: Words that may qualify a nature named after a hedge: "is likely a postoperative seroma".
+_MODIFIERS = re.compile(r"(?:[A-Za-z][\w-]*\s+){1,2}")
+
+
+def _modified(text: str, mentions: Sequence[Mention], members: Sequence[int], start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is one or two words that qualify what follows and name nothing
+    ("postoperative" in "a postoperative seroma"; not "right adrenal" in "a right adrenal adenoma")."""
+    return _MODIFIERS.fullmatch(text, start, end) is not None and not any(
+        start <= mentions[p].start < end for p in members
+    )
+
+
 def _nature_object(
     text: str,
     mentions: list[Mention],
@@ -452,7 +464,9 @@ def _nature_object(
         named = [
             p
             for p in members
-            if mentions[p].start == end and kinds[p] == HEAD_CATEGORY and _is_nature(mentions[p].label, graph, rules)
+            if (mentions[p].start == end or _modified(text, mentions, members, end, mentions[p].start))
+            and kinds[p] == HEAD_CATEGORY
+            and _is_nature(mentions[p].label, graph, rules)
         ]
         if not named:
             return
