@@ -723,7 +723,9 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     title), or up to :data:`_MAX_HEADER_WORDS` words of any case that start a line or the
     sentence ``sentence`` ("Impression: no effusion"). Words joined by commas ("LIVER, SPLEEN,
     PANCREAS:") must start the text or follow a line break or a terminator: in "HEART: NORMAL,
-    LUNGS:" the header is "LUNGS".
+    LUNGS:" the header is "LUNGS". A capitalized word after a lowercase word that does not wrap
+    ("of", "for") starts a header wherever it is: "Liver: No focal lesion Spleen: 2 cm cyst" has
+    the header "Spleen" ("History of Present Illness:" stays whole).
     """
     first, words, comma = colon, 0, None
     while first > 0 and words < _MAX_HEADER_WORDS + 2:
@@ -742,8 +744,12 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     if first < colon:
         # after a one-letter capital, the words are the end of a title ("CT ABD W CONTRAST:"), no header
         return None if first and kinds[first - 1] & _INITIAL else first
-    words = 0
+    words, run_on = 0, False
     while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
+        before = kinds[first - 1]
+        if before & _ALPHA and not before & (_CAPITAL | _WRAPS) and kinds[first] & _CAPITAL:
+            run_on = True  # "No focal lesion Spleen: 2 cm cyst": dictated on without a stop
+            break
         first -= 1
         words += bool(kinds[first] & _ALPHA)
         if words > _MAX_HEADER_WORDS:
@@ -751,7 +757,7 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     while first < colon and not kinds[first] & _ALPHA:
         first += 1
     at_line_start = first == 0 or first == sentence or kinds[first - 1] & _NEWLINE
-    return first if first < colon and at_line_start else None
+    return first if first < colon and (at_line_start or run_on) else None
 
 
 def _only_bookmark_follows(kinds: list[int], i: int, bookmarks: set[int]) -> bool:
