@@ -163,6 +163,9 @@ RULES = [
     ("myelolipoma with macroscopic fat", "fat-containing"),
     ("intralesional fat", "fat-containing"),
     ("hernia containing fat", "fat-containing"),
+    ("right renal AML", "angiomyolipoma"),
+    ("the pancreas shows a mass in the head", "pancreatic head"),
+    ("the pancreas shows a mass in the tail", "pancreatic tail"),
 ]
 
 
