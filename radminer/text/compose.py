@@ -13,12 +13,12 @@ that are positional modifiers (:data:`GAP_WORDS`), measurements or words of othe
 ("right upper pole renal lesion", "left 2 cm adrenal nodule", "enlarged right hilar lymph
 node"), or coordinated words ("hilar and mediastinal lymph nodes", "hilar mass or
 adenopathy"; a measurement counts once, and in a list joined by "and" or "or" the joiners and
-the listed matches do not count: "axillary, mediastinal, or hilar lymphadenopathy"). Scope ``sentence``: anywhere in
-one clause of a sentence: never across ";", nor across a clause boundary ("and", ",", "but",
-...) with another finding between the components ("hepatic steatosis and a 2 cm renal mass"
-has no liver mass; a finding in brackets, or in a "with" phrase after a finding component,
-describes that component and is no other finding: "mass with central necrosis, right lower
-lobe, lung"). The body part of an organ
+the listed matches do not count: "axillary, mediastinal, or hilar lymphadenopathy"). Scope
+``sentence``: anywhere in one clause of a sentence: never across ";", nor across a clause
+boundary ("and", ",", "but", ...) with another finding between the components ("hepatic
+steatosis and a 2 cm renal mass" has no liver mass; a finding in brackets, or in a "with" phrase
+after a finding component, describes that component and is no other finding: "mass with central
+necrosis, right lower lobe, lung"). The body part of an organ
 header ("LIVER:", see :mod:`radminer.text.sections`) may be a component for the findings of its
 block, as if written next to them ("ADRENALS: 2 cm left nodule" → left adrenal gland). A
 composed match may feed another rule (hilar + adenopathy → hilum lymph node, then

@@ -8,7 +8,9 @@ is then matched by walking the trie from each token: matches are whole tokens on
 matches nothing, as "nonmalignant"). :func:`select` keeps the longest matches: a match
 inside a longer one is dropped (its label comes back through expansion), while crossing
 matches ("anterior mediastinal" and "mediastinal lymph node" in "anterior mediastinal
-lymph node") are both kept, each being a whole-word match of its own label.
+lymph node") are both kept, each being a whole-word match of its own label. A nodal station
+named without its nodes shares the next station's ("pretracheal and subcarinal nodes"), and a
+:class:`Speller` lets the analyzer read a long misspelled word as the term one edit away.
 """
 
 from __future__ import annotations

@@ -710,8 +710,8 @@ def _header(
         for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k + 1 :]):
             hi = min(hi, header.body_end)
             inside = _mentions_in(mentions, lo, hi)
-            if any(is_part[p] and mentions[p].status == "positive" and not _related(graph, mentions[p].label, organs)
-                   for p in inside):  # fmt: skip
+            elsewhere = [p for p in inside if is_part[p] and mentions[p].status == "positive"]
+            if any(not _related(graph, mentions[p].label, organs) for p in elsewhere):
                 continue  # another organ's: "Pancreas: normal. 1 cm cyst in the right kidney."
             if any(not is_part[p] and mentions[p].status == "positive" for p in inside) or (
                 _asserted(_lesion_nouns(text, lo, hi, rules, found, folded))
