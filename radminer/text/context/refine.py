@@ -198,7 +198,7 @@ def refine(
                 negated = negated or status == "negated"
                 unfound = unfound or not is_part[p]
         if uncertain and rules.differentials:
-            _differentials(text, mentions, members, rules, found, folded, sentences[k])
+            _differentials(text, mentions, members, kinds, rules, found, folded, sentences[k])
         if uncertain:
             _hedged_natures(text, mentions, members, kinds, graph, rules)
         if negated and exceptions:
@@ -326,12 +326,16 @@ def _differentials(
     text: str,
     mentions: list[Mention],
     members: list[int],
+    kinds: list[str | None],
     rules: ContextRules,
     found: Sequence[Trigger],
     folded: Folded,
     sentence: tuple[int, int],
 ) -> None:
-    """The differential rule of :func:`refine` for the mentions ``members`` of one sentence."""
+    """The differential rule of :func:`refine` for the mentions ``members`` of one sentence: the
+    alternatives of a differential between processes take the status they have without it; those
+    of a lesion's differential stay uncertain, with what is written right before one of them and
+    describes it, no body part ("hemorrhagic cyst versus endometrioma": the hemorrhage too)."""
     alternatives: dict[int, list[int]] = {}  # trigger start → the mentions it made uncertain
     for p in members:
         m = mentions[p]
@@ -351,6 +355,15 @@ def _differentials(
                 contexts = statuses(text, spans, rules, *bounds, None, found=plain)
             for n, p in enumerate(group):
                 mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
+            continue
+        for p in group:  # what describes an alternative: "hemorrhagic" of "hemorrhagic cyst versus ..."
+            hedge, start = _context_of(mentions[p]), mentions[p].start
+            for q in reversed(members[: members.index(p)]):
+                b = mentions[q]
+                if b.status != "positive" or kinds[q] == _BODYPART_CATEGORY or text[b.end : start].strip():
+                    break
+                mentions[q] = _status(b, hedge)
+                start = b.start
 
 
 def _exceptions(
