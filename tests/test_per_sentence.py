@@ -62,7 +62,7 @@ def test_one_row_per_sentence_with_offsets_and_sections(extractor: radminer.Extr
 
 def test_labels_are_those_of_each_sentence(extractor: radminer.Extractor) -> None:
     rows = {row.sentence: row for row in extractor.sentences(REPORT)}
-    assert rows["No pleural effusion."].negated == ("pleural effusion",)
+    assert rows["No pleural effusion."].negated == ("effusion", "pleural effusion")
     assert rows["Unremarkable spleen."].labels == ()  # normal: in no list, but among the mentions
     assert [m.status for m in rows["Unremarkable spleen."].mentions] == ["normal"]
     assert "liver mass" in rows["3 cm mass, likely a hemangioma."].labels  # the organ header composes
@@ -140,7 +140,7 @@ def test_cli_csv_and_wide_csv_per_sentence(reports: Path, tmp_path: Path) -> Non
     assert run(reports, "-o", out, "--per", "sentence").exit_code == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert list(rows[0]) == FIELDS[:-1]
-    assert rows[1]["sentence"] == "No pleural effusion." and rows[1]["negated"] == "pleural effusion"
+    assert rows[1]["sentence"] == "No pleural effusion." and rows[1]["negated"] == "effusion|pleural effusion"
     assert rows[-1]["section"] == "" and rows[-1]["sentence"] == 'Possible lung nodule, "quoted"; no effusion'
     wide = tmp_path / "wide.csv"
     result = run(reports, "-o", wide, "--format", "wide-csv", "--per", "sentence", "--label-set", "lesanet171")

@@ -137,7 +137,7 @@ def rules_file(tmp_path: Path, **changes: object) -> Path:
 
 def test_extractor_context_rules(tmp_path: Path, extractor: Extractor) -> None:
     text = "Pleural effusion, doubtful."
-    assert extractor(text)[0].labels == ("chest", "pleura", "pleural effusion")
+    assert extractor(text)[0].labels == ("chest", "effusion", "pleura", "pleural effusion")
     data = json.loads(rules_file(tmp_path).read_text())
     data["uncertain"]["backward"].append("doubtful")
     path = tmp_path / "more.json"
