@@ -166,6 +166,8 @@ RULES = [
     ("right renal AML", "angiomyolipoma"),
     ("the pancreas shows a mass in the head", "pancreatic head"),
     ("the pancreas shows a mass in the tail", "pancreatic tail"),
+    ("the kidneys show a cyst in the left upper pole", "left kidney"),
+    ("the kidneys show a cyst in the right upper pole", "right kidney"),
 ]
 
 

@@ -203,9 +203,11 @@ def test_bad_curation_table(tmp_path: Path) -> None:
 
 
 def test_shipped_compositions_parse() -> None:
-    compositions = {c.label: c for c in read_curation(REPO / "ontologies/curation").compositions}
-    assert compositions["right kidney"].words == ("right",)
-    assert compositions["right kidney"].labels == ("kidney",)
+    right_kidney = [c for c in read_curation(REPO / "ontologies/curation").compositions if c.label == "right kidney"]
+    assert [(c.words, c.labels, c.scope) for c in right_kidney] == [
+        (("right",), ("kidney",), "adjacent"),  # "right renal cyst"
+        (("right", "pole"), ("kidney",), "sentence"),  # "kidneys: a cyst in the right upper pole"
+    ]
 
 
 def test_cache_makes_second_read_skip_owlready2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
