@@ -222,9 +222,12 @@ def _plural_rule(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def _spacy_lookup() -> dict[str, str]:
     """spaCy's English lemma lookup table (spacy-lookups-data), read straight from its file:
-    what ``spacy.lookups.load_lookups`` reads, without its entry-point scan and key hashing."""
+    what ``spacy.lookups.load_lookups`` reads, without its entry-point scan and key hashing; read
+    once per process (the lemmatizer, :func:`english_words` and ``radminer suggest`` share it;
+    none changes it)."""
     from spacy.util import load_language_data
     from spacy_lookups_data import en
 

@@ -255,7 +255,8 @@ class Matcher:
         firsts = self._firsts
         out: list[Match] = []
         denied = "non" in keys  # rare: the check below only then
-        for i in compress(range(start, end), map(firsts.__contains__, keys[start:end])):
+        window = keys[start:end]
+        for i in compress(range(start, end), map(firsts.__contains__, window)):
             if denied and _after_non(keys, i):
                 continue
             node = trie[keys[i]]
@@ -272,7 +273,7 @@ class Matcher:
                 if node is None:
                     break
                 j += 1
-        if not self._node_heads.isdisjoint(keys[start:end]) and not _JOINERS.isdisjoint(keys[start:end]):
+        if not self._node_heads.isdisjoint(window) and not _JOINERS.isdisjoint(window):
             out += self._stations_sharing_nodes(keys, start, end)
         return out
 
