@@ -389,14 +389,55 @@ def _exceptions(
             _lesion_nouns(text, cue.end, stop, rules, found, folded)
         )
         where = [mentions[q].label for q in after if is_part[q]]
+        named = [mentions[q] for q in after if mentions[q].status == "positive"]
+        qualified = bool(_starting_in(found, cue.end, stop)) or _NOT_WORD.search(text, cue.end, stop) is not None
+        restored = []
         for p in negated:
             m = mentions[p]
             if (
                 m.status == "negated"
                 and m.end <= cue.start
-                and (not lesion or (is_part[p] and (not where or _related(graph, m.label, where))))
+                and (
+                    not lesion
+                    or (is_part[p] and (not where or _related(graph, m.label, where)))
+                    or (not is_part[p] and _member_named(text, graph, rules, m.label, named, qualified))
+                )
             ):
                 mentions[p] = _status(m, POSITIVE)
+                restored.append(p)
+        for p in reversed(restored):  # the words of a restored noun phrase: "no enlarged nodes except ..."
+            q = p - 1
+            while q >= 0 and mentions[q].status == "negated" and not text[mentions[q].end : mentions[p].start].strip(" -"):
+                mentions[q] = _status(mentions[q], POSITIVE)
+                p, q = q, q - 1
+
+
+def _member_named(
+    text: str, graph: LabelGraph, rules: ContextRules, label: str, named: list[Mention], qualified: bool
+) -> bool:
+    """Whether the positive mentions ``named`` name a ``label``: a finding of an organ (lung
+    nodule, lymphadenopathy) whose organs are all named, with the finding's type ("no pulmonary
+    nodules except a 4 mm nodule in the right lower lobe") or, unless ``qualified`` (a trigger or
+    a negative word such as "nonenlarged" among them), as a lesion noun ("no lymphadenopathy
+    except a 1.6 cm iliac node")."""
+    if label not in graph:
+        return False
+    parents = graph.parents(label)
+    organs = {b for b in parents if graph.category(b) == _BODYPART_CATEGORY}
+    held = graph.expand(m.label for m in named)
+    if not organs or not organs <= held:
+        return False
+    return not (parents - organs).isdisjoint(held) or (
+        not qualified
+        and any(
+            not organs.isdisjoint(graph.expand([m.label])) and rules.head_pattern.search(text, m.start, m.end)
+            for m in named
+        )
+    )
+
+
+#: A word that qualifies what follows as not so: "nonenlarged", "non-enlarged", "not enlarged".
+_NOT_WORD = re.compile(r"(?<![\w-])(?:non|not(?!\w))", re.IGNORECASE)
 
 
 def _related(graph: LabelGraph, label: str, others: Iterable[str]) -> bool:
