@@ -405,11 +405,15 @@ def _exceptions(
             ):
                 mentions[p] = _status(m, POSITIVE)
                 restored.append(p)
-        for p in reversed(restored):  # the words of a restored noun phrase: "no enlarged nodes except ..."
-            q = p - 1
-            while q >= 0 and mentions[q].status == "negated" and not text[mentions[q].end : mentions[p].start].strip(" -"):
+        for q in reversed(restored):  # the words of a restored noun phrase: "no enlarged nodes except ..."
+            while q and mentions[q - 1].status == "negated" and _adjacent(text, mentions[q - 1], mentions[q]):
+                q -= 1
                 mentions[q] = _status(mentions[q], POSITIVE)
-                p, q = q, q - 1
+
+
+def _adjacent(text: str, first: Mention, second: Mention) -> bool:
+    """Whether only blanks and hyphens come between ``first`` and ``second``."""
+    return not text[first.end : second.start].strip(" -")
 
 
 def _member_named(
