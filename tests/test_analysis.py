@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from radminer import RadminerError
@@ -9,6 +11,7 @@ from radminer.errors import InputError
 from radminer.text.analysis import (
     ABBREVIATIONS,
     BOOKMARK_KEY,
+    PLACEHOLDER_KEY,
     Analyzer,
     _emoticon,
     american_spelling,
@@ -190,6 +193,21 @@ def test_lemmas_and_sentences_written_to_the_doc(analyzer: Analyzer) -> None:
     doc = analyzer.analyze("Multiple masses. Enlarged nodes.").doc
     assert [t.lemma_ for t in doc] == ["multiple", "mass", ".", "enlarge", "node", "."]
     assert doc.has_annotation("SENT_START")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Mr. **NAME[BBB AAA] has AAA.", "Dr. [**Last Name (NamePattern1) 12**] has AAA.", "**DATE[Jan 2] CT: AAA."],
+)
+def test_placeholder_words_match_nothing(analyzer: Analyzer, text: str) -> None:
+    analysis = analyzer.analyze(text)
+    start, end = next((m.start(), m.end()) for m in re.finditer(r"\*\*\w+\[[^\]]*\]|\[\*\*.*?\*\*\]", text))
+    spans = zip(*analysis.offsets(), strict=True)
+    held = [(key, s < end and e > start) for key, (s, e) in zip(analysis.keys, spans, strict=True)]
+    inside = [key for key, within in held if within]
+    outside = [key for key, within in held if not within]
+    assert inside and set(inside) == {PLACEHOLDER_KEY}
+    assert "aaa" in outside  # the same word outside the placeholder keeps its key
 
 
 def test_bookmarks_are_found_and_skipped(analyzer: Analyzer) -> None:

@@ -168,6 +168,8 @@ RULES = [
     ("the pancreas shows a mass in the tail", "pancreatic tail"),
     ("the kidneys show a cyst in the left upper pole", "left kidney"),
     ("the kidneys show a cyst in the right upper pole", "right kidney"),
+    ("Infrarenal AAA measuring 5.6 cm", "aneurysm"),
+    ("Infrarenal AAA measuring 5.6 cm", "abdominal aorta"),
 ]
 
 

@@ -514,6 +514,26 @@ def test_aggregate() -> None:
     assert negated == ("effusion", "pleural effusion")  # a pleural effusion is an effusion (curated parent)
 
 
+def test_aggregate_counts_a_question_answered_later_as_answered() -> None:
+    """ "Evaluate for abscess. No abscess.": the question's uncertainty yields to the answer."""
+    questions = ContextRules.default().questions
+    asked = Mention("abscess", "abscess", 13, 20, UNC, "Evaluate  for", 0, 12)
+    answer = Mention("abscess", "abscess", 25, 32, NEG, "No", 22, 24)
+    assert aggregate([asked, answer], GRAPH, questions) == ((), (), ("abscess",))
+    assert aggregate([asked, answer], GRAPH)[1] == ("abscess", "infection")  # without the rules' questions
+    hedged = asked._replace(trigger="possible")  # a hedge, not a question
+    assert aggregate([hedged, answer], GRAPH, questions)[1] == ("abscess", "infection")
+    earlier = answer._replace(start=0, end=7)  # "No abscess. Evaluate for abscess ...": not answered
+    assert aggregate([earlier, asked._replace(start=20, end=27)], GRAPH, questions)[1] == ("abscess", "infection")
+
+
+def test_rules_questions_are_read_from_the_file() -> None:
+    rules = ContextRules.from_dict({"uncertain": {"forward": ["query"]}, "questions": ["query|ask for?"]})
+    assert rules.questions == {"query", "queryfor", "ask", "askfor"}
+    with pytest.raises(ContextRulesError, match="questions: expected a list"):
+        ContextRules.from_dict({"questions": "rule out"})
+
+
 @pytest.mark.parametrize(
     ("negated", "expected"),
     [

@@ -152,6 +152,8 @@ def test_sentence_cache_does_not_change_rows(per_sentence: bool) -> None:
         "Possible left adrenal nodule, adenoma versus metastasis.",
         "Recommend CT of the chest to evaluate the pulmonary nodule.",
         "No splenic lesion apart from a 4 mm cyst.",
+        "Enlarged pretracheal and subcarinal nodes.",  # matches of a station without its nodes
+        "Atelectasis in the right and left lower lobes.",  # and of words two conjuncts share
     ]
     frames = [
         "{0} {1}",

@@ -166,6 +166,47 @@ def test_station_shares_the_next_stations_nodes(analyzer: Analyzer, text: str, e
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("right and left lower lobes", [("right", "right lower lobe"), ("left lower lobes", "left lower lobe")]),
+        ("right middle and lower lobes", [("right middle", "right middle lobe"), ("lower lobes", "right lower lobe")]),
+        (
+            "common and external iliac lymph nodes",
+            [("common", "common iliac lymph node"), ("external iliac lymph nodes", "external iliac lymph node")],
+        ),
+        (
+            "right middle or left lower lobe",  # a conjunct of two words
+            [("right middle", "right middle lobe"), ("left lower lobe", "left lower lobe")],
+        ),
+        ("kidney and liver cysts", [("kidney", "kidney cyst"), ("liver", "liver"), ("cysts", "cyst")]),
+        ("liver and spleen lesions", [("liver", "liver")]),  # no term of the liver's lesions
+        ("right, left lower lobes", [("left lower lobes", "left lower lobe")]),  # a comma is no coordinator
+        ("cysts and liver", [("cysts", "cyst"), ("liver", "liver")]),  # nothing after the second conjunct
+    ],
+)
+def test_conjuncts_share_the_words_of_a_term(analyzer: Analyzer, text: str, expected: list[tuple[str, str]]) -> None:
+    names = ("right lower lobe", "left lower lobe", "right middle lobe", "common iliac lymph node")
+    names += ("external iliac lymph node", "liver", "cyst", "kidney", "kidney cyst")
+    matcher = Matcher(LabelGraph([Term(name) for name in names]), analyzer)
+    assert found(matcher, analyzer, text) == expected
+
+
+def test_matches_come_sorted_by_start(analyzer: Analyzer) -> None:
+    """Matches from shared words and stations come in their place (the extractor bisects them)."""
+    graph = LabelGraph(
+        [Term(n) for n in ("lymph node", "pretracheal lymph node", "subcarinal lymph node", "right lower lobe", "cyst")]
+    )
+    keys = analyzer.analyze("Pretracheal and subcarinal nodes, right and left lower lobes. Cyst.").keys
+    matches = Matcher(graph, analyzer).match(keys)
+    assert [(m.start, m.label) for m in matches] == [
+        (0, "pretracheal lymph node"),
+        (2, "subcarinal lymph node"),
+        (5, "right lower lobe"),
+        (11, "cyst"),
+    ]
+
+
+@pytest.mark.parametrize(
     ("word", "expected"),
     [
         ("lymphadenapathy", "lymphadenopathy"),  # a letter replaced

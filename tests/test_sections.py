@@ -96,6 +96,25 @@ def test_layout_sections_blocks_and_recommendations() -> None:
     assert block.labels == {"liver"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Indication: flank pain.\nNo stones. Mild hydronephrosis.", ["indication", None, None]),
+        ("HISTORY: lymphoma; comparison 2023.\n\nNodes decreased.", ["history", None]),
+        ("Comparison: 01/02/2023. Liver: 3 cm mass.", ["comparison", None]),  # an organ header
+        ("CLINICAL HISTORY:\nLymphoma.\nAssess response.", ["history", "history"]),  # the header alone on its line
+        ("Impression: 1. Mass.\n2. Effusion.", ["impression", "impression"]),  # not a section before the exam
+        ("TECHNIQUE: CT. COMPARISON: None.\nNodule.", ["technique", "comparison", None]),
+    ],
+)
+def test_preamble_sections_end_with_their_line(text: str, expected: list[str | None]) -> None:
+    """A section about what came before the exam, its text on the header's line, ends there."""
+    analysis, plan = plan_of(text)
+    firsts = [sentence[0] for sentence in (analysis.sentence_of(s) for s in analysis.sent_starts)]
+    bodies = [k for k in firsts if k not in {first for first, _ in analysis.headers}]
+    assert [plan.section(k) for k in bodies] == expected
+
+
 def test_section_filter() -> None:
     assert section_filter(None) == (None, DEFAULT_EXCLUDED)
     assert section_filter("all") == (None, frozenset())

@@ -5,10 +5,10 @@
 section headers such as ``FINDINGS:``, blank lines, bullets; a sentence longer than
 :data:`MAX_SENTENCE_TOKENS` is cut into pieces) and gives every token a
 *match key*: the lemma of its lowercase form, or ``None`` for tokens that matching skips
-(whitespace, a hyphen inside a word, "the"); bookmarks get :data:`BOOKMARK_KEY`, which
-matches nothing. Ontology synonyms go through the
-same :meth:`Analyzer.phrase_keys`, so text and lexicon always agree ("ground-glass" and
-"ground glass" both give ``("ground", "glass")``).
+(whitespace, a hyphen inside a word, "the"); bookmarks get :data:`BOOKMARK_KEY` and the words
+of de-identification placeholders ("**NAME[AAA]") :data:`PLACEHOLDER_KEY`, which match
+nothing. Ontology synonyms go through the same :meth:`Analyzer.phrase_keys`, so text and
+lexicon always agree ("ground-glass" and "ground glass" both give ``("ground", "glass")``).
 
 Lemmas come from spaCy's lookup table (spacy-lookups-data) or NLTK's WordNet, of the word in
 American spelling ("haematoma" → "hematoma"; :data:`BRITISH_SPELLINGS`), both corrected by a
@@ -23,7 +23,7 @@ import csv
 import itertools
 import logging
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -46,6 +46,7 @@ __all__ = [
     "BRITISH_SPELLINGS",
     "LEMMATIZERS",
     "MAX_SENTENCE_TOKENS",
+    "PLACEHOLDER_KEY",
     "Analysis",
     "Analyzer",
     "american_spelling",
@@ -61,7 +62,7 @@ LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
 ABBREVIATIONS: tuple[str, ...] = (
     "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "ca.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
-    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.",
+    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.", "neg.", "prev.",
 )  # fmt: skip
 
 #: spaCy's English exceptions of this shape are mostly US states and company words ("Mass.",
@@ -143,6 +144,11 @@ _MAX_HEADER_WORDS = 4
 _REDACTED = re.compile(r"X{2,}")
 #: Match key of bookmark tokens: it matches nothing and breaks matches and adjacency.
 BOOKMARK_KEY = " bookmark"
+#: Match key of the tokens of a de-identification placeholder: it matches nothing either.
+PLACEHOLDER_KEY = " placeholder"
+#: De-identification placeholders: "**NAME[AAA BBB]", "**DATE[Jan 01 2020]" (NegEx kit, i2b2),
+#: "[**Last Name (NamePattern1) 123**]" (MIMIC). Their words are no findings ("**NAME[AAA]").
+_PLACEHOLDER = re.compile(r"\*\*[A-Z][A-Z-]*\[[^\]\n]*\]|\[\*\*[^\n]*?\*\*\]")
 _NOT_START = 2**64 - 1  # SENT_START -1 as spaCy's uint64 arrays hold it
 #: Most tokens in one sentence. A longer one (a line without punctuation, thousands of bookmarks
 #: in one sentence) is cut into pieces of at most this many tokens, each after the last "," or ";"
@@ -521,6 +527,10 @@ class Analyzer:
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
             keys[i] = BOOKMARK_KEY
+        if "**" in text:
+            for found in _PLACEHOLDER.finditer(text):
+                for i in range(bisect_right(ends, found.start()), bisect_left(idx, found.end())):
+                    keys[i] = PLACEHOLDER_KEY
         headers: list[tuple[int, int]]
         if write_doc and not overwrite and doc.has_annotation("SENT_START"):
             starts, headers = [s.start for s in doc.sents], []

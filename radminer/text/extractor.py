@@ -516,11 +516,12 @@ class Extractor:
         self, mentions: list[Mention], plan: Layout
     ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """``(labels, uncertain, negated)`` of ``mentions``: those of the sections that count, in the label set."""
+        questions = self._context.rules.questions if self._context is not None else frozenset()
         if plan is PLAIN:
-            labels, uncertain, negated = aggregate(mentions, self.graph)
+            labels, uncertain, negated = aggregate(mentions, self.graph, questions)
         else:
             keep = counted((m.section for m in mentions), self._include, self._exclude)
-            labels, uncertain, negated = aggregate(compress(mentions, keep), self.graph)
+            labels, uncertain, negated = aggregate(compress(mentions, keep), self.graph, questions)
         if not self._all_labels:
             keep_labels = self._keep
             labels, uncertain, negated = (

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from itertools import combinations, compress
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -65,6 +65,10 @@ _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
 #: Words that join a station named without its nodes to the next one's ("pretracheal and
 #: subcarinal nodes", "precaval, aortocaval, or left paraaortic lymph nodes").
 _JOINERS = frozenset({"and", "or", "and/or", ","})
+#: Words that join two conjuncts sharing the words of a term ("right and left lower lobes").
+_COORDINATORS = frozenset({"and", "or", "and/or"})
+#: Most words a term's conjuncts share on either side.
+_SHARED_REACH = 4
 #: Most words from the joiner to the nodes that a station named without its own share.
 _ELLIPSIS_REACH = 8
 #: Words (match keys) that may stand between the joiner and those nodes, besides the words of
@@ -273,8 +277,49 @@ class Matcher:
                 if node is None:
                     break
                 j += 1
+        shared: list[Match] = []
+        if not _COORDINATORS.isdisjoint(window):
+            shared += self._sharing_words(keys, start, end)
         if not self._node_heads.isdisjoint(window) and not _JOINERS.isdisjoint(window):
-            out += self._stations_sharing_nodes(keys, start, end)
+            shared += self._stations_sharing_nodes(keys, start, end)
+        if shared:  # first, to win over a match of the same tokens (see select); sorted: the extractor bisects
+            out = sorted(shared + out, key=_start)
+        return out
+
+    def _sharing_words(self, keys: Sequence[str | None], start: int, end: int) -> list[Match]:
+        """Terms that two conjuncts joined by "and" / "or" write once: the words after the second
+        conjunct ("right and left lower lobes": *right lower lobe* on "right"; "common and
+        external iliac nodes") and, where the first one shares them, the words before it ("right
+        middle and lower lobes": *right mid lung* on "right middle", *right lower lobe* on "lower
+        lobes"). A conjunct is one or two words; a term is read whole, over at most
+        :data:`_SHARED_REACH` words on either side."""
+        out: list[Match] = []
+        trie = self._trie
+        for c in compress(range(start, end), map(_COORDINATORS.__contains__, keys[start:end])):
+            left = _keyed(keys, range(c - 1, start - 1, -1), _SHARED_REACH + 1)[::-1]
+            if not left:
+                continue
+            right = _keyed(keys, range(c + 1, end), 2 + _SHARED_REACH)
+            for before in range(len(left) - 1, -1, -1):  # words before the first conjunct
+                first = left[len(left) - 1 - before :]
+                node = _walk(trie, keys, first)
+                if node is None:
+                    continue
+                found = None
+                for size in (1, 2):  # the second conjunct
+                    found = _longest(node, keys, right[size : size + _SHARED_REACH])
+                    if found is not None:
+                        break
+                if found is None:
+                    continue
+                label, shared = found
+                out.append(_new(Match, (first[0], first[-1] + 1, label)))
+                second = right[: size + shared]
+                if before:
+                    found = _longest(_walk(trie, keys, first[:before]), keys, second)
+                    if found is not None and found[1] == len(second):
+                        out.append(_new(Match, (second[0], second[-1] + 1, found[0])))
+                break
         return out
 
     def _stations_sharing_nodes(self, keys: Sequence[str | None], start: int, end: int) -> list[Match]:
@@ -318,6 +363,39 @@ class Matcher:
                 if not (word in allowed or word in _JOINERS or word[0].isdigit()):
                     break
         return out
+
+
+def _keyed(keys: Sequence[str | None], tokens: Iterable[int], most: int) -> list[int]:
+    """The first ``most`` of ``tokens`` that have a key."""
+    return list(itertools.islice((i for i in tokens if keys[i] is not None), most))
+
+
+def _walk(trie: dict, keys: Sequence[str | None], tokens: Sequence[int]) -> dict | None:
+    """The node of ``trie`` that the keys of ``tokens`` lead to (None: none)."""
+    node = trie
+    for i in tokens:
+        child = node.get(keys[i])
+        if child is None:
+            return None
+        node = child
+    return node
+
+
+def _longest(node: dict | None, keys: Sequence[str | None], tokens: Sequence[int]) -> tuple[str, int] | None:
+    """The label of the longest term that ``node`` continues into over the keys of ``tokens``, with
+    how many of them it takes (at least one)."""
+    found = None
+    for taken, i in enumerate(tokens, 1):
+        if node is None:
+            break
+        node = node.get(keys[i])
+        if node is not None and _LABEL in node:
+            found = (node[_LABEL], taken)
+    return found
+
+
+def _start(match: Match) -> int:
+    return match.start
 
 
 def _after_non(keys: Sequence[str | None], i: int) -> bool:

@@ -4,7 +4,9 @@ The analyzer finds headers ("FINDINGS:", "Impression:", "LUNGS/PLEURA:"; see
 :class:`~radminer.text.analysis.Analysis`); each header is a sentence of its own, so no
 negation or uncertainty scope crosses it. This stage reads them:
 
-- a **section header** names the section of the text under it, up to the next section header.
+- a **section header** names the section of the text under it, up to the next section header;
+  one of :data:`_PREAMBLE` with its text on its line ends with that line or at an organ header
+  (what follows is the findings: section ``None``).
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
   "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
   "Physical examination:") start a section of their own name, lower-cased. A header that
@@ -16,9 +18,9 @@ negation or uncertainty scope crosses it. This stage reads them:
 - in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue
   is in section ``recommendation`` ("Recommend CT of the abdomen and pelvis.").
 
-Text before the first section header has section ``None``. :data:`DEFAULT_EXCLUDED`
-sections do not count towards a row's labels unless asked for (their mentions are still
-reported, with their section).
+Text before the first section header, or after a one-line preamble, has section ``None``.
+:data:`DEFAULT_EXCLUDED` sections do not count towards a row's labels unless asked for (their
+mentions are still reported, with their section).
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ SECTION_NAMES: dict[str, str] = {
 #: exam and the history are not findings of this exam, nor are the comparison and technique
 #: notes or what is recommended.
 DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
+#: Sections about what came before the exam ("HISTORY: ..."): when a header's text follows it
+#: on its line, the next line starts the findings (section ``None``), as does an organ header.
+_PREAMBLE: frozenset[str] = frozenset({"history", "indication", "comparison", "technique"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
 _RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
 
@@ -156,15 +161,39 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
             organs = frozenset(m.label for m in inside if m.label in graph and graph.category(m.label) == "bodypart")
             if organs:
                 blocks.append(Block(first, colon_end, end, organs))
+                if current in _PREAMBLE:  # "Comparison: 01/02/2023. Liver: 3 cm mass": the findings
+                    current = None
+                    starts.append(first)
+                    names.append(current)
             continue
         current = name or words
         starts.append(first)
         names.append(current)
+        if current in _PREAMBLE:
+            after = _line_after(analysis, colon_end, end)
+            if after is not None:  # "Indication: flank pain.\nNo hydronephrosis.": the findings
+                current = None
+                starts.append(after)
+                names.append(current)
     for cue, sentence_end in cues:
         resume = bisect_right(starts, cue) - 1
         starts[resume + 1 : resume + 1] = [cue, sentence_end]
         names[resume + 1 : resume + 1] = ["recommendation", names[resume] if resume >= 0 else None]
     return Layout(starts, names, blocks)
+
+
+def _line_after(analysis: Analysis, colon_end: int, end: int) -> int | None:
+    """The token that starts the line after a header's inline text (the header's colon ends
+    before token ``colon_end``; its section ends before token ``end``); ``None`` when nothing
+    follows the header on its line, or no line follows before ``end``."""
+    starts, ends = analysis.offsets()
+    text = analysis.text
+    at = ends[colon_end - 1]
+    line_end = text.find("\n", at, starts[end - 1] if end < len(starts) else len(text))
+    if line_end < 0 or not text[at:line_end].strip():
+        return None
+    after = bisect_right(starts, line_end)
+    return after if after < end else None
 
 
 def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:

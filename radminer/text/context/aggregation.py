@@ -83,18 +83,33 @@ def _holders(group: list[int], expanded: dict[int, frozenset[str]]) -> dict[str,
     return out
 
 
-def aggregate(mentions: Iterable[Mention], graph: LabelGraph) -> tuple[tuple[str, ...], ...]:
+def aggregate(
+    mentions: Iterable[Mention], graph: LabelGraph, questions: frozenset[str] = frozenset()
+) -> tuple[tuple[str, ...], ...]:
     """``(labels, uncertain, negated)`` of one row, each sorted.
 
     ``labels``: labels of positive mentions with all ancestors. ``uncertain``: labels of
-    uncertain mentions with ancestors, minus ``labels``. ``negated``: labels of negated mentions
-    with what they negate (:meth:`LabelGraph.negates <radminer.ontology.LabelGraph.negates>`: "no
-    lung nodule" negates *nodule*, not *lung*), minus both. ``irrelevant`` mentions count nowhere.
+    uncertain mentions with ancestors, minus ``labels``; a mention made uncertain by one of the
+    ``questions`` (triggers as :attr:`ContextRules.questions
+    <radminer.text.context.ContextRules.questions>` holds them: "evaluate for") does not count
+    when a later mention of its label is negated: the question is answered ("Evaluate for
+    abscess. No abscess."). ``negated``: labels of negated mentions with what they negate
+    (:meth:`LabelGraph.negates <radminer.ontology.LabelGraph.negates>`: "no lung nodule" negates
+    *nodule*, not *lung*), minus both. ``irrelevant`` mentions count nowhere.
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
+    mentions = [m for m in mentions if m.status in by_status and m.label in graph]
+    answered = {m.label: m.start for m in mentions if m.status == "negated"} if questions else {}
     for m in mentions:
-        if m.status in by_status and m.label in graph:
-            by_status[m.status].add(m.label)
+        if (
+            answered
+            and m.status == "uncertain"
+            and answered.get(m.label, -1) > m.start
+            and m.trigger is not None
+            and "".join(m.trigger.lower().split()) in questions
+        ):
+            continue
+        by_status[m.status].add(m.label)
     labels = graph.expand(by_status["positive"])
     uncertain = graph.expand(by_status["uncertain"]) - labels
     negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain

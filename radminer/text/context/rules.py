@@ -49,7 +49,7 @@ _DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
 _PHRASE_LISTS = (
     "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
-    "nature_hedges", "lesion_natures", "nature_words", "mass_effects",
+    "nature_hedges", "lesion_natures", "nature_words", "mass_effects", "questions",
 )  # fmt: skip
 #: What may come between a hedge and the nature it hedges: "likely (to be) (a)", "probably represents".
 _NATURE_LEAD = r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)\s+)?(?:an?\s+)?"
@@ -228,7 +228,9 @@ class ContextRules:
     or of the ``lesion_natures`` hedges that nature, not the lesion it is said of ("the nodes are
     likely reactive", "low suspicion for malignancy in the nodule"). ``mass_effects``: what a lesion
     does to a structure that is not where it lies ("compressing", "displaced by"): that structure
-    is ``irrelevant`` (see :func:`refine`).
+    is ``irrelevant`` (see :func:`refine`). ``questions``: uncertainty triggers that ask the
+    exam's question ("evaluate for", "rule out"): what they ask about is not uncertain in a row
+    whose text answers it later with a negation (see :func:`aggregate`).
     """
 
     def __init__(
@@ -246,6 +248,7 @@ class ContextRules:
         lesion_natures: Sequence[str] = (),
         nature_words: Sequence[str] = (),
         mass_effects: Sequence[str] = (),
+        questions: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
         if window < 1:
@@ -289,6 +292,7 @@ class ContextRules:
         self._plain_rules: ContextRules | None = None
         self.differentials = frozenset(_compact(d) for d in differentials)
         self.nature_hedges = frozenset(_compact("".join(w)) for h in nature_hedges for w in _expand_phrase(h))
+        self.questions = frozenset(_compact("".join(w)) for q in questions for w in _expand_phrase(q))
         self.lesion_natures = frozenset(lesion_natures)
         #: What may come between a hedge and its object; that and one of the ``nature_words``.
         self.nature_lead = re.compile(_NATURE_LEAD, re.IGNORECASE)
@@ -311,11 +315,7 @@ class ContextRules:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
         """Rules from the JSON structure of ``radminer/text/data/context_rules.json``."""
-        known = {
-            "format", "about", "window", "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers",
-            "descriptors", "differentials", "nature_hedges", "lesion_natures", "nature_words", "mass_effects",
-            *STATUS_KINDS, *_SCOPE_KINDS,
-        }  # fmt: skip
+        known = {"format", "about", "window", *_PHRASE_LISTS, *STATUS_KINDS, *_SCOPE_KINDS}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ContextRulesError(
