@@ -239,6 +239,7 @@ class Matcher:
                     node = node.setdefault(key, {})
                 node.setdefault(_LABEL, label)
         self.size = len(owners)
+        self._continued = frozenset(k for keys in owners for k in keys[:-1])  # keys a term goes on after
         self._firsts = frozenset(self._trie)
         self._owners = owners
         self._node_heads = frozenset(k for w in ("node", "LN", *_STATION_HEADS) for k in analyzer.phrase_keys(w)[-1:])
@@ -295,9 +296,10 @@ class Matcher:
         :data:`_SHARED_REACH` words on either side."""
         out: list[Match] = []
         trie = self._trie
+        continued = self._continued
         for c in compress(range(start, end), map(_COORDINATORS.__contains__, keys[start:end])):
             left = _keyed(keys, range(c - 1, start - 1, -1), _SHARED_REACH + 1)[::-1]
-            if not left:
+            if not left or keys[left[-1]] not in continued:  # no term goes on after the first conjunct
                 continue
             right = _keyed(keys, range(c + 1, end), 2 + _SHARED_REACH)
             for before in range(len(left) - 1, -1, -1):  # words before the first conjunct

@@ -98,18 +98,19 @@ def aggregate(
     *nodule*, not *lung*), minus both. ``irrelevant`` mentions count nowhere.
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
-    mentions = [m for m in mentions if m.status in by_status and m.label in graph]
-    answered = {m.label: m.start for m in mentions if m.status == "negated"} if questions else {}
+    asked: list[Mention] = []
+    last_negated: dict[str, int] = {}  # label → start of its last negated mention
     for m in mentions:
-        if (
-            answered
-            and m.status == "uncertain"
-            and answered.get(m.label, -1) > m.start
-            and m.trigger is not None
-            and "".join(m.trigger.lower().split()) in questions
-        ):
+        status = m.status
+        if status not in by_status or m.label not in graph:
             continue
-        by_status[m.status].add(m.label)
+        if status == "negated":
+            last_negated[m.label] = m.start
+        elif status == "uncertain" and questions and m.trigger and "".join(m.trigger.lower().split()) in questions:
+            asked.append(m)
+            continue
+        by_status[status].add(m.label)
+    by_status["uncertain"].update(m.label for m in asked if last_negated.get(m.label, -1) < m.start)
     labels = graph.expand(by_status["positive"])
     uncertain = graph.expand(by_status["uncertain"]) - labels
     negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain
