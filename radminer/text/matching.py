@@ -59,6 +59,9 @@ class Match(NamedTuple):
 _new = tuple.__new__
 
 
+#: Words that name a station's nodes after its name, as "lymph node" does ("right paratracheal
+#: node", "subcarinal LN", "pretracheal station").
+_NODE_WORDS = ("node", "LN", "station")
 #: Words that name a station's enlarged or diseased nodes after its name ("internal iliac
 #: lymphadenopathy", "external iliac nodal mass"), as "lymph node" and "node" name its nodes.
 _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
@@ -83,7 +86,7 @@ _NODE_PHRASE_WORDS = frozenset({
 def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
     """Spellings of ``phrase`` with each prefixed word joined and split, each word split after a
     combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval"), and
-    a lymph node of a station also as its "node" or "LN" ("right lower paratracheal node") and, unless
+    a lymph node of a station also as its "node", "LN" or "station" ("right lower paratracheal node") and, unless
     the station's name is one of the ``places`` (phrases of the vocabulary, which compositions
     combine: "hilar lymphadenopathy"), as one of :data:`_STATION_HEADS` (the composition rules
     of those words keep the lymphadenopathy)."""
@@ -101,7 +104,7 @@ def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
             out.add(" ".join([*words[: i - 1], words[i - 1] + words[i + 1], *words[i + 2 :]]))
     if len(words) > 2 and words[-2:] == ["lymph", "node"]:  # a station's node: "right paratracheal node"
         station = words[:-2]
-        out.update((" ".join([*station, "node"]), " ".join([*station, "LN"])))
+        out.update(" ".join([*station, word]) for word in _NODE_WORDS)
         if " ".join(station) not in places:
             out.update(" ".join([*station, head]) for head in _STATION_HEADS)
     return {phrase} | {" ".join(v.replace(" - ", "-").split()) for v in out - {phrase}}
@@ -242,7 +245,7 @@ class Matcher:
         self._continued = frozenset(k for keys in owners for k in keys[:-1])  # keys a term goes on after
         self._firsts = frozenset(self._trie)
         self._owners = owners
-        self._node_heads = frozenset(k for w in ("node", "LN", *_STATION_HEADS) for k in analyzer.phrase_keys(w)[-1:])
+        self._node_heads = frozenset(k for w in (*_NODE_WORDS, *_STATION_HEADS) for k in analyzer.phrase_keys(w)[-1:])
 
     def __repr__(self) -> str:
         return f"<Matcher {self.graph.source!r}: {self.size} phrases>"

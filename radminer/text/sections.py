@@ -5,8 +5,9 @@ The analyzer finds headers ("FINDINGS:", "Impression:", "LUNGS/PLEURA:"; see
 negation or uncertainty scope crosses it. This stage reads them:
 
 - a **section header** names the section of the text under it, up to the next section header;
-  one of :data:`_PREAMBLE` with its text on its line ends with that line or at an organ header
-  (what follows is the findings: section ``None``).
+  one of :data:`_PREAMBLE` (history, indication, comparison, technique, recommendation) with its
+  text on its line ends with that line or at an organ header (what follows is the findings:
+  section ``None``).
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
   "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
   "Physical examination:") start a section of their own name, lower-cased. A header that
@@ -84,9 +85,9 @@ SECTION_NAMES: dict[str, str] = {
 #: exam and the history are not findings of this exam, nor are the comparison and technique
 #: notes or what is recommended.
 DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
-#: Sections about what came before the exam ("HISTORY: ..."): when a header's text follows it
-#: on its line, the next line starts the findings (section ``None``), as does an organ header.
-_PREAMBLE: frozenset[str] = frozenset({"history", "indication", "comparison", "technique"})
+#: Sections that hold no findings ("HISTORY: ...", "Recommendation: ..."): when a header's text
+#: follows it on its line, the next line starts the findings (section ``None``), as does an organ header.
+_PREAMBLE: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
 _RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
 

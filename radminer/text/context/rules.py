@@ -62,6 +62,8 @@ class ContextRulesError(RadminerError):
 #: A cue of punctuation then a word, after optional blanks; a word character.
 _QUERY = re.compile(r"[^\w\s]+[^\S\n]*\w")
 _WORD_BEFORE = re.compile(r"\w")
+#: A number next: "2.0 vs. 2.2 cm" compares measurements, it names no alternatives.
+_NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 
 
 class Trigger(NamedTuple):
@@ -499,5 +501,8 @@ class ContextRules:
             if written in queries and _QUERY.match(text, at) and not (at and _WORD_BEFORE.match(text, at - 1)):
                 out.append(_new(Trigger, (at, m.end(), *queries[written])))  # "?lymphoma", ", ? abscess"
                 continue
-            out.append(_new(Trigger, (at, m.end(), *(exact.get(written) or meaning[_compact(written)]))))
+            found_meaning = exact.get(written) or meaning[_compact(written)]
+            if found_meaning[3] and _NUMBER_NEXT.match(text, m.end()):  # an adjacent cue between numbers
+                continue
+            out.append(_new(Trigger, (at, m.end(), *found_meaning)))
         return out

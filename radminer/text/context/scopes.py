@@ -29,7 +29,7 @@ __all__ = ["POSITIVE", "Context", "apply_context", "assign_context", "split_sent
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 #: The opening of a pseudo-trigger that denies a change it holds ("no interval enlargement", "has not grown").
-_DENIAL = re.compile(r"(?:no|not|without|(?:has|have|had|is|are|was|were)\s+not)\b", re.IGNORECASE)
+_DENIAL = re.compile(r"(?:no|none|neither|not|without|(?:has|have|had|is|are|was|were)\s+not)\b", re.IGNORECASE)
 #: In such a cue, a change said to have happened before ("no further enlargement": the node is still enlarged).
 _FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 #: Where the clause of a backward negation turned forward ends (see ``_turned``).
