@@ -5,9 +5,9 @@ The analyzer finds headers ("FINDINGS:", "Impression:", "LUNGS/PLEURA:"; see
 negation or uncertainty scope crosses it. This stage reads them:
 
 - a **section header** names the section of the text under it, up to the next section header;
-  one of :data:`_PREAMBLE` (history, indication, comparison, technique, recommendation) with its
-  text on its line ends with that line or at an organ header (what follows is the findings:
-  section ``None``).
+  one of :data:`DEFAULT_EXCLUDED` (history, indication, comparison, technique, recommendation:
+  they hold no findings) whose text follows its header on the header's line ends with that line
+  or at an organ header (what follows is the findings: section ``None``).
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
   "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
   "Physical examination:") start a section of their own name, lower-cased. A header that
@@ -85,9 +85,6 @@ SECTION_NAMES: dict[str, str] = {
 #: exam and the history are not findings of this exam, nor are the comparison and technique
 #: notes or what is recommended.
 DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
-#: Sections that hold no findings ("HISTORY: ...", "Recommendation: ..."): when a header's text
-#: follows it on its line, the next line starts the findings (section ``None``), as does an organ header.
-_PREAMBLE: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
 _RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
 
@@ -162,7 +159,7 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
             organs = frozenset(m.label for m in inside if m.label in graph and graph.category(m.label) == "bodypart")
             if organs:
                 blocks.append(Block(first, colon_end, end, organs))
-                if current in _PREAMBLE:  # "Comparison: 01/02/2023. Liver: 3 cm mass": the findings
+                if current in DEFAULT_EXCLUDED:  # "Comparison: 01/02/2023. Liver: 3 cm mass": the findings
                     current = None
                     starts.append(first)
                     names.append(current)
@@ -170,7 +167,7 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
         current = name or words
         starts.append(first)
         names.append(current)
-        if current in _PREAMBLE:
+        if current in DEFAULT_EXCLUDED:
             after = _line_after(analysis, colon_end, end)
             if after is not None:  # "Indication: flank pain.\nNo hydronephrosis.": the findings
                 current = None
