@@ -228,7 +228,6 @@ def _plural_rule(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def _spacy_lookup() -> dict[str, str]:
     """spaCy's English lemma lookup table (spacy-lookups-data), read straight from its file:
     what ``spacy.lookups.load_lookups`` reads, without its entry-point scan and key hashing; read

@@ -9,7 +9,8 @@ matches nothing, as "nonmalignant"). :func:`select` keeps the longest matches: a
 inside a longer one is dropped (its label comes back through expansion), while crossing
 matches ("anterior mediastinal" and "mediastinal lymph node" in "anterior mediastinal
 lymph node") are both kept, each being a whole-word match of its own label. A nodal station
-named without its nodes shares the next station's ("pretracheal and subcarinal nodes"), and a
+named without its nodes shares the next station's ("pretracheal and subcarinal nodes"), two
+conjuncts share the words of a term written once ("right and left lower lobes"), and a
 :class:`Speller` lets the analyzer read a long misspelled word as the term one edit away.
 """
 

@@ -390,6 +390,7 @@ def _exceptions(
         )
         where = [mentions[q].label for q in after if is_part[q]]
         named = [mentions[q] for q in after if mentions[q].status == "positive"]
+        held = graph.expand(m.label for m in named)
         qualified = bool(_starting_in(found, cue.end, stop)) or _NOT_WORD.search(text, cue.end, stop) is not None
         restored = []
         for p in negated:
@@ -400,7 +401,7 @@ def _exceptions(
                 and (
                     not lesion
                     or (is_part[p] and (not where or _related(graph, m.label, where)))
-                    or (not is_part[p] and _member_named(text, graph, rules, m.label, named, qualified))
+                    or (not is_part[p] and _member_named(text, graph, rules, m.label, named, held, qualified))
                 )
             ):
                 mentions[p] = _status(m, POSITIVE)
@@ -417,18 +418,23 @@ def _adjacent(text: str, first: Mention, second: Mention) -> bool:
 
 
 def _member_named(
-    text: str, graph: LabelGraph, rules: ContextRules, label: str, named: list[Mention], qualified: bool
+    text: str,
+    graph: LabelGraph,
+    rules: ContextRules,
+    label: str,
+    named: list[Mention],
+    held: frozenset[str],
+    qualified: bool,
 ) -> bool:
-    """Whether the positive mentions ``named`` name a ``label``: a finding of an organ (lung
-    nodule, lymphadenopathy) whose organs are all named, with the finding's type ("no pulmonary
-    nodules except a 4 mm nodule in the right lower lobe") or, unless ``qualified`` (a trigger or
-    a negative word such as "nonenlarged" among them), as a lesion noun ("no lymphadenopathy
-    except a 1.6 cm iliac node")."""
+    """Whether the positive mentions ``named`` (``held``: their labels with ancestors) name a
+    ``label``: a finding of an organ (lung nodule, lymphadenopathy) whose organs are all named,
+    with the finding's type ("no pulmonary nodules except a 4 mm nodule in the right lower lobe")
+    or, unless ``qualified`` (a trigger or a negative word such as "nonenlarged" among them), as a
+    lesion noun ("no lymphadenopathy except a 1.6 cm iliac node")."""
     if label not in graph:
         return False
     parents = graph.parents(label)
     organs = {b for b in parents if graph.category(b) == _BODYPART_CATEGORY}
-    held = graph.expand(m.label for m in named)
     if not organs or not organs <= held:
         return False
     return not (parents - organs).isdisjoint(held) or (
