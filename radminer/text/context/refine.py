@@ -40,6 +40,8 @@ _new = tuple.__new__
 #: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
 _BODYPART_CATEGORY = "bodypart"
 _WORD = re.compile(r"\w+")
+#: What may come before the first word of a sentence: blanks and a list label ("1.", "(2)", "-").
+_LIST_LABEL = re.compile(r"\s*(?:\(?\d{1,2}[.)]|-|\*)?\s*")
 #: The kinds of trigger a nature hedge may be ("likely", "unlikely"): not ``normal``.
 _HEDGE_KINDS = ("uncertain", "negated")
 _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
@@ -688,6 +690,10 @@ def _clauses(
     ) and not any(is_part[p] and mentions[p].status == "positive" for p in members):
         return  # no lesion to restore a normal part for, and no part to find normal
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
+    cue = _front_exception(text, found, start, cuts[0]) if cuts else None
+    front = None if cue is None else (cue, cuts[0])
+    if front is not None:  # "Except for a cyst, the liver is normal": one clause, as "... normal except for a cyst"
+        cuts = cuts[1:]
     bounds = [start, *cuts, end]
     for c, group in itertools.groupby(members, key=lambda p: bisect_right(cuts, mentions[p].start)):
         inside = list(group)  # members are sorted by start: their clauses come in order
@@ -700,7 +706,7 @@ def _clauses(
         lo, hi = bounds[c], bounds[c + 1]
         nouns = _lesion_nouns(text, lo, hi, rules, found, folded, [mentions[p] for p in inside if is_part[p]])
         if "positive" in findings or (bookmark is not None and lo <= bookmark < hi) or _asserted(nouns):
-            for p in _excepted(mentions, normal, is_part, graph, inside, found, hi):
+            for p in _excepted(mentions, normal, is_part, graph, inside, found, hi, front if c == 0 else None):
                 mentions[p] = _status(mentions[p], POSITIVE)
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
@@ -728,20 +734,35 @@ def _excepted(
     inside: list[int],
     found: Sequence[Trigger],
     hi: int,
+    front: tuple[Trigger, int] | None = None,
 ) -> list[int]:
     """The ``normal`` mentions of a clause ending at ``hi`` (its mentions: ``inside``) that a lesion
-    in it makes positive again: all of them, or after an exception cue that names body parts
-    ("unremarkable except for a cyst in the left kidney"), those before it related to one."""
+    in it makes positive again: all of them, or when an exception cue excepts what names body
+    parts ("unremarkable except for a cyst in the left kidney"), those outside what it excepts
+    related to one. ``front``: the exception cue that opens the clause and the end of what it
+    excepts ("Except for a renal cyst, the abdomen is unremarkable"); else a cue after the first
+    normal mention excepts up to ``hi``."""
     if not normal:
         return normal
-    start = min(mentions[p].end for p in normal)
-    cue = next((t for t in _starting_in(found, start, hi) if t.kind == "exception"), None)
-    if cue is None:
-        return normal
-    where = [mentions[q].label for q in inside if is_part[q] and mentions[q].start >= cue.end]
+    if front is not None:
+        cue, cut = front
+    else:
+        start = min(mentions[p].end for p in normal)
+        cue, cut = next((t for t in _starting_in(found, start, hi) if t.kind == "exception"), None), hi
+        if cue is None:
+            return normal
+    excepted = [q for q in inside if cue.end <= mentions[q].start < cut]
+    where = [mentions[q].label for q in excepted if is_part[q]]
     if not where:
         return normal
-    return [p for p in normal if mentions[p].start >= cue.end or _related(graph, mentions[p].label, where)]
+    return [p for p in normal if p in excepted or _related(graph, mentions[p].label, where)]
+
+
+def _front_exception(text: str, found: Sequence[Trigger], start: int, cut: int) -> Trigger | None:
+    """The exception cue that opens the sentence starting at ``start`` (after a list label, if
+    any) and whose clause ends at ``cut``, if there is one."""
+    cue = next((t for t in _starting_in(found, start, cut) if t.kind == "exception"), None)
+    return cue if cue is not None and _LIST_LABEL.fullmatch(text, start, cue.start) else None
 
 
 def _header(
