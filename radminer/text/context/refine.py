@@ -744,13 +744,13 @@ def _excepted(
     normal mention excepts up to ``hi``."""
     if not normal:
         return normal
-    if front is not None:
-        cue, cut = front
-    else:
+    if front is None:
         start = min(mentions[p].end for p in normal)
-        cue, cut = next((t for t in _starting_in(found, start, hi) if t.kind == "exception"), None), hi
-        if cue is None:
+        after = next((t for t in _starting_in(found, start, hi) if t.kind == "exception"), None)
+        if after is None:
             return normal
+        front = after, hi
+    cue, cut = front
     excepted = [q for q in inside if cue.end <= mentions[q].start < cut]
     where = [mentions[q].label for q in excepted if is_part[q]]
     if not where:
