@@ -706,7 +706,9 @@ def _clauses(
         lo, hi = bounds[c], bounds[c + 1]
         nouns = _lesion_nouns(text, lo, hi, rules, found, folded, [mentions[p] for p in inside if is_part[p]])
         if "positive" in findings or (bookmark is not None and lo <= bookmark < hi) or _asserted(nouns):
-            for p in _excepted(mentions, normal, is_part, graph, inside, found, hi, front if c == 0 else None):
+            for p in _excepted(
+                text, mentions, normal, is_part, graph, members, inside, found, hi, front if c == 0 else None
+            ):
                 mentions[p] = _status(mentions[p], POSITIVE)
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
@@ -727,21 +729,25 @@ def _subject(text: str, start: int, first: Mention, last: Mention, lesion: Conte
 
 
 def _excepted(
+    text: str,
     mentions: list[Mention],
     normal: list[int],
     is_part: list[bool],
     graph: LabelGraph,
+    members: list[int],
     inside: list[int],
     found: Sequence[Trigger],
     hi: int,
     front: tuple[Trigger, int] | None = None,
 ) -> list[int]:
-    """The ``normal`` mentions of a clause ending at ``hi`` (its mentions: ``inside``) that a lesion
-    in it makes positive again: all of them, or when an exception cue excepts what names body
-    parts ("unremarkable except for a cyst in the left kidney"), those outside what it excepts
-    related to one. ``front``: the exception cue that opens the clause and the end of what it
-    excepts ("Except for a renal cyst, the abdomen is unremarkable"); else a cue after the first
-    normal mention excepts up to ``hi``."""
+    """The ``normal`` mentions of a clause ending at ``hi`` (its mentions: ``inside``; those of its
+    sentence: ``members``) that a lesion in it makes positive again: all of them, or when an
+    exception cue excepts what names body parts from several said normal ("the spleen and kidneys
+    are unremarkable except for a cyst in the left kidney"), those outside what it excepts related
+    to one (one said normal holds it: "the aorta is normal in caliber except for an infrarenal
+    aneurysm"). ``front``: the exception cue that opens the clause and the end of what it excepts
+    ("Except for a renal cyst, the abdomen is unremarkable"); else a cue after the first normal
+    mention excepts up to ``hi``."""
     if not normal:
         return normal
     if front is None:
@@ -753,9 +759,24 @@ def _excepted(
     cue, cut = front
     excepted = [q for q in inside if cue.end <= mentions[q].start < cut]
     where = [mentions[q].label for q in excepted if is_part[q]]
-    if not where:
-        return normal
+    if not where or _said_normal(text, mentions, members, normal, is_part, excepted) == 1:
+        return normal  # (one body part said normal holds what is excepted from it)
     return [p for p in normal if p in excepted or _related(graph, mentions[p].label, where)]
+
+
+def _said_normal(
+    text: str, mentions: list[Mention], members: list[int], normal: list[int], is_part: list[bool], excepted: list[int]
+) -> int:
+    """How many body parts among ``members`` the cues of the mentions ``normal`` say normal (in
+    clauses before theirs too: "both kidneys and the spleen are normal"), outside ``excepted``;
+    mentions only blanks apart count as one ("the subcutaneous soft tissues")."""
+    cues = {mentions[p].trigger_start for p in normal}
+    spans = sorted(
+        (mentions[q].start, mentions[q].end)
+        for q in members
+        if is_part[q] and mentions[q].status == "normal" and mentions[q].trigger_start in cues and q not in excepted
+    )
+    return sum(1 for k, (start, _) in enumerate(spans) if not k or text[spans[k - 1][1] : start].strip())
 
 
 def _front_exception(text: str, found: Sequence[Trigger], start: int, cut: int) -> Trigger | None:
