@@ -7,7 +7,8 @@ negation or uncertainty scope crosses it. This stage reads them:
 - a **section header** names the section of the text under it, up to the next section header;
   one of :data:`DEFAULT_EXCLUDED` (history, indication, comparison, technique, recommendation:
   they hold no findings) whose text follows its header on the header's line ends with that line
-  or at an organ header (what follows is the findings: section ``None``).
+  (a comparison's, with its first sentence: a comparison names a prior study) or at an organ
+  header (what follows is the findings: section ``None``).
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
   "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
   "Physical examination:") start a section of their own name, lower-cased. A header that
@@ -168,7 +169,7 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
         starts.append(first)
         names.append(current)
         if current in DEFAULT_EXCLUDED:
-            after = _line_after(analysis, colon_end, end)
+            after = _line_after(analysis, colon_end, end, sentence=current == "comparison")
             if after is not None:  # "Indication: flank pain.\nNo hydronephrosis.": the findings
                 current = None
                 starts.append(after)
@@ -180,17 +181,22 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     return Layout(starts, names, blocks)
 
 
-def _line_after(analysis: Analysis, colon_end: int, end: int) -> int | None:
+def _line_after(analysis: Analysis, colon_end: int, end: int, *, sentence: bool = False) -> int | None:
     """The token that starts the line after a header's inline text (the header's colon ends
-    before token ``colon_end``; its section ends before token ``end``); ``None`` when nothing
-    follows the header on its line, or no line follows before ``end``."""
+    before token ``colon_end``; its section ends before token ``end``), or with ``sentence`` the
+    sentence after it when that comes first ("Comparison: CT 1/5/2023. There is a ..."); ``None``
+    when nothing follows the header on its line, or nothing follows before ``end``."""
     starts, ends = analysis.offsets()
     text = analysis.text
     at = ends[colon_end - 1]
     line_end = text.find("\n", at, starts[end - 1] if end < len(starts) else len(text))
-    if line_end < 0 or not text[at:line_end].strip():
+    if not text[at : line_end if line_end >= 0 else starts[end - 1] if end < len(starts) else len(text)].strip():
         return None
-    after = bisect_right(starts, line_end)
+    after = bisect_right(starts, line_end) if line_end >= 0 else end
+    if sentence:
+        sent_starts = analysis.sent_starts
+        k = bisect_right(sent_starts, colon_end)
+        after = min(after, sent_starts[k]) if k < len(sent_starts) else after
     return after if after < end else None
 
 
