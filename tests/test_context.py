@@ -133,7 +133,7 @@ CASES = [
     # "excluding" as "except" ends the negation's scope
     ("No enlarged [nodes], excluding a 12 mm hilar [node].", [NEG, POS]),
     # window: a long gap ends the scope
-    ("No acute findings in this patient who has a long known history of [emphysema].", [POS]),
+    ("No acute findings in this patient who is known to have long-standing and severe [emphysema].", [POS]),
     # words that contain a trigger are not triggers
     ("Nonspecific [nodule]. Notable [effusion]. Innocent [granuloma].", [POS, POS, POS]),
     # normal statements
@@ -242,9 +242,12 @@ CASES = [
     ("Two cousins with [renal] [cysts].", [IRR, IRR]),
     ("No family history of [aneurysm].", [NEG]),  # stated absent, as NegEx reads it
     ("Negative family history of [colon] [cancer] or [polyps].", [NEG, NEG, NEG]),
-    ("Prior history of [colon] [cancer].", [POS, POS]),
+    ("Prior history of [colon] [cancer].", [IRR, IRR]),  # the patient's history: no finding of the exam
+    ("Hx [colon] [cancer], now with new [liver] [lesions].", [IRR, IRR, POS, POS]),
+    ("No history of [kidney] [stones].", [NEG, NEG]),  # a negation, as NegEx reads it
+    ("[Opacity] compatible with the known history of a [mass].", [POS, POS]),  # a history that explains a finding
     ("No personal history of [melanoma].", [NEG]),
-    ("Family history of [lymphoma] and a personal history of [sarcoidosis].", [IRR, POS]),
+    ("Family history of [lymphoma] and a personal history of [sarcoidosis].", [IRR, IRR]),
     ("Family history of [lung] [cancer]; the patient has a new [nodule].", [IRR, IRR, POS]),
     ("Family history of [lung] [cancer], presenting with [hemoptysis].", [IRR, IRR, POS]),
     ("Family history of [gastric] [cancer]. [Gastric] wall [thickening].", [IRR, IRR, POS, POS]),

@@ -37,10 +37,15 @@ logger = logging.getLogger(__name__)
 _RULES_FORMAT = "radminer-context-rules/1"
 #: Trigger kinds: those that set a status (in the order that breaks ties), and those that only
 #: end scopes (``exception``: "apart from", "other than", see :func:`refine`).
-STATUS_KINDS = ("negated", "uncertain", "normal", "other_person")
+STATUS_KINDS = ("negated", "uncertain", "normal", "other_person", "historical")
 #: The status each status kind sets: its own name, but ``irrelevant`` for ``other_person``
-#: ("family history of", "brother had"): what is said of another person is not the patient's.
-STATUS_OF: dict[str, str] = {**{kind: kind for kind in STATUS_KINDS}, "other_person": "irrelevant"}
+#: ("family history of", "brother had": what is said of another person is not the patient's) and
+#: ``historical`` ("history of", "hx of": the patient's history is no finding of the exam).
+STATUS_OF: dict[str, str] = {
+    **{kind: kind for kind in STATUS_KINDS},
+    "other_person": "irrelevant",
+    "historical": "irrelevant",
+}
 _SCOPE_KINDS = ("pseudo", "terminate", "exception")
 #: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia");
 #: ``next``: only the nearest target after the trigger ("borderline enlarged node").

@@ -7,7 +7,8 @@ change in" exist only to end scopes), or when more than ``window`` words separat
 or the previous target in scope, from the next target (so enumerations chain: "No
 consolidation, effusion, or pneumothorax" negates all three). A target in several scopes takes
 the nearest trigger (negation first on a tie). An ``other_person`` trigger ("family history of",
-"brother had") makes its targets ``irrelevant``: they are another person's.
+"brother had") makes its targets ``irrelevant``: they are another person's; so does a
+``historical`` one ("history of", "hx"): the patient's history is no finding of the exam.
 """
 
 from __future__ import annotations
