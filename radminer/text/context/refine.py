@@ -143,11 +143,11 @@ def refine(
       sentence under it when that sentence names no label, nor a lesion noun under an organ
       header ("Pneumothorax: none.", "Liver: normal in size.", but not "Liver: normal in size.
       2 cm cyst.": a lesion under an organ header keeps its organ); else an organ header's body
-      parts take the best status of the findings and lesion nouns under it ("LUNGS: No
-      nodules." → negated), and the other
-      mentions of a header the status of the first mention of their label (or of their last
-      words) in that sentence ("Ascites: No ascites.", "Pleural effusion: No effusion." →
-      negated).
+      parts take the best status of the findings and lesion nouns under it, in the sentences
+      that no other body part opens ("LUNGS: No nodules." → negated; not "Bladder wall
+      thickened" under "Kidneys:"), and the other mentions of a header the status of the first
+      mention of their label (or of their last words) in that sentence ("Ascites: No ascites.",
+      "Pleural effusion: No effusion." → negated).
     """
     if not mentions:
         return mentions
@@ -834,9 +834,16 @@ def _header(
         if same is not None:
             mentions[p] = _status(m, _context_of(mentions[same]))
     if header.organ:
-        evidence = [
-            _context_of(mentions[p]) for p in _mentions_in(mentions, header.end, header.body_end) if not is_part[p]
-        ] or _lesion_nouns(text, header.end, header.body_end, rules, found, folded)
+        organs = [mentions[p].label for p in own if is_part[p]]
+        evidence: list[Context] = []
+        nouns: list[Context] = []
+        for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k:]):
+            inside = _mentions_in(mentions, lo, min(hi, header.body_end))
+            if inside and _subject_elsewhere(text, lo, mentions[inside[0]], is_part[inside[0]], graph, organs):
+                continue  # about another organ: "Kidneys: no stones. Bladder wall thickened."
+            evidence += [_context_of(mentions[p]) for p in inside if not is_part[p]]
+            nouns += _lesion_nouns(text, lo, min(hi, header.body_end), rules, found, folded)
+        evidence = evidence or nouns
         best = min(evidence, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
         if best.status != "positive":
             for p in own:
@@ -849,6 +856,16 @@ def _header(
                 if said and all(m.status != "positive" for m in said):
                     mentions[p] = _status(mentions[p], _context_of(said[0]))
         _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
+
+
+def _subject_elsewhere(
+    text: str, start: int, first: Mention, part: bool, graph: LabelGraph, organs: Sequence[str]
+) -> bool:
+    """Whether a sentence starting at ``start`` whose first mention is ``first`` (a body part when
+    ``part``) is about a body part that is none of ``organs`` nor related to one: it opens the
+    sentence, after one word at most ("Bladder wall thickened", "The spleen is normal"; not
+    "Multiple cortical cysts")."""
+    return part and len(_WORD.findall(text, start, first.start)) <= 1 and not _related(graph, first.label, organs)
 
 
 def _unnamed_organs(
