@@ -35,6 +35,16 @@ _DENIAL = re.compile(r"(?:no|none|neither|not|without|(?:has|have|had|is|are|was
 _FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 #: Where the clause of a backward negation turned forward ends (see ``_turned``).
 _CLAUSE_CUT = re.compile(r"[,;]")
+#: Between two targets of a scope: what joins them in one list ("no effusion or pneumothorax",
+#: "no consolidation, effusion").
+_JOINED = re.compile(r"[,/&]|\b(?:and|or|nor|as well as)\b", re.IGNORECASE)
+#: Between two targets not joined: what opens another finding in dictation without stops, a
+#: line break or a word of degree or size ("no consolidation or effusion mild bronchiectasis",
+#: "no ureteral stone seen\nbladder wall thickened").
+_ANOTHER_FINDING = re.compile(
+    r"\n|\b(?:mild|mildly|moderate|moderately|severe|severely|small|large|minimal|trace|tiny|marked|extensive)\b",
+    re.IGNORECASE,
+)
 
 
 class Context(NamedTuple):
@@ -291,9 +301,18 @@ def _reach(
             beyond, gap = start < limit, (end, anchor)
         if beyond or (gap[1] > gap[0] and ((out and not chain) or _more_words(text, *gap, window))):
             break
+        if out and forward and trigger.kind == "negated" and _another_finding(text, *gap):
+            break
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
     return out
+
+
+def _another_finding(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]``, between two targets after a forward negation, opens another
+    finding: no list joins them, and a line break or a word of degree or size comes between (a
+    hedge's object may follow its first target: "could obscure a small nodule")."""
+    return _ANOTHER_FINDING.search(text, start, end) is not None and _JOINED.search(text, start, end) is None
 
 
 def apply_context(doc: Doc, spans: Iterable[Span], *, rules: ContextRules | None = None) -> list[Context]:
