@@ -61,8 +61,8 @@ _new = tuple.__new__
 
 
 #: Words that name a station's nodes after its name, as "lymph node" does ("right paratracheal
-#: node", "subcarinal LN", "pretracheal station").
-_NODE_WORDS = ("node", "LN", "station")
+#: node", "subcarinal LN", "pretracheal station", "external iliac chain").
+_NODE_WORDS = ("node", "LN", "station", "chain")
 #: Words that name a station's enlarged or diseased nodes after its name ("internal iliac
 #: lymphadenopathy", "external iliac nodal mass"), as "lymph node" and "node" name its nodes.
 _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
@@ -87,7 +87,8 @@ _NODE_PHRASE_WORDS = frozenset({
 def _variants(phrase: str, places: Set[str] = frozenset()) -> set[str]:
     """Spellings of ``phrase`` with each prefixed word joined and split, each word split after a
     combining form ("gastroesophageal" = "gastro-esophageal", "portocaval" = "porto-caval"), and
-    a lymph node of a station also as its "node", "LN" or "station" ("right lower paratracheal node") and, unless
+    a lymph node of a station also as its "node", "LN", "station" or "chain" ("right lower
+    paratracheal node") and, unless
     the station's name is one of the ``places`` (phrases of the vocabulary, which compositions
     combine: "hilar lymphadenopathy"), as one of :data:`_STATION_HEADS` (the composition rules
     of those words keep the lymphadenopathy)."""
