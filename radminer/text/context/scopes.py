@@ -185,7 +185,8 @@ def statuses(
             if trigger.forward if forward else trigger.backward:
                 reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=True))
             elif trigger.adjacent or (forward and trigger.next):
-                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False))
+                phrase = forward and trigger.adjacent  # "calculus vs vascular calcification": the alternative whole
+                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False, phrase=phrase))
         if not any(reaches) and (turned := _turned(trigger, spans, j, after, before)) is not None:
             if turned:  # a negation read forward: within its clause
                 after = next((cut.start() for cut in _CLAUSE_CUT.finditer(text, trigger.end, after)), after)
@@ -284,12 +285,14 @@ def _reach(
     window: int,
     *,
     chain: bool,
+    phrase: bool = False,
 ) -> list[tuple[int, int]]:
     """``(position, distance)`` of the sorted ``spans`` in one direction of ``trigger``'s scope.
 
     ``spans[j:]`` start after the trigger. The scope stops at ``limit``, or at a gap of more
     than ``window`` words from the trigger or the previous target; ``chain=False`` keeps only
-    the nearest target (and those overlapping it).
+    the nearest target (and those overlapping it), and with ``phrase`` those that follow it with
+    blanks only between (one noun phrase: "vascular calcification").
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -299,7 +302,13 @@ def _reach(
             beyond, gap = end > limit, (anchor, start)
         else:
             beyond, gap = start < limit, (end, anchor)
-        if beyond or (gap[1] > gap[0] and ((out and not chain) or _more_words(text, *gap, window))):
+        if beyond or (
+            gap[1] > gap[0]
+            and (
+                (out and not chain and not (phrase and text[gap[0] : gap[1]].isspace()))
+                or _more_words(text, *gap, window)
+            )
+        ):
             break
         if out and forward and trigger.kind == "negated" and _another_finding(text, *gap):
             break
