@@ -36,6 +36,7 @@ from ..ontology.loader import load_ontology
 from .analysis import MAX_SENTENCE_TOKENS, Analysis, Analyzer
 from .compose import Composer
 from .context import (
+    HEAD_CATEGORY,
     POSITIVE,
     Context,
     ContextRules,
@@ -803,14 +804,19 @@ class _ContextStage:
         return mentions
 
     def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:
-        """The contexts of ``mentions`` (of tokens ``[lo, hi)``) alone, by the trigger rules only."""
+        """The contexts of ``mentions`` (of tokens ``[lo, hi)``) alone, by the trigger rules only
+        (a lesion type is never normal: "gallstones in a nondistended gallbladder")."""
         if not mentions:
             return []
         spans = [(m.start, m.end) for m in mentions]
         text = analysis.text
         starts = self._trigger_starts(analysis, lo, hi)  # tried where a trigger may start, not searched for
         found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), starts, folded=self._fold(text))
-        return [found.get(p, POSITIVE) for p in range(len(mentions))]
+        contexts = [found.get(p, POSITIVE) for p in range(len(mentions))]
+        return [
+            POSITIVE if c.status == "normal" and self._categories.get(m.label) == HEAD_CATEGORY else c
+            for m, c in zip(mentions, contexts, strict=True)
+        ]
 
     @staticmethod
     def _sentences(analysis: Analysis, lo: int, hi: int) -> tuple[list[int], list[int]]:

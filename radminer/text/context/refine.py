@@ -309,7 +309,8 @@ def _lesion_nouns(
         return []
     inside = found_within(found, start, end)  # not searched for again where they are known
     contexts = statuses(text, heads, rules, [start], [end], None, found=inside, folded=folded)
-    return [contexts.get(p, POSITIVE) for p in range(len(heads))]
+    out = [contexts.get(p, POSITIVE) for p in range(len(heads))]
+    return [POSITIVE if c.status == "normal" else c for c in out]  # a lesion is never normal
 
 
 def _named_by(part: Mention, text: str, head: tuple[int, int]) -> bool:
@@ -807,7 +808,9 @@ def _header(
     value = None
     if under is not None and not under:
         cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
-        if len(cues) == 1 and not (header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)):
+        if len({t.kind for t in cues}) == 1 and not (
+            header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)
+        ):
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
             value = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
