@@ -139,9 +139,10 @@ def refine(
       that is the subject of a negated lesion noun ("the liver shows no focal lesion"). A plural
       lesion noun inside a body part's mention names that part, not a lesion ("mediastinal lymph
       nodes are not enlarged").
-    - Headers: the mentions of a header take the status of the one status cue of the first
-      sentence under it when that sentence names no label, nor a lesion noun under an organ
-      header ("Pneumothorax: none.", "Liver: normal in size.", but not "Liver: normal in size.
+    - Headers: the mentions of a header take the status of the status cues of the first
+      sentence under it, when they are of one kind and that sentence names no label, nor a lesion
+      noun under an organ header ("Pneumothorax: none.", "Liver: normal in size.", "Bladder:
+      decompressed, not well evaluated.", but not "Liver: normal in size.
       2 cm cyst.": a lesion under an organ header keeps its organ); else an organ header's body
       parts take the best status of the findings and lesion nouns under it, in the sentences
       that no other body part opens ("LUNGS: No nodules." → negated; not "Bladder wall
