@@ -53,6 +53,9 @@ _PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
 _PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?", re.IGNORECASE)
 #: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
+#: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
+#: "gallbladder fossa"), not the thing itself.
+_VACATED = re.compile(r"\s+bed\b|(?<=gallbladder)\s+fossa\b|(?<=renal)\s+fossa\b", re.IGNORECASE)
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
 #: Just before a finding, a past state ("the previously enlarged node", "formerly dilated ducts").
@@ -75,14 +78,21 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
     """Positive mentions written as one of the rules' ``descriptors`` become ``uncertain`` (their
     own text is the trigger): "nodular opacity" describes a shape, it does not assert a nodule.
     Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
-    a resemblance). ``mentions`` is updated in place and returned."""
+    a resemblance), and those followed by "bed" (or "fossa" after "renal" and "gallbladder")
+    become ``irrelevant``: the place a removed organ or lesion leaves ("clips in the splenic
+    bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"). ``mentions`` is
+    updated in place and returned."""
     descriptors = rules.descriptors
     if descriptors or text is not None:
         for p, m in enumerate(mentions):
-            if m.status == "positive" and (
-                m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end))
-            ):
+            if m.status != "positive":
+                continue
+            if m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end)):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
+            elif (
+                text is not None and not m.text.lower().endswith("ectomy") and (vacated := _VACATED.match(text, m.end))
+            ):
+                mentions[p] = _status(m, Context("irrelevant", vacated.group().strip(), *vacated.span()))
     return mentions
 
 
