@@ -4,16 +4,22 @@ uncertain / negated labels with their ancestors)."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..mentions import Mention
+from .relevance import HEAD_CATEGORY
 from .scopes import Context, with_context
 
 if TYPE_CHECKING:
     from ...ontology.graph import LabelGraph
 
 __all__ = ["aggregate", "resolve_exclusive"]
+
+#: A negation of what is new only ("no new nodules"): the known ones may be there.
+_NO_NEW = re.compile(r"no\s+new(?:ly)?\Z", re.IGNORECASE)
+_BODYPART = "bodypart"
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
@@ -95,10 +101,13 @@ def aggregate(
     when a later mention of its label is negated: the question is answered ("Evaluate for
     abscess. No abscess."). ``negated``: labels of negated mentions with what they negate
     (:meth:`LabelGraph.negates <radminer.ontology.LabelGraph.negates>`: "no lung nodule" negates
-    *nodule*, not *lung*), minus both. ``irrelevant`` mentions count nowhere.
+    *nodule*, not *lung*), minus both; a finding negated as "no new" is positive when the row
+    holds one of its kind where it lies, the known one ("No new pulmonary nodules. The known 5 mm
+    lingular nodule is stable.": lung nodule positive). ``irrelevant`` mentions count nowhere.
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     asked: list[Mention] = []
+    no_new: list[str] = []
     last_negated: dict[str, int] = {}  # label → start of its last negated mention
     for m in mentions:
         status = m.status
@@ -106,12 +115,28 @@ def aggregate(
             continue
         if status == "negated":
             last_negated[m.label] = m.start
+            if m.trigger and _NO_NEW.match(m.trigger):
+                no_new.append(m.label)
         elif status == "uncertain" and questions and m.trigger and "".join(m.trigger.lower().split()) in questions:
             asked.append(m)
             continue
         by_status[status].add(m.label)
     by_status["uncertain"].update(m.label for m in asked if last_negated.get(m.label, -1) < m.start)
+    by_status["positive"].update(label for label in no_new if _known(label, by_status["positive"], graph))
     labels = graph.expand(by_status["positive"])
     uncertain = graph.expand(by_status["uncertain"]) - labels
     negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))
+
+
+def _known(label: str, positive: set[str], graph: LabelGraph) -> bool:
+    """Whether the positive labels of a row hold a finding of the kind of ``label`` (a finding
+    negated as "no new") where ``label`` lies: a lesion type of its own or above it, and, when
+    ``label`` names a body part, a positive label at or below it ("lung nodule": a nodule, and the
+    lingula)."""
+    found = graph.expand(positive)
+    above = graph.expand([label])
+    kinds = {x for x in above if graph.category(x) == HEAD_CATEGORY}
+    parts = {x for x in above if graph.category(x) == _BODYPART}
+    where = parts - {a for x in parts for a in graph.ancestors(x)}  # the most specific ("lung", not "chest")
+    return bool(kinds & found) and all(x in found for x in where)
