@@ -360,15 +360,15 @@ def _differentials(
             _lesion_nouns(text, sentence[0], trigger, rules, found, folded)
         )
         if not lesion:  # the status the alternatives have without the differential cues
-            spans = [(mentions[p].start, mentions[p].end) for p in group]
+            spans = [(mentions[p].start, mentions[p].end) for p in members]  # all: enumerations chain
             plain = rules.without_differential_cues(folded, found, *sentence)
             bounds = [sentence[0]], [sentence[1]]
             if plain is None:
                 contexts = statuses(text, spans, rules.without_differentials(), *bounds, None)
             else:
                 contexts = statuses(text, spans, rules, *bounds, None, found=plain)
-            for n, p in enumerate(group):
-                mentions[p] = _status(mentions[p], contexts.get(n, POSITIVE))
+            for p in group:
+                mentions[p] = _status(mentions[p], contexts.get(members.index(p), POSITIVE))
             continue
         for p in group:  # what describes an alternative: "hemorrhagic" of "hemorrhagic cyst versus ..."
             hedge, start = _context_of(mentions[p]), mentions[p].start

@@ -292,7 +292,8 @@ def _reach(
     ``spans[j:]`` start after the trigger. The scope stops at ``limit``, or at a gap of more
     than ``window`` words from the trigger or the previous target; ``chain=False`` keeps only
     the nearest target (and those overlapping it), and with ``phrase`` those that follow it with
-    blanks only between (one noun phrase: "vascular calcification").
+    blanks only between (one noun phrase: "vascular calcification"). An ``adjacent`` trigger
+    reaches no target that a comma or a semicolon separates from it.
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -312,6 +313,8 @@ def _reach(
             break
         if out and forward and trigger.kind == "negated" and _another_finding(text, *gap):
             break
+        if not out and trigger.adjacent and _CLAUSE_CUT.search(text, *gap):
+            break  # an alternative is next to its cue: "tail lesion, side-branch IPMN vs. pseudocyst"
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
     return out
