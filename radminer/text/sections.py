@@ -7,8 +7,9 @@ negation or uncertainty scope crosses it. This stage reads them:
 - a **section header** names the section of the text under it, up to the next section header;
   one of :data:`DEFAULT_EXCLUDED` (history, indication, comparison, technique, recommendation:
   they hold no findings) whose text follows its header on the header's line ends with that line
-  (a comparison's, with its first sentence: a comparison names a prior study) or at an organ
-  header (what follows is the findings: section ``None``).
+  (a comparison's, with its first sentence: a comparison names a prior study; a history's or an
+  indication's, at a later sentence that holds a measurement: a finding) or at an organ header
+  (what follows is the findings: section ``None``).
   Common names are canonical (:data:`SECTION_NAMES`: "Clinical history:" → ``history``,
   "Conclusion:" → ``impression``); other headers that name no label ("ALLERGIES:",
   "Physical examination:") start a section of their own name, lower-cased. A header that
@@ -86,6 +87,11 @@ SECTION_NAMES: dict[str, str] = {
 #: exam and the history are not findings of this exam, nor are the comparison and technique
 #: notes or what is recommended.
 DEFAULT_EXCLUDED: frozenset[str] = frozenset({"history", "indication", "comparison", "technique", "recommendation"})
+#: The sections of clinical information: written on one line, they end at a sentence with a
+#: measurement, the exam's finding.
+_CLINICAL = frozenset({"history", "indication"})
+#: Units of a measurement.
+_UNITS = frozenset({"mm", "cm"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
 _RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
 
@@ -170,6 +176,8 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
         names.append(current)
         if current in DEFAULT_EXCLUDED:
             after = _line_after(analysis, colon_end, end, sentence=current == "comparison")
+            if current in _CLINICAL:  # "Indication: r/o metastases. 5 mm nodule in the right lower lobe."
+                after = _measured(analysis, colon_end, end if after is None else after) or after
             if after is not None:  # "Indication: flank pain.\nNo hydronephrosis.": the findings
                 current = None
                 starts.append(after)
@@ -198,6 +206,29 @@ def _line_after(analysis: Analysis, colon_end: int, end: int, *, sentence: bool 
         k = bisect_right(sent_starts, colon_end)
         after = min(after, sent_starts[k]) if k < len(sent_starts) else after
     return after if after < end else None
+
+
+def _measured(analysis: Analysis, colon_end: int, end: int) -> int | None:
+    """The first sentence after the first one of a header's text written on the header's line
+    (its colon ends before token ``colon_end``; the text ends before token ``end``) that holds a
+    measurement ("5 mm", "1.2 cm"): a finding of the exam, after a clinical history or indication
+    written on one line."""
+    keys, sent_starts = analysis.keys, analysis.sent_starts
+    text, at = analysis.text, analysis.offsets()[1][colon_end - 1]
+    line_end = text.find("\n", at)
+    if not text[at : line_end if line_end >= 0 else len(text)].strip():
+        return None  # no text on the header's line
+    k = bisect_right(sent_starts, colon_end)  # the sentence after the header's first
+    for first in sent_starts[k:]:
+        if first >= end:
+            break
+        last = min(end, next((s for s in sent_starts if s > first), len(keys)))
+        if any(
+            keys[i] is not None and keys[i][:1].isdigit() and keys[i + 1] in _UNITS  # type: ignore[index]
+            for i in range(first, last - 1)
+        ):
+            return first
+    return None
 
 
 def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:
