@@ -402,7 +402,7 @@ def _exceptions(
         lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
             _lesion_nouns(text, cue.end, stop, rules, found, folded)
         )
-        where = [mentions[q].label for q in after if is_part[q]]
+        where = [mentions[q].label for q in after if is_part[q] and not _lesion_itself(text, graph, rules, mentions[q])]
         named = [mentions[q] for q in after if mentions[q].status == "positive"]
         held = graph.expand(m.label for m in named)
         qualified = bool(_starting_in(found, cue.end, stop)) or _NOT_WORD.search(text, cue.end, stop) is not None
@@ -424,6 +424,16 @@ def _exceptions(
             while q and mentions[q - 1].status == "negated" and _adjacent(text, mentions[q - 1], mentions[q]):
                 q -= 1
                 mentions[q] = _status(mentions[q], POSITIVE)
+
+
+def _lesion_itself(text: str, graph: LabelGraph, rules: ContextRules, part: Mention) -> bool:
+    """Whether the body part ``part`` is the excepted lesion itself, not where it lies: a body part
+    of no parent written as a lesion noun ("a 1.6 cm left level III node")."""
+    return (
+        part.label in graph
+        and not graph.parents(part.label)
+        and bool(rules.head_pattern.search(text, part.start, part.end))
+    )
 
 
 def _adjacent(text: str, first: Mention, second: Mention) -> bool:
@@ -460,8 +470,9 @@ def _member_named(
     )
 
 
-#: A word that qualifies what follows as not so: "nonenlarged", "non-enlarged", "not enlarged".
-_NOT_WORD = re.compile(r"(?<![\w-])(?:non|not(?!\w))", re.IGNORECASE)
+#: A word that qualifies what follows as not so, or short of it: "nonenlarged", "non-enlarged",
+#: "not enlarged", "mildly prominent", "subcentimeter", "borderline".
+_NOT_WORD = re.compile(r"(?<![\w-])(?:non|not(?!\w)|prominent|subcentimeter|borderline)", re.IGNORECASE)
 
 
 def _related(graph: LabelGraph, label: str, others: Iterable[str]) -> bool:
