@@ -170,6 +170,14 @@ RULES = [
     ("the kidneys show a cyst in the right upper pole", "right kidney"),
     ("Infrarenal AAA measuring 5.6 cm", "aneurysm"),
     ("Infrarenal AAA measuring 5.6 cm", "abdominal aorta"),
+    ("GGO in both upper lobes", "right upper lobe"),
+    ("GGO in both upper lobes", "left upper lung"),
+    ("reticulation in the bilateral upper lobes", "right upper lobe"),
+    ("reticulation in the bilateral upper lobes", "left upper lung"),
+    ("bronchiectasis in both lower lobes", "right lower lobe"),
+    ("bronchiectasis in both lower lobes", "left lower lobe"),
+    ("bilateral lower lobe atelectasis", "right lower lobe"),
+    ("bilateral lower lobe atelectasis", "left lower lobe"),
 ]
 
 
