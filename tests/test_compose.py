@@ -178,6 +178,8 @@ RULES = [
     ("bronchiectasis in both lower lobes", "left lower lobe"),
     ("bilateral lower lobe atelectasis", "right lower lobe"),
     ("bilateral lower lobe atelectasis", "left lower lobe"),
+    ("retrocrural and cardiophrenic lymphadenopathy", "cardiophrenic lymph node"),
+    ("bulky iliac lymphadenopathy", "iliac lymph node"),
 ]
 
 
