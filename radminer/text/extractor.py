@@ -805,7 +805,7 @@ class _ContextStage:
 
     def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:
         """The contexts of ``mentions`` (of tokens ``[lo, hi)``) alone, by the trigger rules only
-        (a lesion type is never normal: "gallstones in a nondistended gallbladder")."""
+        (a lesion type is never normal: "mild cardiomegaly with normal caliber vessels")."""
         if not mentions:
             return []
         spans = [(m.start, m.end) for m in mentions]
