@@ -218,11 +218,11 @@ def _measured(analysis: Analysis, colon_end: int, end: int) -> int | None:
     line_end = text.find("\n", at)
     if not text[at : line_end if line_end >= 0 else len(text)].strip():
         return None  # no text on the header's line
-    k = bisect_right(sent_starts, colon_end)  # the sentence after the header's first
-    for first in sent_starts[k:]:
+    bounds = [*sent_starts, len(keys)]
+    for n in range(bisect_right(sent_starts, colon_end), len(sent_starts)):  # from the header's second sentence
+        first, last = bounds[n], min(end, bounds[n + 1])
         if first >= end:
             break
-        last = min(end, next((s for s in sent_starts if s > first), len(keys)))
         if any(
             keys[i] is not None and keys[i][:1].isdigit() and keys[i + 1] in _UNITS  # type: ignore[index]
             for i in range(first, last - 1)
