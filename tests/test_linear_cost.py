@@ -60,7 +60,9 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "organ headers with bookmarks": lambda n: "LIVER: no nodule BOOKMARK. " * n,
     "bookmarks alone": lambda n: "BOOKMARK " * n,
     "list labels and spaced line breaks": lambda n: "1) no nodule (image 2) 2) cyst  Mild a. b. " * n,
-    "an inline indication of many sentences": lambda n: "Indication: r/o mets. " + "Cough. Fever. " * n + "5 mm nodule.",
+    "an inline indication of many sentences": lambda n: (
+        "Indication: r/o mets. " + "Cough. Fever. " * n + "5 mm nodule."
+    ),
 }
 
 
