@@ -122,19 +122,20 @@ def aggregate(
             continue
         by_status[status].add(m.label)
     by_status["uncertain"].update(m.label for m in asked if last_negated.get(m.label, -1) < m.start)
-    by_status["positive"].update(label for label in no_new if _known(label, by_status["positive"], graph))
+    if no_new:
+        found = graph.expand(by_status["positive"])
+        by_status["positive"].update([label for label in set(no_new) if _known(label, found, graph)])
     labels = graph.expand(by_status["positive"])
     uncertain = graph.expand(by_status["uncertain"]) - labels
     negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))
 
 
-def _known(label: str, positive: set[str], graph: LabelGraph) -> bool:
-    """Whether the positive labels of a row hold a finding of the kind of ``label`` (a finding
-    negated as "no new") where ``label`` lies: a lesion type of its own or above it, and, when
-    ``label`` names a body part, a positive label at or below it ("lung nodule": a nodule, and the
-    lingula)."""
-    found = graph.expand(positive)
+def _known(label: str, found: frozenset[str], graph: LabelGraph) -> bool:
+    """Whether the positive labels of a row, with their ancestors (``found``), hold a finding of the
+    kind of ``label`` (a finding negated as "no new") where ``label`` lies: a lesion type of its own
+    or above it, and, when ``label`` names a body part, a positive label at or below it ("lung
+    nodule": a nodule, and the lingula)."""
     above = graph.expand([label])
     kinds = {x for x in above if graph.category(x) == HEAD_CATEGORY}
     parts = {x for x in above if graph.category(x) == _BODYPART}
