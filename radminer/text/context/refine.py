@@ -92,7 +92,8 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
             elif (
                 text is not None and not m.text.lower().endswith("ectomy") and (vacated := _VACATED.match(text, m.end))
             ):
-                mentions[p] = _status(m, Context("irrelevant", vacated.group().strip(), *vacated.span()))
+                word = vacated.group().strip()  # "bed", "fossa": the trigger, without the blanks before it
+                mentions[p] = _status(m, Context("irrelevant", word, vacated.end() - len(word), vacated.end()))
     return mentions
 
 
