@@ -175,9 +175,7 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
         starts.append(first)
         names.append(current)
         if current in DEFAULT_EXCLUDED:
-            after = _line_after(analysis, colon_end, end, sentence=current == "comparison")
-            if current in _CLINICAL:  # "Indication: r/o metastases. 5 mm nodule in the right lower lobe."
-                after = _measured(analysis, colon_end, end if after is None else after) or after
+            after = _inline_end(analysis, colon_end, end, current)
             if after is not None:  # "Indication: flank pain.\nNo hydronephrosis.": the findings
                 current = None
                 starts.append(after)
@@ -189,46 +187,44 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     return Layout(starts, names, blocks)
 
 
-def _line_after(analysis: Analysis, colon_end: int, end: int, *, sentence: bool = False) -> int | None:
-    """The token that starts the line after a header's inline text (the header's colon ends
-    before token ``colon_end``; its section ends before token ``end``), or with ``sentence`` the
-    sentence after it when that comes first ("Comparison: CT 1/5/2023. There is a ..."); ``None``
-    when nothing follows the header on its line, or nothing follows before ``end``."""
+def _inline_end(analysis: Analysis, colon_end: int, end: int, name: str) -> int | None:
+    """The token where the text written on a header's line ends (the header, of section ``name``,
+    has its colon before token ``colon_end``; its section ends before token ``end``): the next
+    line, for a comparison the sentence after its first ("Comparison: CT 1/5/2023. There is a
+    ..."), for a history or indication a later sentence that holds a measurement ("Indication:
+    r/o metastases. 5 mm nodule ..."); ``None`` when nothing follows the header on its line, or
+    nothing follows before ``end``."""
     starts, ends = analysis.offsets()
-    text = analysis.text
+    text, sent_starts = analysis.text, analysis.sent_starts
     at = ends[colon_end - 1]
-    line_end = text.find("\n", at, starts[end - 1] if end < len(starts) else len(text))
-    if not text[at : line_end if line_end >= 0 else starts[end - 1] if end < len(starts) else len(text)].strip():
+    stop = starts[end - 1] if end < len(starts) else len(text)
+    line_end = text.find("\n", at, stop)
+    if not text[at : line_end if line_end >= 0 else stop].strip():
         return None
     after = bisect_right(starts, line_end) if line_end >= 0 else end
-    if sentence:
-        sent_starts = analysis.sent_starts
-        k = bisect_right(sent_starts, colon_end)
-        after = min(after, sent_starts[k]) if k < len(sent_starts) else after
+    second = bisect_right(sent_starts, colon_end)  # the header's text's second sentence
+    if name == "comparison" and second < len(sent_starts):
+        after = min(after, sent_starts[second])
+    elif name in _CLINICAL:
+        after = _measured(analysis, second, after)
     return after if after < end else None
 
 
-def _measured(analysis: Analysis, colon_end: int, end: int) -> int | None:
-    """The first sentence after the first one of a header's text written on the header's line
-    (its colon ends before token ``colon_end``; the text ends before token ``end``) that holds a
-    measurement ("5 mm", "1.2 cm"): a finding of the exam, after a clinical history or indication
-    written on one line."""
+def _measured(analysis: Analysis, first: int, end: int) -> int:
+    """The start of the first sentence from the ``first``-th one on, before token ``end``, that
+    holds a measurement ("5 mm", "1.2 cm": a finding of the exam); ``end`` when none does."""
     keys, sent_starts = analysis.keys, analysis.sent_starts
-    text, at = analysis.text, analysis.offsets()[1][colon_end - 1]
-    line_end = text.find("\n", at)
-    if not text[at : line_end if line_end >= 0 else len(text)].strip():
-        return None  # no text on the header's line
     bounds = [*sent_starts, len(keys)]
-    for n in range(bisect_right(sent_starts, colon_end), len(sent_starts)):  # from the header's second sentence
-        first, last = bounds[n], min(end, bounds[n + 1])
-        if first >= end:
+    for n in range(first, len(sent_starts)):
+        lo, hi = bounds[n], min(end, bounds[n + 1])
+        if lo >= end:
             break
         if any(
             keys[i] is not None and keys[i][:1].isdigit() and keys[i + 1] in _UNITS  # type: ignore[index]
-            for i in range(first, last - 1)
+            for i in range(lo, hi - 1)
         ):
-            return first
-    return None
+            return lo
+    return end
 
 
 def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:

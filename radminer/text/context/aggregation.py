@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..mentions import Mention
-from .relevance import HEAD_CATEGORY
+from .relevance import BODYPART_CATEGORY, HEAD_CATEGORY
 from .scopes import Context, with_context
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ __all__ = ["aggregate", "resolve_exclusive"]
 
 #: A negation of what is new only ("no new nodules"): the known ones may be there.
 _NO_NEW = re.compile(r"no\s+new(?:ly)?\Z", re.IGNORECASE)
-_BODYPART = "bodypart"
 
 
 def resolve_exclusive(mentions: Sequence[Mention], graph: LabelGraph, *, bookmark: int | None = None) -> list[Mention]:
@@ -138,6 +137,6 @@ def _known(label: str, found: frozenset[str], graph: LabelGraph) -> bool:
     nodule": a nodule, and the lingula)."""
     above = graph.expand([label])
     kinds = {x for x in above if graph.category(x) == HEAD_CATEGORY}
-    parts = {x for x in above if graph.category(x) == _BODYPART}
+    parts = {x for x in above if graph.category(x) == BODYPART_CATEGORY}
     where = parts - {a for x in parts for a in graph.ancestors(x)}  # the most specific ("lung", not "chest")
     return bool(kinds & found) and all(x in found for x in where)

@@ -14,10 +14,12 @@ from .scopes import Context, with_context
 if TYPE_CHECKING:
     from ...ontology.graph import LabelGraph
 
-__all__ = ["HEAD_CATEGORY", "mark_irrelevant"]
+__all__ = ["BODYPART_CATEGORY", "HEAD_CATEGORY", "mark_irrelevant"]
 
 #: Category of the labels that name a lesion (heads of clauses in :func:`mark_irrelevant`).
 HEAD_CATEGORY = "type"
+#: Category of the labels that name a body part (a location).
+BODYPART_CATEGORY = "bodypart"
 
 
 def mark_irrelevant(
