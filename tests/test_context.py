@@ -386,7 +386,8 @@ def test_malformed_rules(data: dict, message: str) -> None:  # type: ignore[type
 
 def test_nature_hedges_and_next_hedges_of_the_rules() -> None:
     assert RULES.is_nature_hedge("Most  likely") and RULES.is_nature_hedge("presumed")
-    assert not RULES.is_nature_hedge("possible") and not RULES.is_nature_hedge("cannot exclude")
+    assert RULES.is_nature_hedge("possible") and RULES.is_nature_hedge("felt to represent")
+    assert not RULES.is_nature_hedge("questionable") and not RULES.is_nature_hedge("cannot exclude")
     assert {"cyst", "hemangioma", "adenoma"} <= RULES.lesion_natures and "metastasis" not in RULES.lesion_natures
     assert RULES.hedges_next("Borderline") and not RULES.hedges_next("likely") and not RULES.hedges_next("versus")
     rules = ContextRules.from_dict({"uncertain": {"forward": ["likely"]}, "nature_hedges": ["likely"]})

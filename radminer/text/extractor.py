@@ -461,7 +461,7 @@ class Extractor:
         cache = self._sentence_cache
         out: list[Mention] = []
         run: list[_Cacheable] = []  # the cacheable sentences of the run
-        run_lo = 0
+        run_lo, fixed_in_run = 0, False  # a run with neither has nothing to mine
         for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
             if hi == lo or (
                 bisect_left(match_starts, lo) == bisect_left(match_starts, hi)
@@ -469,6 +469,7 @@ class Extractor:
             ):
                 continue  # nothing to find in it: left in whatever run it falls in
             if k in fixed:
+                fixed_in_run = True
                 continue
             start, end = starts[lo], ends[hi - 1]
             key = (start > 0 and _WORD_CHAR.match(text, start - 1) is not None, text[start:end],
@@ -479,11 +480,13 @@ class Extractor:
                 run.append((start, end, key, tokens))
                 continue
             cache[key] = cached  # put back last: the most recently used (no lock needed: one step each)
-            out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
+            if run or fixed_in_run:
+                out += self._mined_run(analysis, plan, matches, match_starts, run_lo, lo, run)
             origin, _, mentions = cached
             out += mentions if origin == start else [_shifted(m, start - origin) for m in mentions]
-            run, run_lo = [], hi
-        out += self._mined_run(analysis, plan, matches, match_starts, run_lo, len(keys), run)
+            run, run_lo, fixed_in_run = [], hi, False
+        if run or fixed_in_run:
+            out += self._mined_run(analysis, plan, matches, match_starts, run_lo, len(keys), run)
         return out
 
     def _mined_run(

@@ -49,8 +49,12 @@ _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irre
 #: parts ("hepatic cyst", "hepatic and splenic cysts", "left adrenal adenoma").
 _PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
 #: What may separate a lesion type from a body part written after it ("cyst in the liver",
-#: "hemangioma of the spleen").
-_PART_AFTER = re.compile(r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?", re.IGNORECASE)
+#: "hemangioma of the spleen", "cyst in the lower pole of the left kidney", "in the right hepatic lobe").
+_PART_AFTER = re.compile(
+    r"\s+(?:in|within|of|involving|at|along)\s+(?:the\s+)?(?:(?:[\w-]+\s+){1,3}?of\s+(?:the\s+)?)?"
+    r"(?:(?:right|left|upper|lower|anterior|posterior|medial|lateral)\s+)?",
+    re.IGNORECASE,
+)
 #: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
@@ -136,6 +140,10 @@ def refine(
       is there, what it is is uncertain; not "probable hepatic metastases"); so is a body part named by a
       lesion noun that a hedge of the next word reaches ("borderline 11 mm subcarinal node":
       the hedge bears on its size).
+    - Definite places: a lesion written with "the" as the place of a finding a cue negates or
+      hedges before it is positive, with its noun phrase and location ("no enhancement within the
+      right renal cyst"); a body part whose clause only gives its size is normal ("the spleen
+      measures 12 cm").
     - Exceptions: mentions negated before "apart from", "other than", "except" ... are positive
       again when what the cue excepts (up to the end of its clause) is a lesion without a body
       part of its own (the body parts: "no splenic lesions apart from a small cyst"), a lesion
@@ -175,8 +183,9 @@ def refine(
         and not effects
         and all(m.status == "positive" for m in mentions)
         and all(t.kind != "negated" for t in found)
+        and not _MEASURED.search(text, sentences[0][0], sentences[-1][1])
     ):
-        return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion")
+        return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion"; a size, a part)
     if categories is None:
         categories = {m.label: graph.category(m.label) for m in mentions if m.label in graph}
     kinds = [categories.get(m.label) for m in mentions]
@@ -211,13 +220,18 @@ def refine(
                 normal = normal or status == "normal"
                 negated = negated or status == "negated"
                 unfound = unfound or not is_part[p]
+        if uncertain or negated:
+            _definite_places(text, mentions, members, kinds, rules, found, sentences[k])
         if uncertain and rules.differentials:
             _differentials(text, mentions, members, kinds, rules, found, folded, sentences[k])
         if uncertain:
             _hedged_natures(text, mentions, members, kinds, graph, rules)
         if negated and exceptions:
             _exceptions(text, mentions, members, is_part, graph, rules, found, folded, sentences[k][1])
-        if normal or (positive_part and (unfound or rules.head_pattern.search(text, *sentences[k]))):
+        if normal or (
+            positive_part
+            and (unfound or rules.head_pattern.search(text, *sentences[k]) or _MEASURED.search(text, *sentences[k]))
+        ):
             _clauses(text, mentions, members, is_part, graph, rules, found, folded, sentences[k], bookmark)
         # last: the clause rules above read the status the nature hedge set on the lesion
         for cue in _starting_in(natures, *sentences[k]) if natures else ():
@@ -225,6 +239,63 @@ def refine(
     for header in headers:
         _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
     return mentions
+
+
+#: Before a lesion named as the place of what a cue negates or hedges: a preposition and "the"
+#: ("no enhancement within the right renal cyst", "possible thrombus in the aneurysm sac").
+_DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involving|for)\s+the\s+", re.IGNORECASE)
+#: The words of a noun phrase after "the" up to its head ("2.2 cm pancreatic tail cyst"): no
+#: punctuation, no coordination, at most six words.
+_PHRASE = re.compile(r"(?:(?!(?:and|or|with|without|which|that)\b)[\w.-]+\s*){1,6}", re.IGNORECASE)
+#: A lymph node: anatomy as much as a lesion ("no enlargement of the hilar nodes").
+_NODE = re.compile(r"\bnodes?\b|\blymph", re.IGNORECASE)
+
+
+def _definite_places(
+    text: str,
+    mentions: list[Mention],
+    members: list[int],
+    kinds: list[str | None],
+    rules: ContextRules,
+    found: Sequence[Trigger],
+    sentence: tuple[int, int],
+) -> None:
+    """A lesion written with "the" as the place of a finding that a cue negates or hedges before
+    it ("no enhancement within the right renal cyst", "cannot exclude an enhancing component in the
+    septation of the left adnexal cyst", "possible malignancy in the 5 mm nodule", "differential
+    includes metastasis and abscess for the rim-enhancing lesion in hepatic segment 6") is
+    presupposed: the words of its noun phrase up to its head (a lesion type or lesion noun, not a
+    lymph node; no trigger among them), and the body parts written next after it, are positive.
+    Not what the cue itself names ("no evidence of the previously seen nodule", "may have been
+    passage of the stone")."""
+    for place in _DEFINITE_PLACE.finditer(text, *sentence):
+        phrase = _PHRASE.match(text, place.end(), sentence[1])
+        if phrase is None:
+            continue
+        stop = _starting_in(found, place.end(), phrase.end())
+        phrase_end = stop[0].start if stop else phrase.end()
+        inside = [p for p in members if place.end() <= mentions[p].start and mentions[p].end <= phrase_end]
+        heads = [mentions[p].end for p in inside if kinds[p] == HEAD_CATEGORY]
+        noun = rules.head_pattern.search(text, place.end(), phrase_end)
+        ends = heads + ([noun.end()] if noun is not None else [])
+        if not ends or _NODE.search(text, place.end(), min(ends)):
+            continue
+        said = {  # the cues of the findings said of the lesion, before it
+            mentions[q].trigger_start
+            for q in members
+            if mentions[q].end <= place.start() and mentions[q].status in _HEDGE_KINDS
+            and (mentions[q].trigger_end or 0) <= mentions[q].start
+        }  # fmt: skip
+        head_end, edge, gap = min(ends), min(ends), _PART_AFTER
+        for p in members:
+            m = mentions[p]
+            if m.start < place.end() or m.status not in _HEDGE_KINDS or m.trigger_start not in said:
+                continue
+            if m.end > head_end:  # after the head: the body parts that locate it, one after the other
+                if kinds[p] != _BODYPART_CATEGORY or not gap.fullmatch(text, edge, m.start):
+                    break
+                edge, gap = m.end, _PART_NEXT
+            mentions[p] = _status(m, POSITIVE)
 
 
 def _past_states(
@@ -424,6 +495,8 @@ def _exceptions(
         for q in reversed(restored):  # the words of a restored noun phrase: "no enlarged nodes except ..."
             while q and mentions[q - 1].status == "negated" and _adjacent(text, mentions[q - 1], mentions[q]):
                 q -= 1
+                if is_part[q] and where and not _related(graph, mentions[q].label, where):
+                    break  # another place: "no hilar or axillary lymphadenopathy except a paratracheal node"
                 mentions[q] = _status(mentions[q], POSITIVE)
 
 
@@ -737,6 +810,34 @@ def _clauses(
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
                 mentions[p] = _status(mentions[p], Context("normal"))
+        elif (
+            bare
+            and not nouns
+            and (size := _MEASURED.match(text, _after_blanks(text, mentions[bare[-1]].end)))
+            and not any(_NODE_LABEL in graph.expand([mentions[p].label]) for p in bare)
+        ):
+            verb = size.start(1), size.end(1)  # "the spleen measures 12 cm": a size, no lesion
+            for p in bare:
+                mentions[p] = _status(mentions[p], Context("normal", text[verb[0] : verb[1]], *verb))
+
+
+#: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm").
+_MEASURED = re.compile(
+    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(measures|measure|measuring|measured)\s+(?:up\s+to\s+|approximately\s+|about\s+)?"
+    r"\d+(?:\.\d+)?\s*(?:mm|cm)\b",
+    re.IGNORECASE,
+)
+
+
+#: A lymph node's size is a finding ("the largest mesenteric node measures 9 mm").
+_NODE_LABEL = "lymph node"
+
+
+def _after_blanks(text: str, at: int) -> int:
+    """The position of the first character from ``at`` that is not a blank."""
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
 
 
 def _subject(text: str, start: int, first: Mention, last: Mention, lesion: Context) -> bool:

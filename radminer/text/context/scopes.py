@@ -39,12 +39,15 @@ _CLAUSE_CUT = re.compile(r"[,;]")
 #: "no consolidation, effusion").
 _JOINED = re.compile(r"[,/&]|\b(?:and|or|nor|as well as)\b", re.IGNORECASE)
 #: Between two targets not joined: what opens another finding in dictation without stops, a
-#: line break or a word of degree or size ("no consolidation or effusion mild bronchiectasis",
-#: "no ureteral stone seen\nbladder wall thickened").
+#: word of degree or size ("no consolidation or effusion mild bronchiectasis"), or a line break
+#: ("no ureteral stone seen\nbladder wall thickened"; see :func:`_another_finding`).
 _ANOTHER_FINDING = re.compile(
-    r"\n|\b(?:mild|mildly|moderate|moderately|severe|severely|small|large|minimal|trace|tiny|marked|extensive)\b",
+    r"\b(?:mild|mildly|moderate|moderately|severe|severely|small|large|minimal|trace|tiny|marked|extensive)\b",
     re.IGNORECASE,
 )
+#: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
+#: "without invasion of the\nrenal vein"), so the break opens nothing.
+_WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
 
 
 class Context(NamedTuple):
@@ -323,8 +326,14 @@ def _reach(
 def _another_finding(text: str, start: int, end: int) -> bool:
     """Whether ``text[start:end]``, between two targets after a forward negation, opens another
     finding: no list joins them, and a line break or a word of degree or size comes between (a
-    hedge's object may follow its first target: "could obscure a small nodule")."""
-    return _ANOTHER_FINDING.search(text, start, end) is not None and _JOINED.search(text, start, end) is None
+    hedge's object may follow its first target: "could obscure a small nodule"; a line break
+    after a word that needs the next line, such as "the", does not)."""
+    if _JOINED.search(text, start, end) is not None:
+        return False
+    if _ANOTHER_FINDING.search(text, start, end) is not None:
+        return True
+    newline = text.find("\n", start, end)
+    return newline >= 0 and _WRAPPED.search(text, max(0, newline - 12), newline) is None
 
 
 def apply_context(doc: Doc, spans: Iterable[Span], *, rules: ContextRules | None = None) -> list[Context]:
