@@ -737,7 +737,8 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     PANCREAS:") must start the text or follow a line break or a terminator: in "HEART: NORMAL,
     LUNGS:" the header is "LUNGS". A capitalized word after a lowercase word that does not wrap
     ("of", "for") starts a header wherever it is: "Liver: No focal lesion Spleen: 2 cm cyst" has
-    the header "Spleen" ("History of Present Illness:" stays whole).
+    the header "Spleen" ("History of Present Illness:" stays whole). A bullet may come before a
+    header that starts a line ("- Adrenals: 2 cm left nodule").
     """
     first, words, comma = colon, 0, None
     while first > 0 and words < _MAX_HEADER_WORDS + 2:
@@ -754,8 +755,10 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     while first < colon and not kinds[first] & (_UPPER | _LETTER):  # a header starts with a word
         first += 1
     if first < colon:
-        # after a one-letter capital, the words are the end of a title ("CT ABD W CONTRAST:"), no header
-        return None if first and kinds[first - 1] & _INITIAL else first
+        # after a one-letter capital, the words are the end of a title ("CT ABD W CONTRAST:"), and
+        # after a word that wraps, of a phrase ("suspicious for HCC:"): no header
+        wraps = first and kinds[first - 1] & _WRAPS and kinds[first - 1] & _ALPHA
+        return None if first and (kinds[first - 1] & _INITIAL or wraps) else first
     words, run_on = 0, False
     while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
         before = kinds[first - 1]
@@ -768,7 +771,8 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
             return None
     while first < colon and not kinds[first] & _ALPHA:
         first += 1
-    at_line_start = first == 0 or first == sentence or kinds[first - 1] & _NEWLINE
+    bullet = first - 1 if first and kinds[first - 1] & _BULLET else first  # "- Adrenals: 2 cm left nodule"
+    at_line_start = bullet == 0 or bullet == sentence or kinds[bullet - 1] & _NEWLINE
     return first if first < colon and (at_line_start or run_on) else None
 
 

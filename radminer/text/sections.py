@@ -57,8 +57,9 @@ SECTION_NAMES: dict[str, str] = {
     **dict.fromkeys(
         [
             "history", "clinical history", "medical history", "past medical history", "past history", "hx",
-            "history of present illness", "hpi", "clinical information", "clinical data", "clinical details",
-            "clinical notes", "clinical", "past surgical history", "family history", "social history",
+            "history of present illness", "hpi", "clinical information", "clinical info", "clinical data",
+            "clinical details", "clinical notes", "clinical", "past surgical history", "family history",
+            "social history",
         ],
         "history",
     ),

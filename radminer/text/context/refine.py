@@ -639,12 +639,21 @@ def _nature_object(
         if cue.end <= mentions[p].start < end and mentions[p].status == "positive":
             mentions[p] = _status(mentions[p], context)
     spared = [p for p in members if mentions[p].trigger_start == cue.start and mentions[p].end <= cue.start]
-    if lead.re is rules.nature_pattern:  # (a lesion nature, "likely cysts or hemangiomas", qualifies nothing after it)
+    predicate = _PREDICATE.match(text, cue.end) or _PREDICATE_CUE.search(text, cue.start, cue.end)
+    if lead.re is rules.nature_pattern and not predicate:
+        # (a lesion nature, "likely cysts or hemangiomas", qualifies nothing after it; nor does a
+        # nature said of a subject: "likely to represent benign cysts" hedges the cysts too)
         spared += _qualified(text, mentions, members, kinds, rules, found, cue.start, end, sentence[1])
     if spared:
         contexts = _without_cue(text, mentions, members, cue.start, rules, found, folded, sentence)
         for p in spared:
             mentions[p] = _status(mentions[p], contexts[p])
+
+
+#: After a nature hedge, or ending it: a verb or article that makes what follows the subject's
+#: interpretation ("is likely to represent benign cysts", "favored to represent a benign adenoma").
+_PREDICATE = re.compile(r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)|an?)\b", re.IGNORECASE)
+_PREDICATE_CUE = re.compile(r"(?:represent|reflect|be)\s*\Z", re.IGNORECASE)
 
 
 def _qualified(
@@ -803,10 +812,15 @@ def _clauses(
         lo, hi = bounds[c], bounds[c + 1]
         nouns = _lesion_nouns(text, lo, hi, rules, found, folded, [mentions[p] for p in inside if is_part[p]])
         if "positive" in findings or (bookmark is not None and lo <= bookmark < hi) or _asserted(nouns):
+            cues = _starting_in(found, lo, hi)
+            excepting = (front is not None and c == 0) or any(t.kind == "exception" for t in cues)
+            places = [mentions[q].label for q in inside if is_part[q] and mentions[q].status == "positive"]
+            places = [] if excepting else places  # (where an exception cue excepts, the lesion lies in them)
             for p in _excepted(
                 text, mentions, normal, is_part, graph, members, inside, found, hi, front if c == 0 else None
             ):
-                mentions[p] = _status(mentions[p], POSITIVE)
+                if all(_related(graph, mentions[p].label, [place]) for place in places):
+                    mentions[p] = _status(mentions[p], POSITIVE)  # (not when the lesion lies elsewhere)
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
                 mentions[p] = _status(mentions[p], Context("normal"))
@@ -925,8 +939,8 @@ def _header(
     """The header rules of :func:`refine` for one header."""
     within = _mentions_in(mentions, header.start, header.end)
     own = [p for p in within if mentions[p].end <= header.end]
-    if not own:
-        return
+    if not own or any(t.kind in STATUS_KINDS for t in _starting_in(found, header.start, header.end)):
+        return  # (a status cue in it: a statement before a colon, "Suspicious for HCC:", not a title)
     k = bisect_left(sentences, header.end, key=itemgetter(0))
     under = _mentions_in(mentions, *sentences[k]) if k < len(sentences) and sentences[k][0] < header.body_end else None
     value = None

@@ -35,6 +35,7 @@ _DENIAL = re.compile(r"(?:no|none|neither|not|without|(?:has|have|had|is|are|was
 _FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 #: Where the clause of a backward negation turned forward ends (see ``_turned``).
 _CLAUSE_CUT = re.compile(r"[,;]")
+_COMMA_ONLY = re.compile(r"\s*[,;]\s*")
 #: Between two targets of a scope: what joins them in one list ("no effusion or pneumothorax",
 #: "no consolidation, effusion").
 _JOINED = re.compile(r"[,/&]|\b(?:and|or|nor|as well as)\b", re.IGNORECASE)
@@ -314,10 +315,14 @@ def _reach(
             )
         ):
             break
-        if out and forward and trigger.kind == "negated" and _another_finding(text, *gap):
-            break
+        if out and forward and (
+            (trigger.kind == "negated" and _another_finding(text, *gap)) or text.find(":", *gap) >= 0
+        ):
+            break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
         if not out and trigger.adjacent and _CLAUSE_CUT.search(text, *gap):
             break  # an alternative is next to its cue: "tail lesion, side-branch IPMN vs. pseudocyst"
+        if not out and forward and trigger.kind == "normal" and _COMMA_ONLY.fullmatch(text, *gap):
+            break  # a normal cue, a comma, a target: said of what precedes it, "liver normal, right kidney ..."
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
     return out
