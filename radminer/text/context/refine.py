@@ -183,7 +183,7 @@ def refine(
         and not effects
         and all(m.status == "positive" for m in mentions)
         and all(t.kind != "negated" for t in found)
-        and not _MEASURED.search(text, sentences[0][0], sentences[-1][1])
+        and not _sized(folded, sentences[0][0], sentences[-1][1])
     ):
         return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion"; a size, a part)
     if categories is None:
@@ -230,7 +230,7 @@ def refine(
             _exceptions(text, mentions, members, is_part, graph, rules, found, folded, sentences[k][1])
         if normal or (
             positive_part
-            and (unfound or rules.head_pattern.search(text, *sentences[k]) or _MEASURED.search(text, *sentences[k]))
+            and (unfound or rules.head_pattern.search(text, *sentences[k]) or _sized(folded, *sentences[k]))
         ):
             _clauses(text, mentions, members, is_part, graph, rules, found, folded, sentences[k], bookmark)
         # last: the clause rules above read the status the nature hedge set on the lesion
@@ -837,14 +837,21 @@ def _clauses(
 
 #: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm").
 _MEASURED = re.compile(
-    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(measures|measure|measuring|measured)\s+(?:up\s+to\s+|approximately\s+|about\s+)?"
-    r"\d+(?:\.\d+)?\s*(?:mm|cm)\b",
+    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(measures|measure|measuring|measured)\s+"
+    r"(?:up\s+to\s+|approximately\s+|about\s+)?\d+(?:\.\d+)?\s*(?:mm|cm)\b",
     re.IGNORECASE,
 )
 
-
 #: A lymph node's size is a finding ("the largest mesenteric node measures 9 mm").
 _NODE_LABEL = "lymph node"
+
+
+def _sized(folded: Folded, start: int, end: int) -> bool:
+    """Whether ``folded.text[start:end]`` may give a size (:data:`_MEASURED`; "measur" first, cheaply)."""
+    text = folded.text
+    if folded.exact and text.find("measur", start, end) < 0:  # (an exact fold is lower case)
+        return False
+    return _MEASURED.search(text, start, end) is not None
 
 
 def _after_blanks(text: str, at: int) -> int:

@@ -35,6 +35,7 @@ _DENIAL = re.compile(r"(?:no|none|neither|not|without|(?:has|have|had|is|are|was
 _FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 #: Where the clause of a backward negation turned forward ends (see ``_turned``).
 _CLAUSE_CUT = re.compile(r"[,;]")
+#: Between a forward normal cue and its first target: a comma only ("liver normal, right kidney").
 _COMMA_ONLY = re.compile(r"\s*[,;]\s*")
 #: Between two targets of a scope: what joins them in one list ("no effusion or pneumothorax",
 #: "no consolidation, effusion").
@@ -315,8 +316,10 @@ def _reach(
             )
         ):
             break
-        if out and forward and (
-            (trigger.kind == "negated" and _another_finding(text, *gap)) or text.find(":", *gap) >= 0
+        if (
+            out
+            and forward
+            and ((trigger.kind == "negated" and _another_finding(text, *gap)) or text.find(":", *gap) >= 0)
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
         if not out and trigger.adjacent and _CLAUSE_CUT.search(text, *gap):
