@@ -180,6 +180,7 @@ RULES = [
     ("bilateral lower lobe atelectasis", "left lower lobe"),
     ("retrocrural and cardiophrenic lymphadenopathy", "cardiophrenic lymph node"),
     ("bulky iliac lymphadenopathy", "iliac lymph node"),
+    ("3 cm left renal mass, likely renal cell carcinoma", "kidney"),
 ]
 
 

@@ -247,6 +247,8 @@ _DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involvin
 #: The words of a noun phrase after "the" up to its head ("2.2 cm pancreatic tail cyst"): no
 #: punctuation, no coordination, at most six words.
 _PHRASE = re.compile(r"(?:(?!(?:and|or|with|without|which|that)\b)[\w.-]+\s*){1,6}", re.IGNORECASE)
+#: A cue that names the lesion its alternatives are for ("differential diagnosis for the mass").
+_DIFFERENTIAL_OF = re.compile(r"(?:differential|ddx)\b", re.IGNORECASE)
 #: A lymph node: anatomy as much as a lesion ("no enlargement of the hilar nodes").
 _NODE = re.compile(r"\bnodes?\b|\blymph", re.IGNORECASE)
 
@@ -266,11 +268,15 @@ def _definite_places(
     includes metastasis and abscess for the rim-enhancing lesion in hepatic segment 6") is
     presupposed: the words of its noun phrase up to its head (a lesion type or lesion noun, not a
     lymph node; no trigger among them), and the body parts written next after it, are positive.
-    Not what the cue itself names ("no evidence of the previously seen nodule", "may have been
-    passage of the stone")."""
+    So is the lesion a differential is for ("differential diagnosis for the 3 cm hepatic mass
+    includes HCC"). Not what another cue itself names ("no evidence of the previously seen
+    nodule", "may have been passage of the stone")."""
     for place in _DEFINITE_PLACE.finditer(text, *sentence):
         phrase = _PHRASE.match(text, place.end(), sentence[1])
         if phrase is None:
+            continue
+        cue = next((t for t in found if t.start < place.start() < t.end), None)  # "differential for the ..."
+        if cue is not None and not _DIFFERENTIAL_OF.match(text, cue.start, cue.end):
             continue
         stop = _starting_in(found, place.end(), phrase.end())
         phrase_end = stop[0].start if stop else phrase.end()
@@ -280,12 +286,12 @@ def _definite_places(
         ends = heads + ([noun.end()] if noun is not None else [])
         if not ends or _NODE.search(text, place.end(), min(ends)):
             continue
-        said = {  # the cues of the findings said of the lesion, before it
+        said = {  # the cues of the findings said of the lesion, before it, or of its differential
             mentions[q].trigger_start
             for q in members
             if mentions[q].end <= place.start() and mentions[q].status in _HEDGE_KINDS
             and (mentions[q].trigger_end or 0) <= mentions[q].start
-        }  # fmt: skip
+        } if cue is None else {cue.start}  # fmt: skip
         head_end, edge, gap = min(ends), min(ends), _PART_AFTER
         for p in members:
             m = mentions[p]
