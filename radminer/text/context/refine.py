@@ -825,8 +825,8 @@ def _clauses(
             for p in _excepted(
                 text, mentions, normal, is_part, graph, members, inside, found, hi, front if c == 0 else None
             ):
-                if all(_related(graph, mentions[p].label, [place]) for place in places):
-                    mentions[p] = _status(mentions[p], POSITIVE)  # (not when the lesion lies elsewhere)
+                if not _said_of_it(text, mentions[p]) or all(_related(graph, mentions[p].label, [q]) for q in places):
+                    mentions[p] = _status(mentions[p], POSITIVE)  # (not a subject said normal, the lesion elsewhere)
         elif findings or (bare and nouns and _subject(text, lo, mentions[bare[0]], mentions[bare[-1]], nouns[0])):
             for p in bare:
                 mentions[p] = _status(mentions[p], Context("normal"))
@@ -865,6 +865,13 @@ def _after_blanks(text: str, at: int) -> int:
     while at < len(text) and text[at].isspace():
         at += 1
     return at
+
+
+def _said_of_it(text: str, part: Mention) -> bool:
+    """Whether the normal cue of ``part`` follows it within two words: its predicate ("heart size
+    within normal limits", "the spleen is unremarkable", "liver normal")."""
+    cue = part.trigger_start
+    return cue is not None and cue >= part.end and len(_WORD.findall(text, part.end, cue)) <= 2
 
 
 def _subject(text: str, start: int, first: Mention, last: Mention, lesion: Context) -> bool:
