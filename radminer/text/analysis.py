@@ -60,11 +60,14 @@ LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
 
 #: Abbreviations whose period does not end a sentence (kept as one token; any case).
 ABBREVIATIONS: tuple[str, ...] = (
-    "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "ca.", "incl.",
+    "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
     "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.", "neg.", "prev.",
 )  # fmt: skip
 
+#: Units written in mixed case, whose period spaCy keeps (a capital before it): at a sentence's
+#: end it ends the sentence ("free fluid, approx. 20 mL. The liver is normal.").
+_MIXED_CASE_UNITS = ("mL", "dL", "mGy", "mSv", "mCi", "MBq")
 #: spaCy's English exceptions of this shape are mostly US states and company words ("Mass.",
 #: "Ill.", "Co."): in reports they are words that end a sentence ("... adrenal Mass."), so they
 #: are split, except months and titles.
@@ -321,6 +324,7 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
     """The tokenizer of ``spacy.blank("en")`` (on ``vocab`` when given), built as spaCy's
     ``tokenizer_factory`` builds it, without a pipeline (whose registry scan costs start-up time)."""
     from spacy.lang.en import English
+    from spacy.symbols import ORTH
     from spacy.tokenizer import Tokenizer
     from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
     from spacy.vocab import create_vocab
@@ -333,6 +337,7 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
         for form, tokens in defaults.tokenizer_exceptions.items()
         if (not _PLACE_ABBREVIATION.fullmatch(form) or form.lower() in _KEPT_ABBREVIATIONS) and not _emoticon(form)
     }
+    rules.update({f"{unit}.": [{ORTH: unit}, {ORTH: "."}] for unit in _MIXED_CASE_UNITS})
     return Tokenizer(
         create_vocab("en", defaults) if vocab is None else vocab,
         rules=rules,

@@ -48,6 +48,8 @@ _FINDING_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irre
 #: What may separate a body part written before the lesion type it locates, or two such body
 #: parts ("hepatic cyst", "hepatic and splenic cysts", "left adrenal adenoma").
 _PART_BEFORE = re.compile(r"[\s,/]*(?:(?:and|or)\s+)?", re.IGNORECASE)
+#: After a mention, a reporting system's name ("Lung-RADS", "LI-RADS"), not the organ.
+_SCORE_SYSTEM = re.compile(r"[-‐]RADS\b", re.IGNORECASE)
 #: What may separate a lesion type from a body part written after it ("cyst in the liver",
 #: "hemangioma of the spleen", "cyst in the lower pole of the left kidney", "in the right hepatic lobe").
 _PART_AFTER = re.compile(
@@ -84,8 +86,9 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
     Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
     a resemblance), and those followed by "bed" (or "fossa" after "renal" and "gallbladder")
     become ``irrelevant``: the place a removed organ or lesion leaves ("clips in the splenic
-    bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"). ``mentions`` is
-    updated in place and returned."""
+    bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"), and so do those
+    followed by "-RADS": a reporting system's name ("Lung-RADS 2"). ``mentions`` is updated in
+    place and returned."""
     descriptors = rules.descriptors
     if descriptors or text is not None:
         for p, m in enumerate(mentions):
@@ -93,10 +96,11 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
                 continue
             if m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end)):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
-            elif (
-                text is not None and not m.text.lower().endswith("ectomy") and (vacated := _VACATED.match(text, m.end))
+            elif text is not None and (
+                (not m.text.lower().endswith("ectomy") and (vacated := _VACATED.match(text, m.end)))
+                or (vacated := _SCORE_SYSTEM.match(text, m.end))
             ):
-                word = vacated.group().strip()  # "bed", "fossa": the trigger, without the blanks before it
+                word = vacated.group().strip(" \t\n-‐")  # "bed", "RADS": the trigger, without what comes before
                 mentions[p] = _status(m, Context("irrelevant", word, vacated.end() - len(word), vacated.end()))
     return mentions
 
@@ -754,6 +758,8 @@ def _mass_effects(
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
     bounds = [start, *cuts, end]
     for cue in (c for c in cues if start <= c.start() < end):
+        if rules.head_pattern.match(text, _after_blanks(text, cue.end())):
+            continue  # an attribute of the lesion noun after it: "displaced fracture of the rib"
         c = bisect_right(cuts, cue.start())
         lo, hi = bounds[c], bounds[c + 1]
         inside = [p for p in members if lo <= mentions[p].start and mentions[p].end <= hi]
