@@ -275,6 +275,9 @@ def _definite_places(
     So is the lesion a differential is for ("differential diagnosis for the 3 cm hepatic mass
     includes HCC"). Not what another cue itself names ("no evidence of the previously seen
     nodule", "may have been passage of the stone")."""
+    cues = [mentions[p].trigger_start for p in members if mentions[p].status in _HEDGE_KINDS]
+    if len(cues) == len(set(cues)):
+        return  # no cue reaches two mentions: none reaches a finding and the lesion it lies in
     for place in _DEFINITE_PLACE.finditer(text, *sentence):
         phrase = _PHRASE.match(text, place.end(), sentence[1])
         if phrase is None:
