@@ -97,7 +97,7 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
             if m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end)):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
             elif text is not None and (
-                (not m.text.lower().endswith("ectomy") and (vacated := _VACATED.match(text, m.end)))
+                (not _removal(m) and (vacated := _VACATED.match(text, m.end)))
                 or (vacated := _SCORE_SYSTEM.match(text, m.end))
             ):
                 word = vacated.group().strip(" \t\n-‐")  # "bed", "RADS": the trigger, without what comes before
@@ -227,7 +227,7 @@ def refine(
         if uncertain or negated:
             _definite_places(text, mentions, members, kinds, rules, found, sentences[k])
         if uncertain and rules.differentials:
-            _differentials(text, mentions, members, kinds, rules, found, folded, sentences[k])
+            _differentials(text, mentions, members, kinds, graph, rules, found, folded, sentences[k])
         if uncertain:
             _hedged_natures(text, mentions, members, kinds, graph, rules)
         if negated and exceptions:
@@ -426,6 +426,7 @@ def _differentials(
     mentions: list[Mention],
     members: list[int],
     kinds: list[str | None],
+    graph: LabelGraph,
     rules: ContextRules,
     found: Sequence[Trigger],
     folded: Folded,
@@ -441,9 +442,11 @@ def _differentials(
         if m.status == "uncertain" and m.trigger is not None and rules.is_differential(m.trigger):
             alternatives.setdefault(m.trigger_start or 0, []).append(p)
     for trigger, group in alternatives.items():
-        lesion = any(rules.head_pattern.search(text, mentions[p].start, mentions[p].end) for p in group) or _asserted(
-            _lesion_nouns(text, sentence[0], trigger, rules, found, folded)
-        )
+        lesion = (
+            any(rules.head_pattern.search(text, mentions[p].start, mentions[p].end) for p in group)
+            or any(kinds[p] == HEAD_CATEGORY and _is_nature(mentions[p].label, graph, rules) for p in group)
+            or _asserted(_lesion_nouns(text, sentence[0], trigger, rules, found, folded))
+        )  # (alternatives that are lesion natures interpret a lesion: "seroma vs. hematoma")
         if not lesion:  # the status the alternatives have without the differential cues
             spans = [(mentions[p].start, mentions[p].end) for p in members]  # all: enumerations chain
             plain = rules.without_differential_cues(folded, found, *sentence)
@@ -842,6 +845,7 @@ def _clauses(
         elif (
             bare
             and not nouns
+            and _SUBJECT_START.fullmatch(text, lo, mentions[bare[0]].start)
             and (size := _MEASURED.match(text, _after_blanks(text, mentions[bare[-1]].end)))
             and not any(_NODE_LABEL in graph.expand([mentions[p].label]) for p in bare)
         ):
@@ -857,6 +861,11 @@ _MEASURED = re.compile(
     re.IGNORECASE,
 )
 
+#: What may come before the subject of a clause: "The spleen ...", "both kidneys ...", "the common
+#: bile duct ..." (not "the largest in the right lower lobe").
+_SUBJECT_START = re.compile(
+    r"[\W\d]*(?:(?:the|both)\s+)?(?:(?!(?:in|of|at|on|with|within)\b)[a-z-]+\s+)?", re.IGNORECASE
+)
 #: A lymph node's size is a finding ("the largest mesenteric node measures 9 mm").
 _NODE_LABEL = "lymph node"
 
@@ -1011,7 +1020,7 @@ def _header(
             inside = _mentions_in(mentions, lo, min(hi, header.body_end))
             if inside and _subject_elsewhere(text, lo, mentions[inside[0]], is_part[inside[0]], graph, organs):
                 continue  # about another organ: "Kidneys: no stones. Bladder wall thickened."
-            evidence += [_context_of(mentions[p]) for p in inside if not is_part[p]]
+            evidence += [_context_of(mentions[p]) for p in inside if not is_part[p] and not _removal(mentions[p])]
             nouns += _lesion_nouns(text, lo, min(hi, header.body_end), rules, found, folded)
         evidence = evidence or nouns
         best = min(evidence, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
@@ -1026,6 +1035,11 @@ def _header(
                 if said and all(m.status != "positive" for m in said):
                     mentions[p] = _status(mentions[p], _context_of(said[0]))
         _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
+
+
+def _removal(mention: Mention) -> bool:
+    """Whether ``mention`` names an organ's removal ("left nephrectomy"): no finding in it."""
+    return mention.text.lower().endswith("ectomy")
 
 
 def _subject_elsewhere(
