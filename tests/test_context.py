@@ -655,3 +655,18 @@ def test_describe_resemblance(text: str, status: str) -> None:
     [mention] = mentions_of(text, (word.lower(), word))
     assert describe([mention], RULES, text)[0].status == status
     assert describe([mention], RULES)[0].status == POS  # without the text, only the descriptors
+
+
+def test_aggregate_keeps_the_organ_of_a_nature_hedged_on_its_nature() -> None:
+    """ "Likely renal cyst": one label (kidney cyst) whose nature is hedged keeps its organ positive;
+    a hemangioma's parent vessel is no organ it lies in."""
+    rules = ContextRules.default()
+    natures = {"nature_hedges": rules.nature_hedges, "lesion_natures": rules.lesion_natures}
+    cyst = Mention("kidney cyst", "renal cyst", 7, 17, UNC, "Likely", 0, 6)
+    labels, uncertain, _ = aggregate([cyst], GRAPH, **natures)
+    assert "kidney" in labels and "kidney cyst" in uncertain and "cyst" in uncertain
+    assert aggregate([cyst], GRAPH)[0] == ()  # without the rules' hedges: all uncertain
+    maybe = cyst._replace(trigger="cannot exclude")  # not a hedge on the nature
+    assert aggregate([maybe], GRAPH, **natures)[0] == ()
+    hemangioma = Mention("hemangioma", "hemangioma", 7, 17, UNC, "Likely", 0, 6)
+    assert "blood vessel" not in aggregate([hemangioma], GRAPH, **natures)[0]

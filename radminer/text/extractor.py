@@ -520,12 +520,16 @@ class Extractor:
         self, mentions: list[Mention], plan: Layout
     ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """``(labels, uncertain, negated)`` of ``mentions``: those of the sections that count, in the label set."""
-        questions = self._context.rules.questions if self._context is not None else frozenset()
-        if plan is PLAIN:
-            labels, uncertain, negated = aggregate(mentions, self.graph, questions)
-        else:
+        rules = self._context.rules if self._context is not None else None
+        questions, hedges, natures = (
+            (rules.questions, rules.nature_hedges, rules.lesion_natures) if rules else (frozenset(),) * 3
+        )
+        if plan is not PLAIN:
             keep = counted((m.section for m in mentions), self._include, self._exclude)
-            labels, uncertain, negated = aggregate(compress(mentions, keep), self.graph, questions)
+            mentions = list(compress(mentions, keep))
+        labels, uncertain, negated = aggregate(
+            mentions, self.graph, questions, nature_hedges=hedges, lesion_natures=natures
+        )
         if not self._all_labels:
             keep_labels = self._keep
             labels, uncertain, negated = (

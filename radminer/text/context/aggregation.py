@@ -89,7 +89,12 @@ def _holders(group: list[int], expanded: dict[int, frozenset[str]]) -> dict[str,
 
 
 def aggregate(
-    mentions: Iterable[Mention], graph: LabelGraph, questions: frozenset[str] = frozenset()
+    mentions: Iterable[Mention],
+    graph: LabelGraph,
+    questions: frozenset[str] = frozenset(),
+    *,
+    nature_hedges: frozenset[str] = frozenset(),
+    lesion_natures: frozenset[str] = frozenset(),
 ) -> tuple[tuple[str, ...], ...]:
     """``(labels, uncertain, negated)`` of one row, each sorted.
 
@@ -102,7 +107,13 @@ def aggregate(
     (:meth:`LabelGraph.negates <radminer.ontology.LabelGraph.negates>`: "no lung nodule" negates
     *nodule*, not *lung*), minus both; a finding negated as "no new" is positive when the row
     holds one of its kind where it lies, the known one ("No new pulmonary nodules. The known 5 mm
-    lingular nodule is stable.": lung nodule positive). ``irrelevant`` mentions count nowhere.
+    lingular nodule is stable.": lung nodule positive). A lesion nature hedged by one of the
+    ``nature_hedges`` (compact, as :attr:`ContextRules.nature_hedges
+    <radminer.text.context.ContextRules.nature_hedges>` holds them) that is one of the
+    ``lesion_natures`` or lies below one keeps its organ positive, as :func:`refine` does for an
+    organ named apart: "likely renal cyst" (one label, *kidney cyst*) gives *kidney* positive, and so
+    do the body parts composed over it ("renal cyst in the right ..."). ``irrelevant`` mentions
+    count nowhere.
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     asked: list[Mention] = []
@@ -121,6 +132,8 @@ def aggregate(
             continue
         by_status[status].add(m.label)
     by_status["uncertain"].update(m.label for m in asked if last_negated.get(m.label, -1) < m.start)
+    if nature_hedges:
+        by_status["positive"].update(_located(mentions, graph, nature_hedges, lesion_natures))
     if no_new:
         found = graph.expand(by_status["positive"])
         by_status["positive"].update([label for label in set(no_new) if _known(label, found, graph)])
@@ -128,6 +141,29 @@ def aggregate(
     uncertain = graph.expand(by_status["uncertain"]) - labels
     negated = {x for label in by_status["negated"] for x in graph.negates(label)} - labels - uncertain
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))
+
+
+def _located(
+    mentions: Iterable[Mention], graph: LabelGraph, nature_hedges: frozenset[str], lesion_natures: frozenset[str]
+) -> set[str]:
+    """The organs of the lesion natures that a nature hedge makes uncertain (see :func:`aggregate`)."""
+    hedged = [
+        m
+        for m in mentions
+        if m.status == "uncertain" and m.trigger and "".join(m.trigger.lower().split()) in nature_hedges
+    ]
+    natures = [m for m in hedged if m.label in graph and not lesion_natures.isdisjoint(graph.expand([m.label]))]
+    out: set[str] = set()
+    for m in natures:  # a nature in an organ, named as one ("kidney cyst"; not "hemangioma", a vessel's tumour)
+        parents = graph.parents(m.label)
+        if not lesion_natures.isdisjoint(parents):
+            out.update(x for x in parents if graph.category(x) == BODYPART_CATEGORY)
+    for m in hedged:
+        if m.label in graph and graph.category(m.label) == BODYPART_CATEGORY and any(
+            n.trigger_start == m.trigger_start and m.start < n.end and n.start < m.end for n in natures
+        ):
+            out.add(m.label)
+    return out
 
 
 def _known(label: str, found: frozenset[str], graph: LabelGraph) -> bool:
