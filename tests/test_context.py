@@ -665,6 +665,7 @@ def test_aggregate_keeps_the_organ_of_a_nature_hedged_on_its_nature() -> None:
     cyst = Mention("kidney cyst", "renal cyst", 7, 17, UNC, "Likely", 0, 6)
     labels, uncertain, _ = aggregate([cyst], GRAPH, **natures)
     assert "kidney" in labels and "kidney cyst" in uncertain and "cyst" in uncertain
+    assert aggregate(iter([cyst]), GRAPH, **natures)[0] == labels  # mentions read in one pass
     assert aggregate([cyst], GRAPH)[0] == ()  # without the rules' hedges: all uncertain
     maybe = cyst._replace(trigger="cannot exclude")  # not a hedge on the nature
     assert aggregate([maybe], GRAPH, **natures)[0] == ()

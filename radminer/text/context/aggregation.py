@@ -117,6 +117,7 @@ def aggregate(
     """
     by_status: dict[str, set[str]] = {"positive": set(), "uncertain": set(), "negated": set()}
     asked: list[Mention] = []
+    hedged: list[Mention] = []  # made uncertain by a nature hedge
     no_new: list[str] = []
     last_negated: dict[str, int] = {}  # label → start of its last negated mention
     for m in mentions:
@@ -127,13 +128,17 @@ def aggregate(
             last_negated[m.label] = m.start
             if m.trigger and _NO_NEW.match(m.trigger):
                 no_new.append(m.label)
-        elif status == "uncertain" and questions and m.trigger and "".join(m.trigger.lower().split()) in questions:
-            asked.append(m)
-            continue
+        elif status == "uncertain" and m.trigger:
+            cue = "".join(m.trigger.lower().split())
+            if cue in nature_hedges:
+                hedged.append(m)
+            if cue in questions:
+                asked.append(m)
+                continue
         by_status[status].add(m.label)
     by_status["uncertain"].update(m.label for m in asked if last_negated.get(m.label, -1) < m.start)
-    if nature_hedges:
-        by_status["positive"].update(_located(mentions, graph, nature_hedges, lesion_natures))
+    if hedged:
+        by_status["positive"].update(_located(hedged, graph, lesion_natures))
     if no_new:
         found = graph.expand(by_status["positive"])
         by_status["positive"].update([label for label in set(no_new) if _known(label, found, graph)])
@@ -143,23 +148,17 @@ def aggregate(
     return tuple(sorted(labels)), tuple(sorted(uncertain)), tuple(sorted(negated))
 
 
-def _located(
-    mentions: Iterable[Mention], graph: LabelGraph, nature_hedges: frozenset[str], lesion_natures: frozenset[str]
-) -> set[str]:
-    """The organs of the lesion natures that a nature hedge makes uncertain (see :func:`aggregate`)."""
-    hedged = [
-        m
-        for m in mentions
-        if m.status == "uncertain" and m.trigger and "".join(m.trigger.lower().split()) in nature_hedges
-    ]
-    natures = [m for m in hedged if m.label in graph and not lesion_natures.isdisjoint(graph.expand([m.label]))]
+def _located(hedged: list[Mention], graph: LabelGraph, lesion_natures: frozenset[str]) -> set[str]:
+    """The organs of the lesion natures among the mentions that a nature hedge made uncertain
+    (``hedged``, all in ``graph``; see :func:`aggregate`)."""
+    natures = [m for m in hedged if not lesion_natures.isdisjoint(graph.expand([m.label]))]
     out: set[str] = set()
     for m in natures:  # a nature in an organ, named as one ("kidney cyst"; not "hemangioma", a vessel's tumour)
         parents = graph.parents(m.label)
         if not lesion_natures.isdisjoint(parents):
             out.update(x for x in parents if graph.category(x) == BODYPART_CATEGORY)
     for m in hedged:
-        if m.label in graph and graph.category(m.label) == BODYPART_CATEGORY and any(
+        if graph.category(m.label) == BODYPART_CATEGORY and any(
             n.trigger_start == m.trigger_start and m.start < n.end and n.start < m.end for n in natures
         ):
             out.add(m.label)
