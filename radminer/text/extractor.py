@@ -524,11 +524,11 @@ class Extractor:
         questions, hedges, natures = (
             (rules.questions, rules.nature_hedges, rules.lesion_natures) if rules else (frozenset(),) * 3
         )
-        if plan is not PLAIN:
-            keep = counted((m.section for m in mentions), self._include, self._exclude)
-            mentions = list(compress(mentions, keep))
+        counting: Iterable[Mention] = mentions
+        if plan is not PLAIN:  # (aggregate reads them in one pass)
+            counting = compress(mentions, counted((m.section for m in mentions), self._include, self._exclude))
         labels, uncertain, negated = aggregate(
-            mentions, self.graph, questions, nature_hedges=hedges, lesion_natures=natures
+            counting, self.graph, questions, nature_hedges=hedges, lesion_natures=natures
         )
         if not self._all_labels:
             keep_labels = self._keep
