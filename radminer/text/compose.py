@@ -499,7 +499,9 @@ class _Scope:
 
     def cut(self, left_end: int, right_start: int) -> bool:
         """Whether a clause ends between tokens ``left_end`` and ``right_start``: a hard boundary,
-        a soft one before an opener, or a soft one with a finding in between."""
+        a soft one before an opener, or a soft one with a finding in between (but for one written
+        just before the right component after a component that is no finding: it describes the
+        right one, "renal lesion, likely hemorrhagic cyst")."""
         between = self.keys[left_end:right_start]
         if _HARD_BOUNDARIES.intersection(between):
             return True
@@ -511,8 +513,15 @@ class _Scope:
         starts = self._finding_starts
         if starts is None:
             starts = self._finding_starts = sorted(m.start for m in self.matches if m.label in self._findings)
-        k = bisect_left(starts, left_end)
-        return any(not self._describes(left_end, i) for i in starts[k : bisect_left(starts, right_start)])
+        inside = starts[bisect_left(starts, left_end) : bisect_left(starts, right_start)]
+        if inside and not self._finding_ends(left_end):
+            inside = [i for i in inside if not self._finding_ends(right_start, i)]
+        return any(not self._describes(left_end, i) for i in inside)
+
+    def _finding_ends(self, end: int, start: int | None = None) -> bool:
+        """Whether a finding's match ends at token ``end`` (and starts at ``start``, when given)."""
+        findings = self._findings
+        return any(m.end == end and m.label in findings and start in (None, m.start) for m in self.matches)
 
     def _describes(self, left_end: int, finding: int) -> bool:
         """Whether the finding starting at token ``finding`` describes the component ending at

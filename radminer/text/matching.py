@@ -75,6 +75,9 @@ _COORDINATORS = frozenset({"and", "or", "and/or"})
 _SHARED_REACH = 4
 #: Most words from the joiner to the nodes that a station named without its own share.
 _ELLIPSIS_REACH = 8
+#: Most tokens inside an aside in brackets that the words of a term may enclose ("right lower
+#: paratracheal (station 4R) node").
+_ASIDE_TOKENS = 3
 #: Words (match keys) that may stand between the joiner and those nodes, besides the words of
 #: body parts' names, numbers and joiners: sides, positions, units and what nodes are said to be.
 _NODE_PHRASE_WORDS = frozenset({
@@ -279,9 +282,14 @@ class Matcher:
                     j += 1
                 if j >= end:
                     break
-                node = node.get(keys[j])
-                if node is None:
+                child = node.get(keys[j])
+                if child is None and keys[j] == "(":  # "right lower paratracheal (4R) node"
+                    after = _after_aside(keys, j, end)
+                    child = None if after is None else node.get(keys[after])
+                    j = j if after is None else after
+                if child is None:
                     break
+                node = child
                 j += 1
         shared: list[Match] = []
         if not _COORDINATORS.isdisjoint(window):
@@ -370,6 +378,21 @@ class Matcher:
                 if not (word in allowed or word in _JOINERS or word[0].isdigit()):
                     break
         return out
+
+
+def _after_aside(keys: Sequence[str | None], j: int, end: int) -> int | None:
+    """The first keyed token after a short aside in brackets opening at token ``j`` ("(4R)",
+    "(station 7)": at most :data:`_ASIDE_TOKENS` tokens inside), which a term's words may enclose;
+    ``None``: no such aside."""
+    for k in range(j + 1, min(end, j + _ASIDE_TOKENS + 2)):
+        if keys[k] == ")":
+            k += 1
+            while k < end and keys[k] is None:
+                k += 1
+            return k if k < end and k > j + 2 else None
+        if keys[k] == "(":
+            return None
+    return None
 
 
 def _keyed(keys: Sequence[str | None], tokens: Iterable[int], most: int) -> list[int]:

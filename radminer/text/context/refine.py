@@ -70,6 +70,10 @@ _PAST = re.compile(r"(?:previously|formerly)\s+\Z", re.IGNORECASE)
 _ALTERNATIVE = re.compile(r"(?<!\w)or(?!\w)", re.IGNORECASE)
 #: After a mass-effect cue: the passive voice ("the IVC is compressed by", "displaced to the right by").
 _BY = re.compile(r"(?:\s+[\w-]+){0,3}?\s+by(?!\w)", re.IGNORECASE)
+#: A mass-effect cue that is a noun after the structure it moves ("mediastinal shift", "tracheal
+#: deviation"), and what may come between them.
+_COMPOUND_EFFECT = re.compile(r"shift|deviation", re.IGNORECASE)
+_BLANKS = re.compile(r"\s*")
 #: Between a mass-effect cue and its object (or the object and a passive cue): at most five words,
 #: no punctuation ("compressing the upper pole of the left kidney").
 _OBJECT_GAP = re.compile(r"\s*(?:[\w-]+\s+){0,5}")
@@ -240,8 +244,9 @@ def refine(
         # last: the clause rules above read the status the nature hedge set on the lesion
         for cue in _starting_in(natures, *sentences[k]) if natures else ():
             _nature_object(text, mentions, members, kinds, graph, rules, found, folded, sentences[k], cue)
-    for header in headers:
-        _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
+    for header, nxt in itertools.zip_longest(headers, headers[1:]):
+        titled = nxt is not None and nxt.organ  # an organ header follows it
+        _header(text, mentions, is_part, graph, rules, found, folded, header, sentences, titled=titled)
     return mentions
 
 
@@ -253,6 +258,8 @@ _DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involvin
 _PHRASE = re.compile(r"(?:(?!(?:and|or|with|without|which|that)\b)[\w.-]+\s*){1,6}", re.IGNORECASE)
 #: A cue that names the lesion its alternatives are for ("differential diagnosis for the mass").
 _DIFFERENTIAL_OF = re.compile(r"(?:differential|ddx)\b", re.IGNORECASE)
+#: A size in a noun phrase: what it describes was seen.
+_SIZE = re.compile(r"\d\s*(?:mm|cm)\b", re.IGNORECASE)
 #: A lymph node: anatomy as much as a lesion ("no enlargement of the hilar nodes").
 _NODE = re.compile(r"\bnodes?\b|\blymph", re.IGNORECASE)
 
@@ -271,7 +278,7 @@ def _definite_places(
     septation of the left adnexal cyst", "possible malignancy in the 5 mm nodule", "differential
     includes metastasis and abscess for the rim-enhancing lesion in hepatic segment 6") is
     presupposed: the words of its noun phrase up to its head (a lesion type or lesion noun, not a
-    lymph node; no trigger among them), and the body parts written next after it, are positive.
+    lymph node unless measured; no trigger among them), and the body parts written next after it, are positive.
     So is the lesion a differential is for ("differential diagnosis for the 3 cm hepatic mass
     includes HCC"). Not what another cue itself names ("no evidence of the previously seen
     nodule", "may have been passage of the stone")."""
@@ -291,8 +298,8 @@ def _definite_places(
         heads = [mentions[p].end for p in inside if kinds[p] == HEAD_CATEGORY]
         noun = rules.head_pattern.search(text, place.end(), phrase_end)
         ends = heads + ([noun.end()] if noun is not None else [])
-        if not ends or _NODE.search(text, place.end(), min(ends)):
-            continue
+        if not ends or (_NODE.search(text, place.end(), min(ends)) and not _SIZE.search(text, place.end(), min(ends))):
+            continue  # (a node is a place unless measured: "metastasis in the 8 mm left axillary node")
         said = {  # the cues of the findings said of the lesion, before it, or of its differential
             mentions[q].trigger_start
             for q in members
@@ -634,7 +641,8 @@ def _nature_object(
     reactive", "low suspicion for malignancy in", "is probably a hemangioma"): the cue sets the
     status of that nature only, not of the lesion it is said of: its subject before the cue, or
     the lesion it qualifies after it (the next lesion noun or lesion type of its clause, and the
-    body parts that locate it: "probably benign 6 mm nodule in the left lower lobe")."""
+    body parts that locate it: "probably benign 6 mm nodule in the left lower lobe"); nor what
+    follows the comma that closes it ("nodes, likely reactive, the largest in the subcarinal station")."""
     lead = rules.nature_pattern.match(text, cue.end) or rules.nature_lead.match(text, cue.end)
     if lead is None:
         return
@@ -655,6 +663,8 @@ def _nature_object(
         if cue.end <= mentions[p].start < end and mentions[p].status == "positive":
             mentions[p] = _status(mentions[p], context)
     spared = [p for p in members if mentions[p].trigger_start == cue.start and mentions[p].end <= cue.start]
+    if _CLOSED.match(text, end):  # an aside that a comma closes: "nodes, likely reactive, the largest 11 mm in ..."
+        spared += [p for p in members if mentions[p].trigger_start == cue.start and mentions[p].start >= end]
     predicate = _PREDICATE.match(text, cue.end) or _PREDICATE_CUE.search(text, cue.start, cue.end)
     if lead.re is rules.nature_pattern and not predicate:
         # (a lesion nature, "likely cysts or hemangiomas", qualifies nothing after it; nor does a
@@ -666,6 +676,8 @@ def _nature_object(
             mentions[p] = _status(mentions[p], contexts[p])
 
 
+#: After a nature hedge's object: a comma that ends it, and the start of what is said next.
+_CLOSED = re.compile(r"\s*,\s*(?:the|which|measuring|largest|up\s+to|\d)\b", re.IGNORECASE)
 #: After a nature hedge, or ending it: a verb or article that makes what follows the subject's
 #: interpretation ("is likely to represent benign cysts", "favored to represent a benign adenoma").
 _PREDICATE = re.compile(r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)|an?)\b", re.IGNORECASE)
@@ -756,7 +768,8 @@ def _mass_effects(
 ) -> None:
     """The positive body parts that a lesion of their clause presses on, written as the object
     of one of the ``cues`` (:meth:`ContextRules.mass_effect_cues`; within five words after it,
-    and those coordinated with it), or as the subject of its passive ("... by"), become
+    and those coordinated with it), as the subject of its passive ("... by"), or written just before
+    a noun cue ("mediastinal shift"), become
     ``irrelevant``, the cue their trigger: they are not where the lesion lies ("mass
     compressing the IVC and the right atrium", "the trachea is displaced to the right by a
     thyroid mass")."""
@@ -770,9 +783,10 @@ def _mass_effects(
         lo, hi = bounds[c], bounds[c + 1]
         inside = [p for p in members if lo <= mentions[p].start and mentions[p].end <= hi]
         passive = _BY.match(text, cue.end())
-        if passive:
-            side = [p for p in inside if mentions[p].start >= passive.end()]
-            span = passive.end(), hi
+        compound = _COMPOUND_EFFECT.fullmatch(cue.group())  # the structure written before it: "mediastinal shift"
+        if passive or compound:
+            side = [p for p in inside if mentions[p].start >= passive.end()] if passive else inside
+            span = (passive.end(), hi) if passive else (lo, hi)
             objects = [p for p in members if mentions[p].end <= cue.start()][::-1]  # nearest first
         else:
             side = [p for p in inside if mentions[p].end <= cue.start()]
@@ -782,15 +796,16 @@ def _mass_effects(
         if not (lesion or rules.head_pattern.search(text, *span)):
             continue
         context = Context("irrelevant", text[cue.start() : cue.end()], cue.start(), cue.end())
-        edge, gap = (cue.start() if passive else cue.end()), _OBJECT_GAP
+        backward = bool(passive or compound)
+        edge, gap = (cue.start() if backward else cue.end()), (_BLANKS if compound else _OBJECT_GAP)
         for p in objects:
             m = mentions[p]
-            lo_gap, hi_gap = (m.end, edge) if passive else (edge, m.start)
+            lo_gap, hi_gap = (m.end, edge) if backward else (edge, m.start)
             if kinds[p] != _BODYPART_CATEGORY or gap.fullmatch(text, lo_gap, hi_gap) is None:
                 break  # the object ends here
             if m.status == "positive":
                 mentions[p] = _status(m, context)
-            edge, gap = (m.start if passive else m.end), _COORDINATED
+            edge, gap = (m.start if backward else m.end), _COORDINATED
 
 
 def _clauses(
@@ -973,13 +988,31 @@ def _header(
     folded: Folded,
     header: Header,
     sentences: Sequence[tuple[int, int]],
+    *,
+    titled: bool = False,
 ) -> None:
-    """The header rules of :func:`refine` for one header."""
+    """The header rules of :func:`refine` for one header (``titled``: an organ header follows it)."""
     within = _mentions_in(mentions, header.start, header.end)
     own = [p for p in within if mentions[p].end <= header.end]
-    if not own or any(t.kind in STATUS_KINDS for t in _starting_in(found, header.start, header.end)):
-        return  # (a status cue in it: a statement before a colon, "Suspicious for HCC:", not a title)
+    cues = [t for t in _starting_in(found, header.start, header.end) if t.kind in STATUS_KINDS]
     k = bisect_left(sentences, header.end, key=itemgetter(0))
+    body = (sentences[k][0], min(sentences[k][1], header.body_end)) if k < len(sentences) else (0, 0)
+    if not own and cues and not _WORD.search(text, header.start, cues[0].start):
+        t = cues[0]  # a header that is a status cue: "Normal: liver, spleen.", "Resolved: hilar adenopathy."
+        if not _WORD.search(text, t.end, header.end) and body[0] < body[1]:
+            titled_by = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
+            for p in _mentions_in(mentions, *body):
+                if mentions[p].status == "positive" and (t.kind != "normal" or is_part[p]):
+                    mentions[p] = _status(mentions[p], titled_by)
+        return
+    if not own or cues:
+        return  # (a status cue in it: a statement before a colon, "Suspicious for HCC:", not a title)
+    if header.organ and titled and body[0] >= body[1]:  # a title over organ headers: "CHEST:\nLungs: Clear."
+        for p in own:
+            if is_part[p]:
+                m = mentions[p]
+                mentions[p] = _status(m, Context("irrelevant", m.text, m.start, m.end))
+        return
     under = _mentions_in(mentions, *sentences[k]) if k < len(sentences) and sentences[k][0] < header.body_end else None
     value = None
     if under is not None and not under:

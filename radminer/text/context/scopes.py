@@ -47,6 +47,22 @@ _ANOTHER_FINDING = re.compile(
     r"\b(?:mild|mildly|moderate|moderately|severe|severely|small|large|minimal|trace|tiny|marked|extensive)\b",
     re.IGNORECASE,
 )
+#: Just before the next target of a scope: a measurement, which describes a finding seen ("no
+#: effusion, 3 mm calcified granuloma", "suspicious for metastasis and a second 5 mm hypodensity").
+_MEASURED = re.compile(r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE)
+_MEASURED_KINDS = frozenset({"negated", "uncertain"})
+#: In the scope of "no": "the" right after a target, or one word that is no preposition and "the"
+#: right after the cue, then a verb, a new clause in dictation without stops ("no pneumothorax the
+#: right 8th rib has a lytic lesion"; not a dropped preposition, "no fracture the rest of the femur").
+_CLAUSE_AHEAD = (
+    r"(?P<the>the)\s+(?:[\w-]+\s+){0,5}(?:is|are|was|were|has|have|shows?|demonstrates?|contains?|measures?)\b"
+)
+_NEW_SUBJECT = re.compile(rf"\s+{_CLAUSE_AHEAD}", re.IGNORECASE)
+_RUN_ON = re.compile(
+    r"\s+(?!(?:of|in|into|within|to|on|at|by|for|from|with|without|involving|including|than|and|or|nor)\b)[\w-]+\s+"
+    + _CLAUSE_AHEAD,
+    re.IGNORECASE,
+)
 #: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
 #: "without invasion of the\nrenal vein"), so the break opens nothing.
 _WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
@@ -319,9 +335,17 @@ def _reach(
         if (
             out
             and forward
-            and ((trigger.kind == "negated" and _another_finding(text, *gap)) or text.find(":", *gap) >= 0)
+            and (
+                (trigger.kind == "negated" and _another_finding(text, *gap))
+                or text.find(":", *gap) >= 0
+                or (trigger.kind in _MEASURED_KINDS and _MEASURED.search(text, *gap) is not None)
+            )
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
+        if forward and text[trigger.start : trigger.end].lower() == "no":
+            run_on = (_NEW_SUBJECT if out else _RUN_ON).match(text, gap[0])
+            if run_on is not None and run_on.end("the") <= gap[1]:
+                break  # "no pneumothorax the right 8th rib has ...", "no effusion the heart is enlarged"
         if not out and trigger.adjacent and _CLAUSE_CUT.search(text, *gap):
             break  # an alternative is next to its cue: "tail lesion, side-branch IPMN vs. pseudocyst"
         if not out and forward and trigger.kind == "normal" and _COMMA_ONLY.fullmatch(text, *gap):
