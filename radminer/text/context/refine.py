@@ -175,7 +175,10 @@ def refine(
       that no other body part opens ("LUNGS: No nodules." → negated; not "Bladder wall
       thickened" under "Kidneys:"), and the other mentions of a header the status of the first
       mention of their label (or of their last words) in that sentence ("Ascites: No ascites.",
-      "Pleural effusion: No effusion." → negated).
+      "Pleural effusion: No effusion." → negated). A header that is a status cue and nothing else
+      gives its status to the first sentence under it ("Within normal limits: liver, spleen."); an
+      organ header with nothing under it before an organ header is a title: its body parts are
+      ``irrelevant`` ("CHEST:\nLungs: Normal.").
     """
     if not mentions:
         return mentions
