@@ -34,7 +34,7 @@ from ..ontology.graph import LabelGraph
 from ..ontology.labelspace import LabelSpace
 from ..ontology.loader import load_ontology
 from .analysis import MAX_SENTENCE_TOKENS, Analysis, Analyzer
-from .compose import Composer
+from .compose import Composed, Composer
 from .context import (
     HEAD_CATEGORY,
     POSITIVE,
@@ -425,9 +425,11 @@ class Extractor:
             added = _Added()
             kept = set(chosen)
             new = _mentions(analysis, [c.match for c in composed], plan, built)
-            if self._context is not None and any(not c.components for c in composed):
-                alone = [n for n, c in enumerate(composed) if not c.components]  # words only: "no splenomegaly"
-                found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi)
+            outside = _outside(matches, composed) if plan.blocks else ()  # an organ header's body part
+            if self._context is not None and (outside or any(not c.components for c in composed)):
+                # words only, "no splenomegaly"; a side under an organ header, "ADRENALS: ... Left normal."
+                alone = [n for n, c in enumerate(composed) if not c.components or n in outside]
+                found = self._context.contexts(analysis, [new[n] for n in alone], lo, hi, among=mentions)
                 for n, context in zip(alone, found, strict=True):
                     new[n] = with_context(new[n], context)
             for item, mention in zip(composed, new, strict=True):
@@ -642,6 +644,16 @@ def _mentions(
     return out
 
 
+def _outside(matches: list[Match], composed: list[Composed]) -> set[int]:
+    """The compositions (by position) with a component outside their match: an organ header's."""
+    items = [*matches, *(c.match for c in composed)]
+    return {
+        n
+        for n, c in enumerate(composed)
+        if any(items[i].start < c.match.start or items[i].end > c.match.end for i in c.components)
+    }
+
+
 def _inherit(matches: list[Match], chosen: list[Match], mentions: list[Mention]) -> list[Mention]:
     """For each match, the mention of the first chosen match that holds it (its status source).
 
@@ -810,16 +822,19 @@ class _ContextStage:
             )
         return mentions
 
-    def contexts(self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int) -> list[Context]:
-        """The contexts of ``mentions`` (of tokens ``[lo, hi)``) alone, by the trigger rules only
-        (a lesion type is never normal: "mild cardiomegaly with normal caliber vessels")."""
+    def contexts(
+        self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int, among: Sequence[Mention] = ()
+    ) -> list[Context]:
+        """The contexts of ``mentions`` (of tokens ``[lo, hi)``) by the trigger rules only, as
+        targets among those of ``among`` (the scopes they end and chain through; a lesion type
+        is never normal: "mild cardiomegaly with normal caliber vessels")."""
         if not mentions:
             return []
-        spans = [(m.start, m.end) for m in mentions]
+        spans = [(m.start, m.end) for m in (*among, *mentions)]
         text = analysis.text
         starts = self._trigger_starts(analysis, lo, hi)  # tried where a trigger may start, not searched for
         found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), starts, folded=self._fold(text))
-        contexts = [found.get(p, POSITIVE) for p in range(len(mentions))]
+        contexts = [found.get(p, POSITIVE) for p in range(len(among), len(spans))]
         return [
             POSITIVE if c.status == "normal" and self._categories.get(m.label) == HEAD_CATEGORY else c
             for m, c in zip(mentions, contexts, strict=True)
