@@ -60,8 +60,10 @@ _PART_AFTER = re.compile(
 #: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
-#: "gallbladder fossa"), not the thing itself.
-_VACATED = re.compile(r"\s+bed\b|(?<=gallbladder)\s+fossa\b|(?<=renal)\s+fossa\b", re.IGNORECASE)
+#: "gallbladder fossa") or its removal ("prior sarcoma resection"), not the thing itself.
+_VACATED = re.compile(
+    r"\s+(?:bed|resection|excision|removal)\b|(?<=gallbladder)\s+fossa\b|(?<=renal)\s+fossa\b", re.IGNORECASE
+)
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
 #: Just before a finding, a past state ("the previously enlarged node", "formerly dilated ducts").
@@ -90,7 +92,8 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
     Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
     a resemblance), and those followed by "bed" (or "fossa" after "renal" and "gallbladder")
     become ``irrelevant``: the place a removed organ or lesion leaves ("clips in the splenic
-    bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"), and so do those
+    bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"), as do those followed
+    by "resection", "excision" or "removal": what a procedure removed ("prior sarcoma resection"), and so do those
     followed by "-RADS": a reporting system's name ("Lung-RADS 2"). ``mentions`` is updated in
     place and returned."""
     descriptors = rules.descriptors
@@ -104,7 +107,7 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
                 (not _removal(m) and (vacated := _VACATED.match(text, m.end)))
                 or (vacated := _SCORE_SYSTEM.match(text, m.end))
             ):
-                word = vacated.group().strip(" \t\n-‐")  # "bed", "RADS": the trigger, without what comes before
+                word = vacated.group().strip(" \t\n-‐")  # "bed", "resection", "RADS": the trigger, without what comes before
                 mentions[p] = _status(m, Context("irrelevant", word, vacated.end() - len(word), vacated.end()))
     return mentions
 
