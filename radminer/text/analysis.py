@@ -110,10 +110,10 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
  _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
- _COMMA, _DIGIT) = (1 << i for i in range(24))  # fmt: skip
+ _COMMA, _DIGIT, _SIDE) = (1 << i for i in range(25))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
-_ORDINAL_SHIFT = 24
+_ORDINAL_SHIFT = 25
 _UPPER_ORDINALS = 32
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED
@@ -130,6 +130,9 @@ _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", ",", "and", "of", "or", "(", ")"})
+#: A side: written alone before a colon under an organ header ("KIDNEYS:\nRight: 3 cm cyst."), it
+#: is no header, and its line goes on with the organ's.
+_SIDE_WORDS = frozenset({"right", "left", "bilateral", "both", "rt", "lt"})
 #: Tokens after which a line break, or two spaces, do not end a sentence (the line was wrapped mid-phrase).
 _WRAPPED_AFTER = frozenset(
     {",", "and", "or", "of", "the", "a", "an", "with", "in", "on", "to", "for", "at", "by", "-", "/"}
@@ -384,6 +387,8 @@ def _kind(text: str) -> int:
         kind |= _JOINER
     if text.lower() in _WRAPPED_AFTER:
         kind |= _WRAPS
+    if text.lower() in _SIDE_WORDS:
+        kind |= _SIDE
     if text == ")":
         kind |= _PAREN
     elif text == "(":
@@ -645,7 +650,7 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
             pending = True
         elif kind & _COLON:
             first = _header_start(kinds, i, starts[-1])
-            if first is not None:
+            if first is not None and not (i - first == 1 and kinds[first] & _SIDE):  # "Right: 2 cm cyst" goes on
                 if first > starts[-1]:
                     starts.append(first)
                 headers.append((first, i + 1))

@@ -72,6 +72,9 @@ _PAST = re.compile(r"(?:previously|formerly)\s+\Z", re.IGNORECASE)
 _ALTERNATIVE = re.compile(r"(?<!\w)or(?!\w)", re.IGNORECASE)
 #: After a mass-effect cue: the passive voice ("the IVC is compressed by", "displaced to the right by").
 _BY = re.compile(r"(?:\s+[\w-]+){0,3}?\s+by(?!\w)", re.IGNORECASE)
+#: The categories of a mention that may press on a structure: a lesion type, or an attribute such
+#: as an enlargement.
+_BULGING = frozenset({HEAD_CATEGORY, "attribute"})
 #: A mass-effect cue that is a noun after the structure it moves ("mediastinal shift", "tracheal
 #: deviation"), and what may come between them.
 _COMPOUND_EFFECT = re.compile(r"shift|deviation", re.IGNORECASE)
@@ -107,7 +110,7 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
                 (not _removal(m) and (vacated := _VACATED.match(text, m.end)))
                 or (vacated := _SCORE_SYSTEM.match(text, m.end))
             ):
-                word = vacated.group().strip(" \t\n-‐")  # "bed", "resection", "RADS": the trigger, without what comes before
+                word = vacated.group().strip(" \t\n-‐")  # "bed", "resection", "RADS": the trigger, alone
                 mentions[p] = _status(m, Context("irrelevant", word, vacated.end() - len(word), vacated.end()))
     return mentions
 
@@ -526,6 +529,8 @@ def _exceptions(
                 q -= 1
                 if is_part[q] and where and not _related(graph, mentions[q].label, where):
                     break  # another place: "no hilar or axillary lymphadenopathy except a paratracheal node"
+                if qualified and not is_part[q]:
+                    break  # not so: "no enlarged nodes aside from a few prominent mesenteric nodes"
                 mentions[q] = _status(mentions[q], POSITIVE)
 
 
@@ -798,7 +803,9 @@ def _mass_effects(
             side = [p for p in inside if mentions[p].end <= cue.start()]
             span = lo, cue.start()
             objects = [p for p in members if mentions[p].start >= cue.end()]  # the gaps bound them
-        lesion = any(kinds[p] == HEAD_CATEGORY and mentions[p].status in ("positive", "uncertain") for p in side)
+        lesion = any(  # a lesion type, or what makes a structure bulge ("enlarged, ... indenting the bladder")
+            kinds[p] in _BULGING and mentions[p].status in ("positive", "uncertain") for p in side
+        )
         if not (lesion or rules.head_pattern.search(text, *span)):
             continue
         context = Context("irrelevant", text[cue.start() : cue.end()], cue.start(), cue.end())
