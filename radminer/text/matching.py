@@ -70,7 +70,7 @@ _STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
 #: subcarinal nodes", "precaval, aortocaval, or left paraaortic lymph nodes").
 _JOINERS = frozenset({"and", "or", "and/or", ","})
 #: Words that join two conjuncts sharing the words of a term ("right and left lower lobes").
-_COORDINATORS = frozenset({"and", "or", "and/or"})
+_COORDINATORS = frozenset({"and", "or", "and/or", "nor"})
 #: Most words a term's conjuncts share on either side.
 _SHARED_REACH = 4
 #: Most words from the joiner to the nodes that a station named without its own share.

@@ -58,8 +58,8 @@ SECTION_NAMES: dict[str, str] = {
         [
             "history", "clinical history", "medical history", "past medical history", "past history", "hx",
             "history of present illness", "hpi", "clinical information", "clinical info", "clinical data",
-            "clinical details", "clinical notes", "clinical", "past surgical history", "family history",
-            "social history",
+            "clinical details", "clinical notes", "clinical note", "clinical", "past surgical history",
+            "family history", "social history",
         ],
         "history",
     ),
@@ -67,7 +67,7 @@ SECTION_NAMES: dict[str, str] = {
         [
             "indication", "indications", "clinical indication", "clinical indications", "reason for exam",
             "reason for examination", "reason for study", "reason for referral", "reason", "clinical question",
-            "exam reason", "reason for request",
+            "exam reason", "reason for request", "mdt question", "clinical query",
         ],
         "indication",
     ),

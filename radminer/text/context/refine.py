@@ -62,7 +62,7 @@ _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
 #: "gallbladder fossa") or its removal ("prior sarcoma resection"), not the thing itself.
 _VACATED = re.compile(
-    r"\s+(?:bed|resection|excision|removal)\b|(?<=gallbladder)\s+fossa\b|(?<=renal)\s+fossa\b", re.IGNORECASE
+    r"\s+(?:bed|resection|excision|removal)\b|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b", re.IGNORECASE
 )
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
@@ -270,7 +270,7 @@ _DIFFERENTIAL_OF = re.compile(r"(?:differential|ddx)\b", re.IGNORECASE)
 #: A size in a noun phrase: what it describes was seen.
 _SIZE = re.compile(r"\d\s*(?:mm|cm)\b", re.IGNORECASE)
 #: A lymph node: anatomy as much as a lesion ("no enlargement of the hilar nodes").
-_NODE = re.compile(r"\bnodes?\b|\blymph", re.IGNORECASE)
+_NODE = re.compile(r"\bnodes?\b|\blymph\b", re.IGNORECASE)
 
 
 def _definite_places(
@@ -885,7 +885,7 @@ def _clauses(
 #: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm").
 _MEASURED = re.compile(
     r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(measures|measure|measuring|measured)\s+"
-    r"(?:up\s+to\s+|approximately\s+|about\s+)?\d+(?:\.\d+)?\s*(?:mm|cm)\b",
+    r"(?:up\s+to\s+|approximately\s+|approx\.?\s+|about\s+)?\d+(?:\.\d+)?\s*(?:mm|cm)\b",
     re.IGNORECASE,
 )
 
@@ -1030,7 +1030,8 @@ def _header(
     value = None
     if under is not None and not under:
         cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
-        if len({t.kind for t in cues}) == 1 and not (
+        excepted = any(t.kind == "exception" for t in _starting_in(found, *sentences[k]))  # "normal except for ..."
+        if len({t.kind for t in cues}) == 1 and not excepted and not (
             header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)
         ):
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)

@@ -63,6 +63,13 @@ _RUN_ON = re.compile(
     + _CLAUSE_AHEAD,
     re.IGNORECASE,
 )
+#: Between a differential cue and the target before it: an alternative that names no label ("nodes,
+#: reactive vs neoplastic"; in lower case: not a bookmark).
+_LOWER_WORD = re.compile(r"(?<!\w)[a-z][a-z-]+\b")
+#: Between the first two targets of "not": a word that makes the second the object of the first
+#: ("does not invade the pericardium"); without one, "not" bears on its word only ("not enlarged
+#: right paratracheal node": the node is there).
+_FUNCTION_WORD = re.compile(r"\b(?:the|a|an|of|in|on|at|to|for|with|by|from|into|within|any)\b", re.IGNORECASE)
 #: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
 #: "without invasion of the\nrenal vein"), so the break opens nothing.
 _WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
@@ -170,6 +177,8 @@ def statuses(
             if not _overlaps(spans, starts, t.start, t.end):
                 kept.append(t)
             elif (held := _held(t, spans, text)) is not None:  # "symmetric enhancement of": a cue holding targets
+                if t.kind == "negated":  # "nephrectomy for": the cue starts after the removal it names
+                    t = t._replace(start=max(end for start, end in spans if start < t.end and end > t.start))
                 kept.append(t)
                 status = t if t.kind == "normal" else t._replace(kind="negated")  # "has not enlarged"
                 best.update((p, (0, STATUS_KINDS.index(status.kind), status)) for p in held)
@@ -277,16 +286,24 @@ def _held(trigger: Trigger, spans: Sequence[tuple[int, int]], text: str) -> list
     "enhance homogeneously": what it calls normal is part of the cue), or a pseudo-trigger that
     opens with a negation ("no interval enlargement of", "has not enlarged": the change it denies is
     part of the cue, and is negated; what the cue keeps positive lies outside it; not "no further
-    enlargement", which says the change happened before); None when
+    enlargement", which says the change happened before); none for a forward negation that holds
+    the name of a removal ("nephrectomy for": the procedure stays as it is); None when
     ``trigger`` is another kind or crosses a target's bound (a cue inside a target, "normal pressure
     hydrocephalus", is no cue)."""
-    if trigger.kind != "normal" and not (
-        trigger.kind == "pseudo" and _DENIAL.match(text, trigger.start) and not _FURTHER.search(text, *trigger[:2])
+    removal = trigger.kind == "negated" and trigger.forward
+    if (
+        trigger.kind != "normal"
+        and not removal
+        and not (
+            trigger.kind == "pseudo" and _DENIAL.match(text, trigger.start) and not _FURTHER.search(text, *trigger[:2])
+        )
     ):
         return None
     inside = [p for p, (start, end) in enumerate(spans) if start < trigger.end and end > trigger.start]
     if any(spans[p][0] < trigger.start or spans[p][1] > trigger.end for p in inside):
         return None
+    if removal:
+        return [] if all(text[slice(*spans[p])].lower().endswith("ectomy") for p in inside) else None
     return inside
 
 
@@ -342,12 +359,24 @@ def _reach(
             )
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
+        if out and forward and trigger.end - trigger.start == 3 and text[trigger.start : trigger.end].lower() == "not":
+            first = spans[out[0][0]][0]  # "not" written just before its first target, and no object after it
+            if (
+                text[trigger.end : first].isspace()
+                and not _JOINED.search(text, *gap)
+                and not _FUNCTION_WORD.search(text, *gap)
+            ):
+                break  # "not" bears on its word: "prominent but not enlarged right paratracheal node"
         if forward and text[trigger.start : trigger.end].lower() == "no":
             run_on = (_NEW_SUBJECT if out else _RUN_ON).match(text, gap[0])
             if run_on is not None and run_on.end("the") <= gap[1]:
                 break  # "no pneumothorax the right 8th rib has ...", "no effusion the heart is enlarged"
-        if not out and trigger.adjacent and _CLAUSE_CUT.search(text, *gap):
-            break  # an alternative is next to its cue: "tail lesion, side-branch IPMN vs. pseudocyst"
+        if (
+            not out
+            and trigger.adjacent
+            and (_CLAUSE_CUT.search(text, *gap) or (not forward and _LOWER_WORD.search(text, *gap)))
+        ):
+            break  # an alternative next to its cue: "tail lesion, IPMN vs. pseudocyst", "nodes, reactive vs neoplastic"
         if not out and forward and trigger.kind == "normal" and _COMMA_ONLY.fullmatch(text, *gap):
             break  # a normal cue, a comma, a target: said of what precedes it, "liver normal, right kidney ..."
         out.append((p, start - trigger.end if forward else trigger.start - end))
