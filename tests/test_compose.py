@@ -181,6 +181,7 @@ RULES = [
     ("retrocrural and cardiophrenic lymphadenopathy", "cardiophrenic lymph node"),
     ("bulky iliac lymphadenopathy", "iliac lymph node"),
     ("3 cm left renal mass, likely renal cell carcinoma", "kidney"),
+    ("the liver shows mild diffuse fatty infiltration", "steatosis"),
 ]
 
 

@@ -62,7 +62,7 @@ LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
 ABBREVIATIONS: tuple[str, ...] = (
     "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
-    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.", "neg.", "prev.",
+    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.", "neg.", "prev.", "susp.",
 )  # fmt: skip
 
 #: Units written in mixed case, whose period spaCy keeps (a capital before it): at a sentence's
@@ -110,13 +110,13 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
  _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
- _COMMA, _DIGIT, _SIDE) = (1 << i for i in range(25))  # fmt: skip
+ _COMMA, _DIGIT, _SIDE, _OPENER) = (1 << i for i in range(26))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
-_ORDINAL_SHIFT = 25
+_ORDINAL_SHIFT = 26
 _UPPER_ORDINALS = 32
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
-_EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED
+_EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED | _OPENER
 _SKIPPED = _SPACE | _CLOSE | _TERM
 _TERMINATORS = frozenset({".", "!", "?", "..", "...", "…"})
 _CLOSERS = frozenset({")", "]", "}", '"', "'", "”", "’"})
@@ -130,6 +130,9 @@ _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", ",", "and", "of", "or", "(", ")"})
+#: Words that, capitalized after a word in lower case, open a new sentence dictated without a stop
+#: ("The 1.5 cm pancreatic cyst is unchanged The spleen is normal").
+_OPENERS = frozenset({"The", "There"})
 #: A side: written alone before a colon under an organ header ("KIDNEYS:\nRight: 3 cm cyst."), it
 #: is no header, and its line goes on with the organ's.
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "both", "rt", "lt"})
@@ -389,6 +392,8 @@ def _kind(text: str) -> int:
         kind |= _WRAPS
     if text.lower() in _SIDE_WORDS:
         kind |= _SIDE
+    if text in _OPENERS:
+        kind |= _OPENER
     if text == ")":
         kind |= _PAREN
     elif text == "(":
@@ -669,6 +674,12 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
                     continue
                 starts.append(first)  # "... nodules 2) hepatic steatosis", "... dilatation b. Sludge"
             last_item[numbered] = ordinal
+        elif kind & _OPENER:  # "... is unchanged The spleen is normal": a new sentence
+            if i and kinds[i - 1] & _ALPHA and not kinds[i - 1] & (_CAPITAL | _UPPER) and starts[-1] != i:
+                if bookmarks:
+                    start_at(i)
+                else:
+                    starts.append(i)
         elif kind & _GAP:
             if 0 < i < n - 1 and _gap_ends_sentence(kinds[i - 1], kinds[i + 1]):
                 pending = True  # "No effusion  Mild atelectasis": a line break turned into spaces

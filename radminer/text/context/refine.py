@@ -509,7 +509,8 @@ def _exceptions(
         where = [mentions[q].label for q in after if is_part[q] and not _lesion_itself(text, graph, rules, mentions[q])]
         named = [mentions[q] for q in after if mentions[q].status == "positive"]
         held = graph.expand(m.label for m in named)
-        qualified = bool(_starting_in(found, cue.end, stop)) or _NOT_WORD.search(text, cue.end, stop) is not None
+        not_so = _NOT_WORD.search(text, cue.end, stop) is not None
+        qualified = not_so or bool(_starting_in(found, cue.end, stop))
         restored = []
         for p in negated:
             m = mentions[p]
@@ -529,7 +530,7 @@ def _exceptions(
                 q -= 1
                 if is_part[q] and where and not _related(graph, mentions[q].label, where):
                     break  # another place: "no hilar or axillary lymphadenopathy except a paratracheal node"
-                if qualified and not is_part[q]:
+                if not_so and not is_part[q]:
                     break  # not so: "no enlarged nodes aside from a few prominent mesenteric nodes"
                 mentions[q] = _status(mentions[q], POSITIVE)
 
@@ -884,7 +885,7 @@ def _clauses(
 
 #: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm").
 _MEASURED = re.compile(
-    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(measures|measure|measuring|measured)\s+"
+    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(?:now\s+)?(measures|measure|measuring|measured)\s+"
     r"(?:up\s+to\s+|approximately\s+|approx\.?\s+|about\s+)?\d+(?:\.\d+)?\s*(?:mm|cm)\b",
     re.IGNORECASE,
 )
@@ -1031,8 +1032,10 @@ def _header(
     if under is not None and not under:
         cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
         excepted = any(t.kind == "exception" for t in _starting_in(found, *sentences[k]))  # "normal except for ..."
-        if len({t.kind for t in cues}) == 1 and not excepted and not (
-            header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded)
+        if (
+            len({t.kind for t in cues}) == 1
+            and not excepted
+            and not (header.organ and _lesion_nouns(text, *sentences[k], rules, found, folded))
         ):
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
