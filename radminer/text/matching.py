@@ -65,7 +65,7 @@ _new = tuple.__new__
 _NODE_WORDS = ("node", "LN", "station", "chain")
 #: Words that name a station's enlarged or diseased nodes after its name ("internal iliac
 #: lymphadenopathy", "external iliac nodal mass"), as "lymph node" and "node" name its nodes.
-_STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy")
+_STATION_HEADS = ("nodal", "adenopathy", "lymphadenopathy", "adenomegaly")
 #: Words that join a station named without its nodes to the next one's ("pretracheal and
 #: subcarinal nodes", "precaval, aortocaval, or left paraaortic lymph nodes").
 _JOINERS = frozenset({"and", "or", "and/or", ","})
