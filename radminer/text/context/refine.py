@@ -1008,18 +1008,18 @@ def _header(
     """The header rules of :func:`refine` for one header (``titled``: an organ header follows it)."""
     within = _mentions_in(mentions, header.start, header.end)
     own = [p for p in within if mentions[p].end <= header.end]
-    cues = [t for t in _starting_in(found, header.start, header.end) if t.kind in STATUS_KINDS]
+    header_cues = [t for t in _starting_in(found, header.start, header.end) if t.kind in STATUS_KINDS]
     k = bisect_left(sentences, header.end, key=itemgetter(0))
     body = (sentences[k][0], min(sentences[k][1], header.body_end)) if k < len(sentences) else (0, 0)
-    if not own and cues and not _WORD.search(text, header.start, cues[0].start):
-        t = cues[0]  # a header that is a status cue: "Normal: liver, spleen.", "Resolved: hilar adenopathy."
+    if not own and header_cues and not _WORD.search(text, header.start, header_cues[0].start):
+        t = header_cues[0]  # a header that is a status cue: "Normal: liver, spleen.", "Resolved: hilar adenopathy."
         if not _WORD.search(text, t.end, header.end) and body[0] < body[1]:
             titled_by = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
             for p in _mentions_in(mentions, *body):
                 if mentions[p].status == "positive" and (t.kind != "normal" or is_part[p]):
                     mentions[p] = _status(mentions[p], titled_by)
         return
-    if not own or cues:
+    if not own or header_cues:
         return  # (a status cue in it: a statement before a colon, "Suspicious for HCC:", not a title)
     if header.organ and titled and body[0] >= body[1]:  # a title over organ headers: "CHEST:\nLungs: Clear."
         for p in own:

@@ -49,7 +49,9 @@ _ANOTHER_FINDING = re.compile(
 )
 #: Just before the next target of a scope: a measurement, which describes a finding seen ("no
 #: effusion, 3 mm calcified granuloma", "suspicious for metastasis and a second 5 mm hypodensity").
-_MEASURED = re.compile(r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE)
+_MEASURED_NEXT = re.compile(
+    r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE
+)
 _MEASURED_KINDS = frozenset({"negated", "uncertain"})
 #: In the scope of "no": "the" right after a target, or one word that is no preposition and "the"
 #: right after the cue, then a verb, a new clause in dictation without stops ("no pneumothorax the
@@ -335,6 +337,7 @@ def _reach(
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
+    cue = text[trigger.start : trigger.end].lower() if forward and trigger.end - trigger.start <= 3 else ""
     for p in range(j, len(spans)) if forward else range(j - 1, -1, -1):
         start, end = spans[p]
         if forward:
@@ -355,11 +358,11 @@ def _reach(
             and (
                 (trigger.kind == "negated" and _another_finding(text, *gap))
                 or text.find(":", *gap) >= 0
-                or (trigger.kind in _MEASURED_KINDS and _MEASURED.search(text, *gap) is not None)
+                or (trigger.kind in _MEASURED_KINDS and _MEASURED_NEXT.search(text, *gap) is not None)
             )
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
-        if out and forward and trigger.end - trigger.start == 3 and text[trigger.start : trigger.end].lower() == "not":
+        if out and cue == "not":
             first = spans[out[0][0]][0]  # "not" written just before its first target, and no object after it
             if (
                 text[trigger.end : first].isspace()
@@ -367,7 +370,7 @@ def _reach(
                 and not _FUNCTION_WORD.search(text, *gap)
             ):
                 break  # "not" bears on its word: "prominent but not enlarged right paratracheal node"
-        if forward and text[trigger.start : trigger.end].lower() == "no":
+        if cue == "no":
             run_on = (_NEW_SUBJECT if out else _RUN_ON).match(text, gap[0])
             if run_on is not None and run_on.end("the") <= gap[1]:
                 break  # "no pneumothorax the right 8th rib has ...", "no effusion the heart is enlarged"
