@@ -182,6 +182,7 @@ RULES = [
     ("bulky iliac lymphadenopathy", "iliac lymph node"),
     ("3 cm left renal mass, likely renal cell carcinoma", "kidney"),
     ("the liver shows mild diffuse fatty infiltration", "steatosis"),
+    ("multiple calcified gall stones", "gallbladder"),
 ]
 
 

@@ -142,9 +142,15 @@ _WRAPPED_AFTER = frozenset(
 )
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
-#: period, so "e.g." and "p.o." stay whole), and an opening bracket between letters ("nodule(s)",
-#: "DIAGNOSIS(ES):").
-_INFIXES = (r";", r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})", r"(?<=[A-Za-z]{2})\.(?=\d)", r"(?<=[A-Za-z])\((?=[A-Za-z])")
+#: period, so "e.g." and "p.o." stay whole), a list number glued to its item ("2.Bilateral
+#: renal calculi"), and an opening bracket between letters ("nodule(s)", "DIAGNOSIS(ES):").
+_INFIXES = (
+    r";",
+    r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})",
+    r"(?<=[A-Za-z]{2})\.(?=\d)",
+    r"(?<=\d)\.(?=[A-Za-z]{2})",
+    r"(?<=[A-Za-z])\((?=[A-Za-z])",
+)
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
 #: Most tokens between an unclosed "(" and a list label that it encloses ("(series 4, image 2)").
 _PARENTHESIS_REACH = 8

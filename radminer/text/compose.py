@@ -508,8 +508,11 @@ class _Scope:
         if _SOFT_BOUNDARIES.isdisjoint(between):
             return False
         words = [k for k in between if k is not None]
-        if any(a in _SOFT_BOUNDARIES and b in _OPENERS for a, b in itertools.pairwise(words)):
-            return True
+        for k, (a, b) in enumerate(itertools.pairwise(words)):
+            if a not in _SOFT_BOUNDARIES:
+                continue
+            if b in _OPENERS or (b == "with" and k + 2 < len(words) and words[k + 2] in _OPENERS):
+                return True  # ", and a ...", ", with multiple liver lesions": another finding
         starts = self._finding_starts
         if starts is None:
             starts = self._finding_starts = sorted(m.start for m in self.matches if m.label in self._findings)

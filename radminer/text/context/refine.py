@@ -139,7 +139,7 @@ def refine(
 
     - A lesion type is never ``normal`` ("normal" before "hemangioma" says nothing of its presence):
       it takes the status of the other cues that reach it ("no effusion or consolidation, lungs
-      clear"), else positive.
+      clear"), else positive; but for a word inside its normal cue ("adequate opacification of").
     - Hedges on a nature: a nature hedge whose object is a nature ("are likely reactive", "low
       suspicion for malignancy in", "is likely a granuloma") sets the status of that nature only,
       not of the lesion it is said of (its subject, or the lesion the nature word qualifies after
@@ -220,7 +220,7 @@ def refine(
     for k, members in groups:
         for p in members:  # a lesion type is never normal: the status of the other cues reaching it
             m = mentions[p]
-            if m.status == "normal" and kinds[p] == HEAD_CATEGORY:
+            if m.status == "normal" and kinds[p] == HEAD_CATEGORY and not _in_cue(m):
                 context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
                 mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         _past_states(text, mentions, members, is_part, rules, found, sentences[k])
@@ -355,6 +355,13 @@ def _past_states(
         cue = next((t for t in _starting_in(found, m.end, cut) if t.kind == "normal"), None)
         if cue is not None:
             mentions[p] = _status(m, Context("negated", text[cue.start : cue.end], cue.start, cue.end))
+
+
+def _in_cue(mention: Mention) -> bool:
+    """Whether ``mention`` lies inside the cue that set its status: part of what the cue says
+    ("adequate opacification of the pulmonary arteries": contrast, no opacity)."""
+    cue = mention.trigger_start
+    return cue is not None and cue <= mention.start and mention.end <= (mention.trigger_end or 0)
 
 
 def _status(mention: Mention, context: Context) -> Mention:
@@ -895,6 +902,12 @@ _MEASURED = re.compile(
 _SUBJECT_START = re.compile(
     r"[\W\d]*(?:(?:the|both)\s+)?(?:(?!(?:in|of|at|on|with|within)\b)[a-z-]+\s+)?", re.IGNORECASE
 )
+#: Under an organ header, a size and nothing else ("Spleen: 11 cm.", "Liver: measures 16 cm in length").
+_SIZE_ONLY = re.compile(
+    r"\s*(?:(?:measures|measuring)\s+)?(?:approximately\s+|about\s+)?(\d+(?:\.\d+)?\s*(?:mm|cm))"
+    r"(?:\s+in\s+(?:length|size|craniocaudal\s+(?:length|dimension)))?\s*\.?\s*",
+    re.IGNORECASE,
+)
 #: A lymph node's size is a finding ("the largest mesenteric node measures 9 mm").
 _NODE_LABEL = "lymph node"
 
@@ -1040,6 +1053,13 @@ def _header(
             # (under an organ header a lesion noun is evidence like the others, read below with all of them)
             t = cues[0]
             value = Context(STATUS_OF[t.kind], text[t.start : t.end], t.start, t.end)
+        elif (
+            not cues
+            and header.organ
+            and (size := _SIZE_ONLY.fullmatch(text, *sentences[k])) is not None
+            and not any(_NODE_LABEL in graph.expand([mentions[p].label]) for p in own)
+        ):
+            value = Context("normal", size.group(1), *size.span(1))  # "Spleen: 11 cm": a size, no lesion
     if value is not None and header.organ:  # a lesion later under it: "LIVER: Normal in size. 2 cm cyst."
         organs = [mentions[p].label for p in own if is_part[p]]
         for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k + 1 :]):

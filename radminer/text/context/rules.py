@@ -69,6 +69,10 @@ _QUERY = re.compile(r"[^\w\s]+[^\S\n]*\w")
 _WORD_BEFORE = re.compile(r"\w")
 #: A number next: "2.0 vs. 2.2 cm" compares measurements, it names no alternatives.
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
+#: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
+_NUMBERED = re.compile(r"\.[^\S\n]*\d")
+#: A size between commas (or before a closing bracket): an apposition, not a clause.
+_APPOSED_SIZE = r"\d+(?:\.\d+)?\s*(?:x\s*\d+(?:\.\d+)?\s*)*(?:mm|cm)\s*[,)]"
 
 
 class Trigger(NamedTuple):
@@ -316,8 +320,12 @@ class ContextRules:
             if not stem.startswith(self._mass_effect_stems):
                 self._mass_effect_stems += (stem,)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern
-        #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an opener.
-        self.clause_pattern = re.compile(rf";|(?:{self.boundary_pattern.pattern})\s+(?=(?:{openers}))", re.IGNORECASE)
+        #: Where a clause of :func:`~radminer.text.context.refine` ends: ";" or a boundary before an
+        #: opener, not before a size set off by commas, which describes what precedes it ("mass,
+        #: 8.2 cm, displacing the left kidney").
+        self.clause_pattern = re.compile(
+            rf";|(?:{self.boundary_pattern.pattern})\s+(?!{_APPOSED_SIZE})(?=(?:{openers}))", re.IGNORECASE
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> ContextRules:
@@ -506,6 +514,8 @@ class ContextRules:
             if written in queries and _QUERY.match(text, at) and not (at and _WORD_BEFORE.match(text, at - 1)):
                 out.append(_new(Trigger, (at, m.end(), *queries[written])))  # "?lymphoma", ", ? abscess"
                 continue
+            if len(written) == 2 and written.lower() == "no" and _NUMBERED.match(text, m.end()):
+                continue  # "image no. 56"
             found_meaning = exact.get(written) or meaning[_compact(written)]
             if found_meaning[3] and _NUMBER_NEXT.match(text, m.end()):  # an adjacent cue between numbers
                 continue

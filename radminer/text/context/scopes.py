@@ -74,6 +74,9 @@ _LOWER_WORD = re.compile(r"(?<!\w)[a-z][a-z-]+\b")
 _FUNCTION_WORD = re.compile(r"\b(?:the|a|an|of|in|on|at|to|for|with|by|from|into|within|any)\b", re.IGNORECASE)
 #: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
 #: "without invasion of the\nrenal vein"), so the break opens nothing.
+#: Between a forward ``normal`` cue and a target: "with", which adds another finding to what the
+#: cue calls normal ("heart size normal with coronary artery calcification").
+_WITH = re.compile(r"\bwith\b", re.IGNORECASE)
 _WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
 
 
@@ -202,14 +205,12 @@ def statuses(
         before = max(triggers[preceding].end, sentence_starts[k]) if preceding >= 0 else sentence_starts[k]
         if brackets is not None and (b := brackets[n]) is not None:  # in brackets: within them
             before, after = max(before, b[0] + 1), min(after, b[1])
-        if (
-            n > 0
-            and trigger.kind == "normal"
-            and trigger.backward
-            and triggers[n - 1].kind in STATUS_KINDS
-            and triggers[n - 1].start >= sentence_starts[k]  # a status cue before it in its sentence
-        ):
-            before = _clause_start(text, rules, before, trigger.start)
+        if n > 0 and trigger.kind == "normal" and trigger.backward and triggers[n - 1].start >= sentence_starts[k]:
+            previous = triggers[n - 1]  # a cue before it in its sentence
+            if previous.kind in STATUS_KINDS:
+                before = _clause_start(text, rules, before, trigger.start)
+            elif previous.kind == "exception" and (cut := _CLAUSE_CUT.search(text, previous.end, trigger.start)):
+                before = cut.end()  # "aside from coronary calcification, the heart is unremarkable": excepted
         rank = STATUS_KINDS.index(trigger.kind)
         reaches = []
         for forward in (True, False):
@@ -380,8 +381,11 @@ def _reach(
             and (_CLAUSE_CUT.search(text, *gap) or (not forward and _LOWER_WORD.search(text, *gap)))
         ):
             break  # an alternative next to its cue: "tail lesion, IPMN vs. pseudocyst", "nodes, reactive vs neoplastic"
-        if not out and forward and trigger.kind == "normal" and _COMMA_ONLY.fullmatch(text, *gap):
-            break  # a normal cue, a comma, a target: said of what precedes it, "liver normal, right kidney ..."
+        if forward and trigger.kind == "normal":
+            if not out and _COMMA_ONLY.fullmatch(text, *gap):
+                break  # a normal cue, a comma, a target: said of what precedes it, "liver normal, right kidney ..."
+            if _WITH.search(text, *gap):
+                break  # "normal heart size with coronary calcification": the calcification is not normal
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
     return out
