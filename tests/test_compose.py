@@ -183,6 +183,17 @@ RULES = [
     ("3 cm left renal mass, likely renal cell carcinoma", "kidney"),
     ("the liver shows mild diffuse fatty infiltration", "steatosis"),
     ("multiple calcified gall stones", "gallbladder"),
+    ("mediastinal LAD", "lymphadenopathy"),
+    ("bilateral hilar LAD", "lymphadenopathy"),
+    ("left axillary LAD", "lymphadenopathy"),
+    ("cervical LAD", "lymphadenopathy"),
+    ("retroperitoneal LAD", "lymphadenopathy"),
+    ("abdominal LAD", "lymphadenopathy"),
+    ("pelvic LAD", "lymphadenopathy"),
+    ("inguinal LAD", "lymphadenopathy"),
+    ("mesenteric LAD", "lymphadenopathy"),
+    ("external iliac LAD", "lymphadenopathy"),
+    ("1.5 cm nodule in the left breast", "breast mass"),
 ]
 
 

@@ -152,6 +152,9 @@ _INFIXES = (
     r"(?<=[A-Za-z])\((?=[A-Za-z])",
 )
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
+#: A suffix split besides spaCy's: the period after a station, level or segment ("station 4R.",
+#: "segment 4A."), which spaCy keeps as if it were an abbreviation's.
+_SUFFIXES = (r"(?<=\d[A-Za-z])\.",)
 #: Most tokens between an unclosed "(" and a list label that it encloses ("(series 4, image 2)").
 _PARENTHESIS_REACH = 8
 #: Most words in a header that is not written in capitals ("Reason for exam:").
@@ -354,7 +357,7 @@ def _english_tokenizer(vocab: Vocab | None) -> Tokenizer:
         create_vocab("en", defaults) if vocab is None else vocab,
         rules=rules,
         prefix_search=compile_prefix_regex([*_PREFIXES, *prefixes]).search,
-        suffix_search=compile_suffix_regex(suffixes).search,
+        suffix_search=compile_suffix_regex([*_SUFFIXES, *suffixes]).search,
         infix_finditer=compile_infix_regex([*(defaults.infixes or ()), *_INFIXES]).finditer,
         token_match=defaults.token_match,
         url_match=_url_match(defaults.url_match),

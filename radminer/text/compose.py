@@ -327,7 +327,11 @@ class Composer:
             located = scope.located(combo)
             if len(located) < len(combo):  # a component is an organ header's
                 block = scope.block(combo[0][0])
-                if block is None or not all(block.header_end <= c[0] < block.end for c in located):
+                if (
+                    block is None
+                    or not all(block.header_end <= c[0] < block.end for c in located)
+                    or any(scope.block(c[0]) not in (None, block) for c in combo)  # two headers' words
+                ):
                     return False
                 combo = located
         keys = scope.keys

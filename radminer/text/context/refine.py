@@ -357,6 +357,13 @@ def _past_states(
             mentions[p] = _status(m, Context("negated", text[cue.start : cue.end], cue.start, cue.end))
 
 
+def _denied_nature(mention: Mention, rules: ContextRules) -> bool:
+    """Whether ``mention`` is negated by a nature hedge: what a finding is not ("soft tissue cuff,
+    not consistent with hematoma"; "nodes, reactive rather than lymphomatous"), which leaves the
+    finding there."""
+    return mention.status == "negated" and mention.trigger is not None and rules.is_nature_hedge(mention.trigger)
+
+
 def _in_cue(mention: Mention) -> bool:
     """Whether ``mention`` lies inside the cue that set its status: part of what the cue says
     ("adequate opacification of the pulmonary arteries": contrast, no opacity)."""
@@ -589,6 +596,15 @@ def _member_named(
 #: A word that qualifies what follows as not so, or short of it: "nonenlarged", "non-enlarged",
 #: "not enlarged", "mildly prominent", "subcentimeter", "borderline".
 _NOT_WORD = re.compile(r"(?<![\w-])(?:non|not(?!\w)|prominent|subcentimeter|borderline)", re.IGNORECASE)
+
+
+def _places(graph: LabelGraph, label: str) -> list[str]:
+    """The nearest body parts above the finding ``label`` in ``graph`` (pleura for "pleural
+    effusion"; none for "hernia")."""
+    if label not in graph:
+        return []
+    parts = {a for a in graph.ancestors(label) if graph.category(a) == _BODYPART_CATEGORY}
+    return [a for a in parts if not any(a in graph.ancestors(b) for b in parts)]
 
 
 def _related(graph: LabelGraph, label: str, others: Iterable[str]) -> bool:
@@ -857,7 +873,7 @@ def _clauses(
     bounds = [start, *cuts, end]
     for c, group in itertools.groupby(members, key=lambda p: bisect_right(cuts, mentions[p].start)):
         inside = list(group)  # members are sorted by start: their clauses come in order
-        findings = [mentions[p].status for p in inside if not is_part[p]]
+        findings = [mentions[p].status for p in inside if not is_part[p] and not _denied_nature(mentions[p], rules)]
         normal = [p for p in inside if mentions[p].status == "normal"]
         unfound = all(s in ("negated", "normal") for s in findings)
         bare = [p for p in inside if is_part[p] and mentions[p].status == "positive"] if unfound else []
@@ -890,9 +906,10 @@ def _clauses(
                 mentions[p] = _status(mentions[p], Context("normal", text[verb[0] : verb[1]], *verb))
 
 
-#: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm").
+#: After a body part, its size ("the spleen measures 12 cm", "the main pancreatic duct measures 2 mm",
+#: "small bowel loops measure up to 2 cm").
 _MEASURED = re.compile(
-    r"(?:(?:duct|ducts|gland|glands)\s+)?(?:(?:is|are)\s+)?(?:now\s+)?(measures|measure|measuring|measured)\s+"
+    r"(?:(?:duct|ducts|gland|glands|loop|loops)\s+)?(?:(?:is|are)\s+)?(?:now\s+)?(measures|measure|measuring|measured)\s+"
     r"(?:up\s+to\s+|approximately\s+|approx\.?\s+|about\s+)?\d+(?:\.\d+)?\s*(?:mm|cm)\b",
     re.IGNORECASE,
 )
@@ -978,8 +995,11 @@ def _excepted(
     cue, cut = front
     excepted = [q for q in inside if cue.end <= mentions[q].start < cut]
     where = [mentions[q].label for q in excepted if is_part[q]]
-    if not where or _said_normal(text, mentions, members, normal, is_part, excepted) == 1:
+    if where and _said_normal(text, mentions, members, normal, is_part, excepted) == 1:
         return normal  # (one body part said normal holds what is excepted from it)
+    where = where or [place for q in excepted for place in _places(graph, mentions[q].label)]
+    if not where:
+        return normal
     return [p for p in normal if p in excepted or _related(graph, mentions[p].label, where)]
 
 
@@ -1092,7 +1112,7 @@ def _header(
                 continue  # about another organ: "Kidneys: no stones. Bladder wall thickened."
             evidence += [_context_of(mentions[p]) for p in inside if not is_part[p] and not _removal(mentions[p])]
             nouns += _lesion_nouns(text, lo, min(hi, header.body_end), rules, found, folded)
-        evidence = evidence or nouns
+        evidence += nouns  # (an asserted lesion noun counts with the findings: "cirrhotic morphology; no focal mass")
         best = min(evidence, key=lambda c: _FINDING_RANK.get(c.status, 0), default=POSITIVE)
         if best.status != "positive":
             for p in own:
@@ -1100,10 +1120,17 @@ def _header(
                     mentions[p] = _status(mentions[p], best)
         elif not evidence:  # no finding under it: its organ is as the text under it says ("LUNGS: Clear lungs.")
             below = [mentions[q] for q in _mentions_in(mentions, header.end, header.body_end) if is_part[q]]
+            block_cues = _starting_in(found, header.end, header.body_end)
+            cues = [t for t in block_cues if t.kind in STATUS_KINDS]
+            if any(t.kind == "exception" for t in block_cues):
+                cues = []  # "Kidneys: unremarkable except for a duplex collecting system"
             for p in own:
                 said = [m for m in below if is_part[p] and _related(graph, mentions[p].label, [m.label])]
                 if said and all(m.status != "positive" for m in said):
                     mentions[p] = _status(mentions[p], _context_of(said[0]))
+                elif not below and cues and all(t.kind == "normal" for t in cues) and is_part[p]:
+                    t = cues[0]  # normal cues alone under it: "RENAL ARTERIES: Single bilaterally. Patent."
+                    mentions[p] = _status(mentions[p], Context("normal", text[t.start : t.end], t.start, t.end))
         _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
 
 

@@ -71,8 +71,9 @@ _WORD_BEFORE = re.compile(r"\w")
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 #: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
 _NUMBERED = re.compile(r"\.[^\S\n]*\d")
-#: A size between commas (or before a closing bracket): an apposition, not a clause.
-_APPOSED_SIZE = r"\d+(?:\.\d+)?\s*(?:x\s*\d+(?:\.\d+)?\s*)*(?:mm|cm)\s*[,)]"
+#: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
+#: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting").
+_APPOSED_SIZE = r"\d+(?:\.\d+)?\s*(?:x\s*\d+(?:\.\d+)?\s*)*(?:mm|cm)(?:\s+[a-z]+)?\s*[,)]"
 
 
 class Trigger(NamedTuple):

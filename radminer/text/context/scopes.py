@@ -363,6 +363,14 @@ def _reach(
             )
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
+        if (
+            not out
+            and forward
+            and trigger.kind == "uncertain"
+            and (colon := text.find(":", *gap)) >= 0
+            and _WORD.search(text, trigger.end, colon)
+        ):
+            break  # so after the hedge's object: "suspicious for recurrence at the anastomosis: 2.5 cm mass"
         if out and cue == "not":
             first = spans[out[0][0]][0]  # "not" written just before its first target, and no object after it
             if (
