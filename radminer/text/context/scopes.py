@@ -74,8 +74,8 @@ _LOWER_WORD = re.compile(r"(?<!\w)[a-z][a-z-]+\b")
 _FUNCTION_WORD = re.compile(r"\b(?:the|a|an|of|in|on|at|to|for|with|by|from|into|within|any)\b", re.IGNORECASE)
 #: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
 #: "without invasion of the\nrenal vein"), so the break opens nothing.
-#: Between a forward ``normal`` cue and a target: "with", which adds another finding to what the
-#: cue calls normal ("heart size normal with coronary artery calcification").
+#: Between a forward ``normal`` cue and a target, or a hedged target and the next: "with", which
+#: adds another finding ("heart size normal with coronary artery calcification").
 _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
 _WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
 
@@ -360,9 +360,11 @@ def _reach(
                 (trigger.kind == "negated" and _another_finding(text, *gap))
                 or text.find(":", *gap) >= 0
                 or (trigger.kind in _MEASURED_KINDS and _MEASURED_NEXT.search(text, *gap) is not None)
+                or (trigger.kind == "uncertain" and _WITH.search(text, *gap) is not None)
             )
         ):
-            break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass")
+            break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass"; "with"
+            # after a hedged target adds what is seen: "probable ureteral stone with upstream hydronephrosis")
         if (
             not out
             and forward
