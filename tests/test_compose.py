@@ -194,6 +194,13 @@ RULES = [
     ("mesenteric LAD", "lymphadenopathy"),
     ("external iliac LAD", "lymphadenopathy"),
     ("1.5 cm nodule in the left breast", "breast mass"),
+    ("retrosternal goiter", "thyroid gland"),
+    ("multinodular goiter", "enlargement"),
+    ("multinodular goitre", "thyroid gland"),
+    ("large goitre", "enlargement"),
+    ("right apical pleural-parenchymal scarring", "lung"),
+    ("pleuroparenchymal scarring at the apices", "lung"),
+    ("apical pleuroparenchymal thickening", "pleura"),
 ]
 
 

@@ -58,11 +58,13 @@ logger = logging.getLogger(__name__)
 #: Lemmatizer backends accepted by :class:`Analyzer`.
 LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
 
-#: Abbreviations whose period does not end a sentence (kept as one token; any case).
+#: Abbreviations whose period does not end a sentence (kept as one token; any case). "no." is
+#: not one: it ends a sentence ("Effusion: no. Consolidation: yes"), but before a number it is
+#: "number" and does not ("series no. 4", see ``_NUMERO``).
 ABBREVIATIONS: tuple[str, ...] = (
     "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
-    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "no.", "neg.", "prev.", "susp.",
+    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "neg.", "prev.", "susp.",
 )  # fmt: skip
 
 #: Units written in mixed case, whose period spaCy keeps (a capital before it): at a sentence's
@@ -110,10 +112,10 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
  _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
- _COMMA, _DIGIT, _SIDE, _OPENER) = (1 << i for i in range(26))  # fmt: skip
+ _COMMA, _DIGIT, _SIDE, _OPENER, _NUMERO) = (1 << i for i in range(27))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
-_ORDINAL_SHIFT = 26
+_ORDINAL_SHIFT = 27
 _UPPER_ORDINALS = 32
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED | _OPENER
@@ -403,6 +405,8 @@ def _kind(text: str) -> int:
         kind |= _SIDE
     if text in _OPENERS:
         kind |= _OPENER
+    if text.lower() == "no":
+        kind |= _NUMERO
     if text == ")":
         kind |= _PAREN
     elif text == "(":
@@ -661,6 +665,8 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
             if i > 0 and kinds[i - 1] & _NUMBER and (i - 1 == start or kinds[i - 2] & _NEWLINE):
                 last_item[True] = kinds[i - 1] >> _ORDINAL_SHIFT
                 continue  # "1." of a numbered list
+            if i > 0 and kinds[i - 1] & _NUMERO and i + 1 < n and kinds[i + 1] & _DIGIT:
+                continue  # "image no. 56": number
             pending = True
         elif kind & _COLON:
             first = _header_start(kinds, i, starts[-1])

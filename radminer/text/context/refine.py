@@ -1144,9 +1144,16 @@ def _subject_elsewhere(
 ) -> bool:
     """Whether a sentence starting at ``start`` whose first mention is ``first`` (a body part when
     ``part``) is about a body part that is none of ``organs`` nor related to one: it opens the
-    sentence, after one word at most ("Bladder wall thickened", "The spleen is normal"; not
-    "Multiple cortical cysts")."""
-    return part and len(_WORD.findall(text, start, first.start)) <= 1 and not _related(graph, first.label, organs)
+    sentence, after one word at most that is no negation ("Bladder wall thickened", "The spleen is
+    normal"; not "Multiple cortical cysts", "No cervical lymphadenopathy")."""
+    if not part or _related(graph, first.label, organs):
+        return False
+    words = _WORD.findall(text, start, first.start)
+    return not words or (len(words) == 1 and words[0].lower() not in _NEGATION_WORDS)
+
+
+#: A word before a sentence's first body part that makes it part of what is negated, not its subject.
+_NEGATION_WORDS = frozenset({"no", "without", "nil"})
 
 
 def _unnamed_organs(

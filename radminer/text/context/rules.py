@@ -37,14 +37,16 @@ logger = logging.getLogger(__name__)
 _RULES_FORMAT = "radminer-context-rules/1"
 #: Trigger kinds: those that set a status (in the order that breaks ties), and those that only
 #: end scopes (``exception``: "apart from", "other than", see :func:`refine`).
-STATUS_KINDS = ("negated", "uncertain", "normal", "other_person", "historical")
+STATUS_KINDS = ("negated", "uncertain", "normal", "other_person", "historical", "device")
 #: The status each status kind sets: its own name, but ``irrelevant`` for ``other_person``
-#: ("family history of", "brother had": what is said of another person is not the patient's) and
-#: ``historical`` ("history of", "hx of": the patient's history is no finding of the exam).
+#: ("family history of", "brother had": what is said of another person is not the patient's),
+#: ``historical`` ("history of", "hx of": the patient's history is no finding of the exam) and
+#: ``device`` ("catheter tip in the SVC": where a tube or line lies is no finding there).
 STATUS_OF: dict[str, str] = {
     **{kind: kind for kind in STATUS_KINDS},
     "other_person": "irrelevant",
     "historical": "irrelevant",
+    "device": "irrelevant",
 }
 _SCOPE_KINDS = ("pseudo", "terminate", "exception")
 #: ``adjacent``: only the nearest target on each side ("atelectasis versus pneumonia");

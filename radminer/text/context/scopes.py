@@ -74,6 +74,8 @@ _LOWER_WORD = re.compile(r"(?<!\w)[a-z][a-z-]+\b")
 _FUNCTION_WORD = re.compile(r"\b(?:the|a|an|of|in|on|at|to|for|with|by|from|into|within|any)\b", re.IGNORECASE)
 #: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
 #: "without invasion of the\nrenal vein"), so the break opens nothing.
+#: Between a target and the place written after it: "mass in the RUL", "lesion of the pancreatic head".
+_PLACED = re.compile(r"\s+(?:in|within|of|at|involving)\s+(?:the\s+)?", re.IGNORECASE)
 #: Between a forward ``normal`` cue and a target, or a hedged target and the next: "with", which
 #: adds another finding ("heart size normal with coronary artery calcification").
 _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
@@ -334,7 +336,8 @@ def _reach(
     than ``window`` words from the trigger or the previous target; ``chain=False`` keeps only
     the nearest target (and those overlapping it), and with ``phrase`` those that follow it with
     blanks only between (one noun phrase: "vascular calcification"). An ``adjacent`` trigger
-    reaches no target that a comma or a semicolon separates from it.
+    reaches no target that a comma or a semicolon separates from it; backward, it reaches the
+    lesion whose place is the nearest target too ("mass in the RUL vs. consolidation").
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -345,6 +348,9 @@ def _reach(
             beyond, gap = end > limit, (anchor, start)
         else:
             beyond, gap = start < limit, (end, anchor)
+        if not beyond and len(out) == 1 and not forward and trigger.adjacent and _PLACED.fullmatch(text, *gap):
+            out.append((p, trigger.start - end))  # the lesion its place belongs to: "mass in the RUL vs. consolidation"
+            break
         if beyond or (
             gap[1] > gap[0]
             and (
