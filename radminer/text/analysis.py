@@ -798,7 +798,12 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     words, run_on = 0, False
     while first > 0 and kinds[first - 1] & (_ALPHA | _JOINER) and not kinds[first - 1] & _SPACE:
         before = kinds[first - 1]
-        if before & _ALPHA and not before & (_CAPITAL | _WRAPS) and kinds[first] & _CAPITAL:
+        if (
+            before & _ALPHA
+            and not before & (_CAPITAL | _WRAPS)
+            and kinds[first] & _CAPITAL
+            and not (first >= 2 and kinds[first - 2] & _DIGIT)  # a unit: "5 mm LUL nodule:" is measured
+        ):
             run_on = True  # "No focal lesion Spleen: 2 cm cyst": dictated on without a stop
             break
         first -= 1
