@@ -62,7 +62,9 @@ _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
 #: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy"), not the thing itself.
 _VACATED = re.compile(
-    r"\s+(?:bed|resection|excision|removal|lobectomy|segmentectomy)\b|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b", re.IGNORECASE
+    r"\s+(?:bed|resection|excision|removal|lobectomy|segmentectomy)\b"
+    r"|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b",
+    re.IGNORECASE,
 )
 #: What may separate two body parts written after a lesion type ("in the right lobe of the liver").
 _PART_NEXT = re.compile(f"{_PART_AFTER.pattern}|{_PART_BEFORE.pattern}", re.IGNORECASE)
