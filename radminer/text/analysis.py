@@ -145,12 +145,14 @@ _WRAPPED_AFTER = frozenset(
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
 #: period, so "e.g." and "p.o." stay whole), a list number glued to its item ("2.Bilateral
-#: renal calculi"), and an opening bracket between letters ("nodule(s)", "DIAGNOSIS(ES):").
+#: renal calculi"), a header's colon glued to its text ("spleen:normal"), and an opening bracket
+#: between letters ("nodule(s)", "DIAGNOSIS(ES):").
 _INFIXES = (
     r";",
     r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})",
     r"(?<=[A-Za-z]{2})\.(?=\d)",
     r"(?<=\d)\.(?=[A-Za-z]{2})",
+    r"(?<=[A-Za-z]{2}):(?=[A-Za-z0-9])",
     r"(?<=[A-Za-z])\((?=[A-Za-z])",
 )
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
@@ -706,6 +708,8 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
             new_line = nxt & (_CAPITAL | _DIGIT) and i > 0 and not kinds[i - 1] & _WRAPS
             if list_item or nxt & _BULLET or new_line:
                 pending = True
+            if new_line and (title := _title_line(kinds, i)) is not None:
+                headers.append((title, i + 1))  # "SPLEEN\nNormal.": a header without its colon
     if pending:
         j = scan
         while j < n and kinds[j] & _SKIPPED:
@@ -815,6 +819,21 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     bullet = first - 1 if first and kinds[first - 1] & _BULLET else first  # "- Adrenals: 2 cm left nodule"
     at_line_start = bullet == 0 or bullet == sentence or kinds[bullet - 1] & _NEWLINE
     return first if first < colon and (at_line_start or run_on) else None
+
+
+def _title_line(kinds: list[int], newline: int) -> int | None:
+    """First token of a line of one to three words in capitals ending at the line break
+    ``newline`` and written alone ("LIVER", "LUNGS/PLEURA", "LYMPH NODES"): a header written
+    without its colon, when the next line starts with a capital; ``None`` otherwise."""
+    first, words = newline, 0
+    while first > 0 and not kinds[first - 1] & _NEWLINE:
+        kind = kinds[first - 1]
+        if kind & _UPPER:
+            words += 1
+        elif not kind & _JOINER or kind & _ALPHA:
+            return None
+        first -= 1
+    return first if 0 < words <= 3 and kinds[first] & _UPPER else None
 
 
 def _only_bookmark_follows(kinds: list[int], i: int, bookmarks: set[int]) -> bool:
