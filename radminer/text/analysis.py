@@ -112,10 +112,10 @@ _LEMMAS_CSV = Path(__file__).resolve().parent / "data" / "lemmas.csv"
 # token kinds (bit flags), computed once per distinct token text
 (_WORD, _TERM, _CLOSE, _COLON, _HYPHEN, _SPACE, _NEWLINE, _BLANK, _NUMBER, _UPPER, _BULLET, _ALPHA, _JOINER,
  _CAPITAL, _WRAPS, _PAREN, _LETTER, _GAP, _OPEN, _LABEL, _DOTTED, _INITIAL,
- _COMMA, _DIGIT, _SIDE, _OPENER, _NUMERO) = (1 << i for i in range(27))  # fmt: skip
+ _COMMA, _DIGIT, _SIDE, _OPENER, _NUMERO, _SEMICOLON) = (1 << i for i in range(28))  # fmt: skip
 #: The bits above ``_ORDINAL_SHIFT`` hold the ordinal of a list label ("3" → 3, "c" / "c." → 3,
 #: "C" / "C." → 35): labels continue a list when their ordinal is the previous one's plus one.
-_ORDINAL_SHIFT = 27
+_ORDINAL_SHIFT = 28
 _UPPER_ORDINALS = 32
 #: Kinds that the sentence splitter acts on; ``_SKIPPED``: kinds that do not start a sentence.
 _EVENTS = _TERM | _COLON | _NEWLINE | _PAREN | _GAP | _DOTTED | _OPENER
@@ -391,6 +391,8 @@ def _kind(text: str) -> int:
         kind |= _COLON
     elif text == ",":
         kind |= _COMMA
+    elif text == ";":
+        kind |= _SEMICOLON
     if text in _HYPHENS:
         kind |= _HYPHEN
     if text in _BULLETS:
@@ -772,7 +774,8 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     A header is words (joined by blanks, "/", "&", "-", ",", "and", "of", parentheses) before a
     colon: up to :data:`_MAX_HEADER_WORDS` + 2 words in capitals anywhere ("... normal. LUNGS:",
     "POSTOPERATIVE DIAGNOSIS(ES):"; not after a one-letter word: "CT ABD W CONTRAST:" is a
-    title), or up to :data:`_MAX_HEADER_WORDS` words of any case that start a line or the
+    title), or up to :data:`_MAX_HEADER_WORDS` words of any case that start a line (or follow a
+    ";": "Liver: normal; Spleen: normal") or the
     sentence ``sentence`` ("Impression: no effusion"). Words joined by commas ("LIVER, SPLEEN,
     PANCREAS:") must start the text or follow a line break or a terminator: in "HEART: NORMAL,
     LUNGS:" the header is "LUNGS". A capitalized word after a lowercase word that does not wrap
@@ -817,7 +820,7 @@ def _header_start(kinds: list[int], colon: int, sentence: int) -> int | None:
     while first < colon and not kinds[first] & _ALPHA:
         first += 1
     bullet = first - 1 if first and kinds[first - 1] & _BULLET else first  # "- Adrenals: 2 cm left nodule"
-    at_line_start = bullet == 0 or bullet == sentence or kinds[bullet - 1] & _NEWLINE
+    at_line_start = bullet == 0 or bullet == sentence or kinds[bullet - 1] & (_NEWLINE | _SEMICOLON)
     return first if first < colon and (at_line_start or run_on) else None
 
 

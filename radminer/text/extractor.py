@@ -731,8 +731,9 @@ def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Heade
     out = []
     for n in range(bisect_left(headers, lo, key=_first), bisect_left(headers, hi, key=_first)):
         h, e = headers[n]
-        body_end = headers[n + 1][0] if n + 1 < len(headers) else len(analysis.keys)
-        out.append(Header(starts[h], ends[e - 1], ends[body_end - 1], layout.block(h) is not None))
+        block = layout.block(h)  # (an organ block may end before the next header: "...; pancreas: normal; ...")
+        body_end = block.end if block is not None else headers[n + 1][0] if n + 1 < len(headers) else len(analysis.keys)
+        out.append(Header(starts[h], ends[e - 1], ends[body_end - 1], block is not None))
     return out
 
 

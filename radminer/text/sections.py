@@ -102,8 +102,8 @@ class Block(NamedTuple):
     """An organ header and the tokens under it.
 
     ``header``: token range of the header (its colon included); ``end``: the token where the
-    block ends (the next header, or the end of the text); ``labels``: the body-part labels
-    the header names.
+    block ends (the next header, the end of the text, or for a header after ";" the next ";");
+    ``labels``: the body-part labels the header names.
     """
 
     start: int
@@ -167,6 +167,8 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
         if name is None and inside:  # a header naming labels ("LIVER:", "Pneumothorax:") keeps the section
             organs = frozenset(m.label for m in inside if m.label in graph and graph.category(m.label) == "bodypart")
             if organs:
+                if first and keys[first - 1] == ";":  # an item of a list: "GB: calculus; pancreas: normal; ..."
+                    end = next((i for i in range(colon_end, end) if keys[i] == ";"), end)
                 blocks.append(Block(first, colon_end, end, organs))
                 if current in DEFAULT_EXCLUDED:  # "Comparison: 01/02/2023. Liver: 3 cm mass": the findings
                     current = None

@@ -60,9 +60,10 @@ _PART_AFTER = re.compile(
 #: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
-#: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy"), not the thing itself.
+#: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy"), not the thing
+#: itself; but a resection bed lies in the region before it ("right thigh resection bed").
 _VACATED = re.compile(
-    r"\s+(?:bed|resection|excision|removal|lobectomy|segmentectomy)\b"
+    r"\s+(?:bed|resection(?!\s+bed)|excision(?!\s+bed)|removal|lobectomy|segmentectomy)\b"
     r"|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b",
     re.IGNORECASE,
 )
