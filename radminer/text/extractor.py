@@ -732,7 +732,8 @@ def _headers(analysis: Analysis, layout: Layout, lo: int, hi: int) -> list[Heade
     for n in range(bisect_left(headers, lo, key=_first), bisect_left(headers, hi, key=_first)):
         h, e = headers[n]
         block = layout.block(h)  # (an organ block may end before the next header: "...; pancreas: normal; ...")
-        body_end = block.end if block is not None else headers[n + 1][0] if n + 1 < len(headers) else len(analysis.keys)
+        following = headers[n + 1][0] if n + 1 < len(headers) else len(analysis.keys)
+        body_end = following if block is None else block.end
         out.append(Header(starts[h], ends[e - 1], ends[body_end - 1], block is not None))
     return out
 

@@ -72,13 +72,13 @@ _LOWER_WORD = re.compile(r"(?<!\w)[a-z][a-z-]+\b")
 #: ("does not invade the pericardium"); without one, "not" bears on its word only ("not enlarged
 #: right paratracheal node": the node is there).
 _FUNCTION_WORD = re.compile(r"\b(?:the|a|an|of|in|on|at|to|for|with|by|from|into|within|any)\b", re.IGNORECASE)
-#: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
-#: "without invasion of the\nrenal vein"), so the break opens nothing.
 #: Between a target and the place written after it: "mass in the RUL", "lesion of the pancreatic head".
 _PLACED = re.compile(r"\s+(?:in|within|of|at|involving)\s+(?:the\s+)?", re.IGNORECASE)
 #: Between a forward ``normal`` cue and a target, or a hedged target and the next: "with", which
 #: adds another finding ("heart size normal with coronary artery calcification").
 _WITH = re.compile(r"\bwith\b", re.IGNORECASE)
+#: Just before a line break: a word that needs the next line (text wrapped inside a phrase,
+#: "without invasion of the\nrenal vein"), so the break opens nothing.
 _WRAPPED = re.compile(r"\b(?:the|a|an|of|in|into|within|to|with|without|for|at|on|by|from)[ \t]*\Z", re.IGNORECASE)
 
 
