@@ -201,6 +201,8 @@ RULES = [
     ("right apical pleural-parenchymal scarring", "lung"),
     ("pleuroparenchymal scarring at the apices", "lung"),
     ("apical pleuroparenchymal thickening", "pleura"),
+    ("adrenal glands normal except for nodular thickening of the left limb", "left adrenal gland"),
+    ("adrenal: 1 cm nodule of the right limb", "right adrenal gland"),
 ]
 
 
