@@ -203,6 +203,13 @@ RULES = [
     ("apical pleuroparenchymal thickening", "pleura"),
     ("adrenal glands normal except for nodular thickening of the left limb", "left adrenal gland"),
     ("adrenal: 1 cm nodule of the right limb", "right adrenal gland"),
+    ("nephrolithiasis on the right", "right kidney"),
+    ("a 2 cm renal cyst on the left", "left kidney"),
+    ("adrenal adenoma on the right", "right adrenal gland"),
+    ("adrenal thickening on the left", "left adrenal gland"),
+    ("pulmonary nodule on the right", "right lung"),
+    ("lung mass on the left", "left lung"),
+    ("pancreas: 12 mm cystic lesion in the body", "pancreatic body"),
 ]
 
 

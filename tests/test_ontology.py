@@ -207,6 +207,7 @@ def test_shipped_compositions_parse() -> None:
     assert [(c.words, c.labels, c.scope) for c in right_kidney] == [
         (("right",), ("kidney",), "adjacent"),  # "right renal cyst"
         (("right", "pole"), ("kidney",), "sentence"),  # "kidneys: a cyst in the right upper pole"
+        (("on the right",), ("kidney",), "sentence"),  # "nephrolithiasis on the right"
     ]
 
 

@@ -127,6 +127,9 @@ _HYPHENS = frozenset({"-", "–", "‐"})
 _SIDES = {"R": "right", "L": "left"}
 #: The plural of an abbreviation in capitals ("GGOs", "LNs").
 _ABBREVIATION_PLURAL = re.compile("[A-Z]{2,}s")
+#: Words after a dash that continue a word cut short ("Pre- and post-contrast"), so no header ends there.
+_NOT_AFTER_DASH = frozenset({"and", "or", "to"})
+_MAX_DASH_HEADER_WORDS = 3
 _HAS_HYPHEN = re.compile("[" + "".join(map(re.escape, sorted(_HYPHENS))) + "]")
 _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
@@ -156,9 +159,10 @@ _INFIXES = (
     r"(?<=[A-Za-z])\((?=[A-Za-z])",
 )
 _PREFIXES = (r"\.(?=[A-Za-z]{2})",)
-#: A suffix split besides spaCy's: the period after a station, level or segment ("station 4R.",
-#: "segment 4A."), which spaCy keeps as if it were an abbreviation's.
-_SUFFIXES = (r"(?<=\d[A-Za-z])\.",)
+#: Suffix splits besides spaCy's: the period after a station, level or segment ("station 4R.",
+#: "segment 4A."), which spaCy keeps as if it were an abbreviation's, and a hyphen at a word's
+#: end ("Liver- normal": a header's dash).
+_SUFFIXES = (r"(?<=\d[A-Za-z])\.", r"(?<=[A-Za-z]{2})-")
 #: Most tokens between an unclosed "(" and a list label that it encloses ("(series 4, image 2)").
 _PARENTHESIS_REACH = 8
 #: Most words in a header that is not written in capitals ("Reason for exam:").
@@ -552,6 +556,7 @@ class Analyzer:
         ends = list(map(add, idx, lengths))
         if _HAS_HYPHEN.search(text):
             _join_hyphenated(keys, kinds, idx, ends)
+            _mark_dash_headers(keys, kinds, idx, ends)
         if "?" in text:
             _mark_queries(text, kinds, idx, ends)
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
@@ -611,6 +616,20 @@ def _join_hyphenated(keys: list[str | None], kinds: list[int], starts: list[int]
     for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
         if ends[i - 1] == starts[i] and ends[i] == starts[i + 1] and kinds[i + 1] & _WORD:
             keys[i] = None
+
+
+def _mark_dash_headers(keys: list[str | None], kinds: list[int], starts: list[int], ends: list[int]) -> None:
+    """A hyphen with a blank after it, after one to three words that start a line, the first
+    capitalized, ends a header as a colon does ("Liver - few small cysts", "Spleen- normal"; not
+    "Pre- and post-contrast images")."""
+    for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
+        if ends[i] == starts[i + 1] or keys[i + 1] in _NOT_AFTER_DASH:
+            continue
+        first = i
+        while first > 0 and kinds[first - 1] & _ALPHA and i - first < _MAX_DASH_HEADER_WORDS:
+            first -= 1
+        if first < i and (first == 0 or kinds[first - 1] & _NEWLINE) and kinds[first] & _CAPITAL:
+            kinds[i] |= _COLON
 
 
 def _mark_queries(text: str, kinds: list[int], starts: list[int], ends: list[int]) -> None:

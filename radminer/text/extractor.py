@@ -810,7 +810,7 @@ class _ContextStage:
                 found=triggers,
                 folded=folded,
             )
-        describe(mentions, self.rules, text)
+        describe(mentions, self.rules, text, self._categories)
         if mark is not None:
             mentions = mark_irrelevant(
                 text,

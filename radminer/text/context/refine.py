@@ -59,6 +59,8 @@ _PART_AFTER = re.compile(
 )
 #: After a mention, a resemblance to it ("mass-like", "nodule-like"), not the thing itself.
 _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
+#: Just before an organ's removal, a word that leaves part of the organ ("partial thyroidectomy").
+_PARTIAL = re.compile(r"(?:partial|subtotal|hemi|sleeve|distal|proximal)[\s-]*\Z", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
 #: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy"), not the thing
 #: itself; but a resection bed lies in the region before it ("right thigh resection bed").
@@ -92,7 +94,12 @@ _COORDINATED = re.compile(
 )
 
 
-def describe(mentions: list[Mention], rules: ContextRules, text: str | None = None) -> list[Mention]:
+def describe(
+    mentions: list[Mention],
+    rules: ContextRules,
+    text: str | None = None,
+    categories: Mapping[str, str | None] | None = None,
+) -> list[Mention]:
     """Positive mentions written as one of the rules' ``descriptors`` become ``uncertain`` (their
     own text is the trigger): "nodular opacity" describes a shape, it does not assert a nodule.
     Given the ``text`` of the mentions, so do those followed by "-like" ("mass-like consolidation":
@@ -100,15 +107,27 @@ def describe(mentions: list[Mention], rules: ContextRules, text: str | None = No
     become ``irrelevant``: the place a removed organ or lesion leaves ("clips in the splenic
     bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"), as do those followed
     by "resection", "excision" or "removal": what a procedure removed ("prior sarcoma resection"), and so do those
-    followed by "-RADS": a reporting system's name ("Lung-RADS 2"). ``mentions`` is updated in
-    place and returned."""
+    followed by "-RADS": a reporting system's name ("Lung-RADS 2"). Given the ``categories`` of
+    the labels, a body part named by its removal ("splenectomy", "hysterectomy") is ``negated``:
+    the organ is gone; after "partial", "subtotal", "hemi-", "sleeve", "distal" or "proximal"
+    ("partial thyroidectomy") it is ``irrelevant``: part of it remains, and so it is when hedged
+    ("clips, perhaps from cholecystectomy"); a past removal is as any ("history of splenectomy").
+    ``mentions`` is updated in place and returned."""
     descriptors = rules.descriptors
-    if descriptors or text is not None:
+    if descriptors or text is not None or categories is not None:
         for p, m in enumerate(mentions):
+            removed = _removal(m) and categories is not None and categories.get(m.label) == "bodypart"
+            if removed and m.status == "uncertain":  # "clips, perhaps from cholecystectomy"
+                mentions[p] = _status(m, Context("irrelevant", m.text, m.start, m.end))
+            elif removed and m.status == "irrelevant" and rules.kind_of(m.trigger or "") == "historical":
+                m = mentions[p] = _status(m, POSITIVE)  # "history of splenectomy": negated below
             if m.status != "positive":
                 continue
             if m.text.lower() in descriptors or (text is not None and _RESEMBLING.match(text, m.end)):
                 mentions[p] = _status(m, Context("uncertain", m.text, m.start, m.end))
+            elif removed:
+                partial = text is not None and _PARTIAL.search(text, max(0, m.start - 12), m.start)
+                mentions[p] = _status(m, Context("irrelevant" if partial else "negated", m.text, m.start, m.end))
             elif text is not None and (
                 (not _removal(m) and (vacated := _VACATED.match(text, m.end)))
                 or (vacated := _SCORE_SYSTEM.match(text, m.end))

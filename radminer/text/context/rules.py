@@ -439,6 +439,11 @@ class ContextRules:
             return []  # (a lower-cased text holds a cue's first word if it holds the cue)
         return list(self.mass_effect_pattern.finditer(text, start, end))
 
+    def kind_of(self, phrase: str) -> str | None:
+        """The kind of ``phrase`` (a trigger's text) in these rules, or None when it is none of theirs."""
+        meaning = self._meaning.get(_compact(phrase))
+        return None if meaning is None else meaning[0]
+
     def is_nature_hedge(self, phrase: str) -> bool:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``nature_hedges``."""
         return _compact(phrase) in self.nature_hedges

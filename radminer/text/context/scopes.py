@@ -53,6 +53,8 @@ _MEASURED_NEXT = re.compile(
     r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE
 )
 _MEASURED_KINDS = frozenset({"negated", "uncertain"})
+#: Right before a negation: a comma, so the negation is one of a series ("no adenopathy, no ascites").
+_SERIES = re.compile(r",\s*\Z")
 #: In the scope of "no": "the" right after a target, or one word that is no preposition and "the"
 #: right after the cue, then a verb, a new clause in dictation without stops ("no pneumothorax the
 #: right 8th rib has a lytic lesion"; not a dropped preposition, "no fracture the rest of the femur").
@@ -214,11 +216,18 @@ def statuses(
             elif previous.kind == "exception" and (cut := _CLAUSE_CUT.search(text, previous.end, trigger.start)):
                 before = cut.end()  # "aside from coronary calcification, the heart is unremarkable": excepted
         rank = STATUS_KINDS.index(trigger.kind)
+        series = (
+            trigger.kind == "negated"
+            and n > 0
+            and triggers[n - 1].kind == "negated"
+            and triggers[n - 1].start >= sentence_starts[k]
+            and _SERIES.search(text, triggers[n - 1].end, trigger.start) is not None
+        )
         reaches = []
         for forward in (True, False):
             limit = after if forward else before
             if trigger.forward if forward else trigger.backward:
-                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=True))
+                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=True, series=series))
             elif trigger.adjacent or (forward and trigger.next):
                 phrase = forward and trigger.adjacent  # "calculus vs vascular calcification": the alternative whole
                 reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False, phrase=phrase))
@@ -329,6 +338,7 @@ def _reach(
     *,
     chain: bool,
     phrase: bool = False,
+    series: bool = False,
 ) -> list[tuple[int, int]]:
     """``(position, distance)`` of the sorted ``spans`` in one direction of ``trigger``'s scope.
 
@@ -337,7 +347,11 @@ def _reach(
     the nearest target (and those overlapping it), and with ``phrase`` those that follow it with
     blanks only between (one noun phrase: "vascular calcification"). An ``adjacent`` trigger
     reaches no target that a comma or a semicolon separates from it; backward, it reaches the
-    lesion whose place is the nearest target too ("mass in the RUL vs. consolidation").
+    lesion whose place is the nearest target too ("mass in the RUL vs. consolidation"). A
+    negation of a ``series`` ("no adenopathy, no ascites, trace effusion") stops at a comma that
+    a word of degree or size follows: that item has no negation of its own. A negation stops
+    before a target after a comma that a verb such as "shows" or "contains" follows: a clause of its
+    own ("no ascites, liver shows multiple metastases").
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -363,7 +377,13 @@ def _reach(
             out
             and forward
             and (
-                (trigger.kind == "negated" and _another_finding(text, *gap))
+                (
+                    trigger.kind == "negated"
+                    and (
+                        _another_finding(text, *gap)
+                        or (_COMMA_THE.fullmatch(text, *gap) and _SUBJECT_OF.match(text, end))
+                    )
+                )
                 or text.find(":", *gap) >= 0
                 or (trigger.kind in _MEASURED_KINDS and _MEASURED_NEXT.search(text, *gap) is not None)
                 or (trigger.kind == "uncertain" and _WITH.search(text, *gap) is not None)
@@ -371,6 +391,8 @@ def _reach(
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass"; "with"
             # after a hedged target adds what is seen: "probable ureteral stone with upstream hydronephrosis")
+        if series and forward and _SERIES_BREAK.search(text, *gap):
+            break  # "no ascites, no free air, small effusion": an item without its own negation
         if (
             not out
             and forward
@@ -405,6 +427,14 @@ def _reach(
         out.append((p, start - trigger.end if forward else trigger.start - end))
         anchor = max(anchor, end) if forward else min(anchor, start)
     return out
+
+
+#: After a target that a comma alone separates from the previous one in a negation's scope: a verb
+#: that makes it the subject of a clause of its own ("no e/o ascites, liver shows metastases").
+_COMMA_THE = re.compile(r"\s*,\s*(?:the\s+)?", re.IGNORECASE)
+_SUBJECT_OF = re.compile(r"\s+(?:shows?|demonstrates?|reveals?|contains?|has|have|measures?)\b", re.IGNORECASE)
+#: After a target in a series of negations: a comma, then a word of degree or size.
+_SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern})", re.IGNORECASE)
 
 
 def _another_finding(text: str, start: int, end: int) -> bool:
