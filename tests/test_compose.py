@@ -210,6 +210,11 @@ RULES = [
     ("pulmonary nodule on the right", "right lung"),
     ("lung mass on the left", "left lung"),
     ("pancreas: 12 mm cystic lesion in the body", "pancreatic body"),
+    ("small volume hemoperitoneum", "peritoneal cavity"),
+    ("CBD dilated to 11 mm", "ductal dilatation"),
+    ("main pancreatic duct dilatation", "ductal dilatation"),
+    ("thyroid: 8 mm nodule in the left lobe", "left lobe of thyroid gland"),
+    ("thyroid unremarkable except for a cyst in the right lobe", "right thyroid lobe"),
 ]
 
 

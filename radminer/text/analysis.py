@@ -64,7 +64,7 @@ LEMMATIZERS: tuple[str, ...] = ("spacy", "wordnet")
 ABBREVIATIONS: tuple[str, ...] = (
     "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
-    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "neg.", "prev.", "susp.",
+    "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "neg.", "prev.", "susp.", "ext.",
 )  # fmt: skip
 
 #: Units written in mixed case, whose period spaCy keeps (a capital before it): at a sentence's
@@ -149,7 +149,7 @@ _WRAPPED_AFTER = frozenset(
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
 #: period, so "e.g." and "p.o." stay whole), a list number glued to its item ("2.Bilateral
 #: renal calculi"), a header's colon glued to its text ("spleen:normal"), and an opening bracket
-#: between letters ("nodule(s)", "DIAGNOSIS(ES):").
+#: between letters ("nodule(s)", "DIAGNOSIS(ES):"), and a bullet glued to its item ("-Steatosis").
 _INFIXES = (
     r";",
     r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})",
@@ -158,7 +158,7 @@ _INFIXES = (
     r"(?<=[A-Za-z]{2}):(?=[A-Za-z0-9])",
     r"(?<=[A-Za-z])\((?=[A-Za-z])",
 )
-_PREFIXES = (r"\.(?=[A-Za-z]{2})",)
+_PREFIXES = (r"\.(?=[A-Za-z]{2})", r"-(?=[A-Za-z])")
 #: Suffix splits besides spaCy's: the period after a station, level or segment ("station 4R.",
 #: "segment 4A."), which spaCy keeps as if it were an abbreviation's, and a hyphen at a word's
 #: end ("Liver- normal": a header's dash).

@@ -40,6 +40,10 @@ _new = tuple.__new__
 #: Categories of the labels that refine() treats apart: body parts (locations) and lesion types.
 _BODYPART_CATEGORY = "bodypart"
 _WORD = re.compile(r"\w+")
+#: A letter or digit: the text under a header says something ("LIVER: ___" says nothing).
+_ALNUM = re.compile(r"[^\W_]")
+#: Before a body part that opens a sentence: blanks, "the".
+_LEADING = re.compile(r"\s*(?:the\s+)?", re.IGNORECASE)
 #: What may come before the first word of a sentence: blanks and a list label ("1.", "(2)", "-").
 _LIST_LABEL = re.compile(r"\s*(?:\(?\d{1,2}[.)]|-|\*)?\s*")
 #: The kinds of trigger a nature hedge may be ("likely", "unlikely"): not ``normal``.
@@ -205,8 +209,8 @@ def refine(
       mention of their label (or of their last words) in that sentence ("Ascites: No ascites.",
       "Pleural effusion: No effusion." → negated). A header that is a status cue and nothing else
       gives its status to the first sentence under it ("Within normal limits: liver, spleen."); an
-      organ header with nothing under it before an organ header is a title: its body parts are
-      ``irrelevant`` ("CHEST:\nLungs: Normal.").
+      organ header with no word under it, a title ("CHEST:\nLungs: Normal.") or a template's field
+      left empty ("LIVER: [ ]"), says nothing: its body parts are ``irrelevant``.
     """
     if not mentions:
         return mentions
@@ -223,6 +227,7 @@ def refine(
         and all(m.status == "positive" for m in mentions)
         and all(t.kind != "negated" for t in found)
         and not _sized(folded, sentences[0][0], sentences[-1][1])
+        and _SIZE.search(text, sentences[0][0], sentences[-1][1]) is None
     ):
         return mentions  # (a negation may cover a lesion noun: "the liver shows no lesion"; a size, a part)
     if categories is None:
@@ -246,6 +251,8 @@ def refine(
                 context = _without_cue(text, mentions, members, m.trigger_start, rules, found, folded, sentences[k])[p]
                 mentions[p] = _status(m, POSITIVE if context.status == "normal" else context)
         _past_states(text, mentions, members, is_part, rules, found, sentences[k])
+        if all(is_part[p] and mentions[p].status == "positive" for p in members):
+            _size_alone(text, mentions, members, graph, sentences[k])
         if effects:
             _mass_effects(text, mentions, members, kinds, rules, sentences[k], effects)
         uncertain = negated = normal = positive_part = unfound = False
@@ -275,15 +282,15 @@ def refine(
         # last: the clause rules above read the status the nature hedge set on the lesion
         for cue in _starting_in(natures, *sentences[k]) if natures else ():
             _nature_object(text, mentions, members, kinds, graph, rules, found, folded, sentences[k], cue)
-    for header, nxt in itertools.zip_longest(headers, headers[1:]):
-        titled = nxt is not None and nxt.organ  # an organ header follows it
-        _header(text, mentions, is_part, graph, rules, found, folded, header, sentences, titled=titled)
+    for header in headers:
+        _header(text, mentions, is_part, graph, rules, found, folded, header, sentences)
     return mentions
 
 
 #: Before a lesion named as the place of what a cue negates or hedges: a preposition and "the"
-#: ("no enhancement within the right renal cyst", "possible thrombus in the aneurysm sac").
-_DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involving|for)\s+the\s+", re.IGNORECASE)
+#: ("no enhancement within the right renal cyst", "possible thrombus in the aneurysm sac",
+#: "possibly infiltration from the adjacent mass", "no invasion by the tumor").
+_DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involving|for|from|by)\s+the\s+", re.IGNORECASE)
 #: The words of a noun phrase after "the" up to its head ("2.2 cm pancreatic tail cyst"): no
 #: punctuation, no coordination, at most six words.
 _PHRASE = re.compile(r"(?:(?!(?:and|or|with|without|which|that)\b)[\w.-]+\s*){1,6}", re.IGNORECASE)
@@ -941,9 +948,10 @@ _MEASURED = re.compile(
 _SUBJECT_START = re.compile(
     r"[\W\d]*(?:(?:the|both)\s+)?(?:(?!(?:in|of|at|on|with|within)\b)[a-z-]+\s+)?", re.IGNORECASE
 )
-#: Under an organ header, a size and nothing else ("Spleen: 11 cm.", "Liver: measures 16 cm in length").
+#: Under an organ header, or after a body part that opens its sentence, a size and nothing else
+#: ("Spleen: 11 cm.", "Liver: measures 16 cm in length", "Spleen 10.1 cm.").
 _SIZE_ONLY = re.compile(
-    r"\s*(?:(?:measures|measuring)\s+)?(?:approximately\s+|about\s+)?(\d+(?:\.\d+)?\s*(?:mm|cm))"
+    r"\s*(?:(?:measures|measuring|is)\s+)?(?:approximately\s+|about\s+)?(\d+(?:\.\d+)?\s*(?:mm|cm))"
     r"(?:\s+in\s+(?:length|size|craniocaudal\s+(?:length|dimension)))?\s*\.?\s*",
     re.IGNORECASE,
 )
@@ -1047,6 +1055,22 @@ def _front_exception(text: str, found: Sequence[Trigger], start: int, cut: int) 
     return cue if cue is not None and _LIST_LABEL.fullmatch(text, start, cue.start) else None
 
 
+def _size_alone(
+    text: str, mentions: list[Mention], members: list[int], graph: LabelGraph, sentence: tuple[int, int]
+) -> None:
+    """A body part that opens its sentence, then its size and nothing else ("Spleen 10.1 cm.", "The
+    liver measures 16 cm."), is ``normal``: a measurement, no lesion (not a lymph node's size).
+    ``members``: the sentence's mentions, body parts all positive."""
+    first, end = mentions[members[0]].start, max(mentions[p].end for p in members)
+    if (
+        _LEADING.fullmatch(text, sentence[0], first)
+        and (size := _SIZE_ONLY.fullmatch(text, end, sentence[1])) is not None
+        and _NODE_LABEL not in graph.expand([mentions[p].label for p in members])
+    ):
+        for p in members:
+            mentions[p] = _status(mentions[p], Context("normal", size.group(1), *size.span(1)))
+
+
 def _header(
     text: str,
     mentions: list[Mention],
@@ -1057,10 +1081,8 @@ def _header(
     folded: Folded,
     header: Header,
     sentences: Sequence[tuple[int, int]],
-    *,
-    titled: bool = False,
 ) -> None:
-    """The header rules of :func:`refine` for one header (``titled``: an organ header follows it)."""
+    """The header rules of :func:`refine` for one header."""
     within = _mentions_in(mentions, header.start, header.end)
     own = [p for p in within if mentions[p].end <= header.end]
     header_cues = [t for t in _starting_in(found, header.start, header.end) if t.kind in STATUS_KINDS]
@@ -1076,7 +1098,7 @@ def _header(
         return
     if not own or header_cues:
         return  # (a status cue in it: a statement before a colon, "Suspicious for HCC:", not a title)
-    if header.organ and titled and body[0] >= body[1]:  # a title over organ headers: "CHEST:\nLungs: Clear."
+    if header.organ and not _ALNUM.search(text, header.end, header.body_end):  # "CHEST:\nLungs: Clear.", "LIVER: [ ]"
         for p in own:
             if is_part[p]:
                 m = mentions[p]

@@ -73,6 +73,10 @@ _WORD_BEFORE = re.compile(r"\w")
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 #: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
 _NUMBERED = re.compile(r"\.[^\S\n]*\d")
+#: Cues that say normal only as a predicate, at the end of a clause ("trachea free.", "pleura
+#: smooth,"): before a noun they are adjectives ("free fluid", "smooth wall thickening").
+_PREDICATES = frozenset({"free", "smooth"})
+_CLAUSE_END = re.compile(r"[^\S\n]*(?:[.,;:)/]|\n|\Z|and\b)")
 #: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
 #: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting").
 _APPOSED_SIZE = r"\d+(?:\.\d+)?\s*(?:x\s*\d+(?:\.\d+)?\s*)*(?:mm|cm)(?:\s+[a-z]+)?\s*[,)]"
@@ -524,6 +528,8 @@ class ContextRules:
                 continue
             if len(written) == 2 and written.lower() == "no" and _NUMBERED.match(text, m.end()):
                 continue  # "image no. 56"
+            if written.lower() in _PREDICATES and not _CLAUSE_END.match(text, m.end()):
+                continue  # "free fluid": an adjective
             found_meaning = exact.get(written) or meaning[_compact(written)]
             if found_meaning[3] and _NUMBER_NEXT.match(text, m.end()):  # an adjacent cue between numbers
                 continue

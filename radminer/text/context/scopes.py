@@ -349,9 +349,11 @@ def _reach(
     reaches no target that a comma or a semicolon separates from it; backward, it reaches the
     lesion whose place is the nearest target too ("mass in the RUL vs. consolidation"). A
     negation of a ``series`` ("no adenopathy, no ascites, trace effusion") stops at a comma that
-    a word of degree or size follows: that item has no negation of its own. A negation stops
-    before a target after a comma that a verb such as "shows" or "contains" follows: a clause of its
-    own ("no ascites, liver shows multiple metastases").
+    a word of degree or size follows: that item has no negation of its own; so does any negation
+    at an item said known or stable ("no infiltrates, known bronchiectasis"), after a slash and a
+    word of degree or size, or after a dash between blanks. A negation stops before a target after
+    a comma that a verb such as "shows", "with" or a predicate adjective ("enlarged") follows: a
+    clause of its own ("no ascites, liver shows multiple metastases").
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -377,13 +379,7 @@ def _reach(
             out
             and forward
             and (
-                (
-                    trigger.kind == "negated"
-                    and (
-                        _another_finding(text, *gap)
-                        or (_COMMA_THE.fullmatch(text, *gap) and _SUBJECT_OF.match(text, end))
-                    )
-                )
+                (trigger.kind == "negated" and _another_finding(text, *gap))
                 or text.find(":", *gap) >= 0
                 or (trigger.kind in _MEASURED_KINDS and _MEASURED_NEXT.search(text, *gap) is not None)
                 or (trigger.kind == "uncertain" and _WITH.search(text, *gap) is not None)
@@ -391,8 +387,16 @@ def _reach(
         ):
             break  # (a colon after a target opens what it leads to: "worrisome for RCC: 3 cm mass"; "with"
             # after a hedged target adds what is seen: "probable ureteral stone with upstream hydronephrosis")
-        if series and forward and _SERIES_BREAK.search(text, *gap):
-            break  # "no ascites, no free air, small effusion": an item without its own negation
+        if (
+            forward
+            and trigger.kind == "negated"
+            and (
+                (series and _SERIES_BREAK.search(text, *gap))
+                or _NEW_ITEM.search(text, *gap)
+                or (_COMMA_THE.search(text, *gap) and _SUBJECT_OF.match(text, end))
+            )
+        ):
+            break  # "no ascites, no free air, small effusion", "no ascites, spleen enlarged": said present
         if (
             not out
             and forward
@@ -429,10 +433,23 @@ def _reach(
     return out
 
 
-#: After a target that a comma alone separates from the previous one in a negation's scope: a verb
-#: that makes it the subject of a clause of its own ("no e/o ascites, liver shows metastases").
-_COMMA_THE = re.compile(r"\s*,\s*(?:the\s+)?", re.IGNORECASE)
-_SUBJECT_OF = re.compile(r"\s+(?:shows?|demonstrates?|reveals?|contains?|has|have|measures?)\b", re.IGNORECASE)
+#: After a target that a comma alone separates from the previous one in a negation's scope: a verb,
+#: "with" or a predicate adjective that makes it the subject of a clause of its own ("no e/o
+#: ascites, liver shows metastases", "no ascites, spleen enlarged", "gallbladder with stones").
+_COMMA_THE = re.compile(r",\s*(?:the\s+)?\Z", re.IGNORECASE)
+_SUBJECT_OF = re.compile(
+    r"\s+(?:shows?|demonstrates?|reveals?|contains?|has|have|measures?|with|enlarged|dilated|distended|thickened)\b",
+    re.IGNORECASE,
+)
+#: Between two targets in a negation's scope, what opens an item said present: a comma before a
+#: finding known or seen before ("no infiltrates, known bronchiectasis"), a slash between blanks
+#: before a word of degree or size ("no pericardial effusion / small pleural effusions"), a dash
+#: between blanks ("no pneumothorax -- large effusion").
+_NEW_ITEM = re.compile(
+    r"\s*,\s*(?:only\s+)?(?:the\s+|a\s+)?(?:known|stable|unchanged|persistent|residual)\b"
+    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
+    re.IGNORECASE,
+)
 #: After a target in a series of negations: a comma, then a word of degree or size.
 _SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern})", re.IGNORECASE)
 
