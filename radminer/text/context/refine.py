@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
@@ -42,6 +42,10 @@ _BODYPART_CATEGORY = "bodypart"
 _WORD = re.compile(r"\w+")
 #: A letter or digit: the text under a header says something ("LIVER: ___" says nothing).
 _ALNUM = re.compile(r"[^\W_]")
+#: Before a body part said normal right after it: a comma that makes it a clause of its own
+#: ("node in the right axilla, breasts unremarkable"; "kidneys otherwise normal" says more).
+_COMMA_LEAD = re.compile(r",\s*(?:the\s+)?\Z", re.IGNORECASE)
+_PREDICATE_GAP = re.compile(r"\s*(?:(?:is|are|appears?|remains?)\s+)?", re.IGNORECASE)
 #: Before a body part that opens a sentence: blanks, "the".
 _LEADING = re.compile(r"\s*(?:the\s+)?", re.IGNORECASE)
 #: What may come before the first word of a sentence: blanks and a list label ("1.", "(2)", "-").
@@ -895,6 +899,19 @@ def _clauses(
     ) and not any(is_part[p] and mentions[p].status == "positive" for p in members):
         return  # no lesion to restore a normal part for, and no part to find normal
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
+    for p in members:  # "lymph node in the right axilla, breasts unremarkable": a clause of its own
+        m = mentions[p]
+        if (
+            m.status == "normal"
+            and is_part[p]
+            and m.trigger_start is not None
+            and m.trigger_start >= m.end
+            and _PREDICATE_GAP.fullmatch(text, m.end, m.trigger_start)
+            and not (m.trigger or "").lower().startswith("otherwise")
+            and (comma := _COMMA_LEAD.search(text, start, m.start)) is not None
+            and not any(comma.start() < cut <= m.start for cut in cuts)  # (", the liver is ...": cut already)
+        ):
+            insort(cuts, comma.start() + 1)
     cue = _front_exception(text, found, start, cuts[0]) if cuts else None
     front = None if cue is None else (cue, cuts[0])
     if front is not None:  # "Except for a cyst, the liver is normal": one clause, as "... normal except for a cyst"

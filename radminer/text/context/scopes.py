@@ -398,6 +398,14 @@ def _reach(
         ):
             break  # "no ascites, no free air, small effusion", "no ascites, spleen enlarged": said present
         if (
+            out
+            and not forward
+            and trigger.kind == "uncertain"
+            and text.find(",", *gap) >= 0
+            and not _LIST_GAP.fullmatch(text, *gap)
+        ):
+            break  # a hedge after its object stops at a comma with words: "thickening, mesothelioma not excluded"
+        if (
             not out
             and forward
             and trigger.kind == "uncertain"
@@ -450,6 +458,8 @@ _NEW_ITEM = re.compile(
     rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
     re.IGNORECASE,
 )
+#: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy").
+_LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
 #: After a target in a series of negations: a comma, then a word of degree or size.
 _SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern})", re.IGNORECASE)
 
