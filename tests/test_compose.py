@@ -215,6 +215,8 @@ RULES = [
     ("main pancreatic duct dilatation", "ductal dilatation"),
     ("thyroid: 8 mm nodule in the left lobe", "left lobe of thyroid gland"),
     ("thyroid unremarkable except for a cyst in the right lobe", "right thyroid lobe"),
+    ("BPH with an enlarged median lobe", "prostate"),
+    ("post left nephrectomy", "kidney"),
 ]
 
 

@@ -439,6 +439,8 @@ class Extractor:
                     m, w = mention, worst  # the status and trigger of the worst
                     fields = m.label, m.text, m.start, m.end, w.status, w.trigger, w.trigger_start, w.trigger_end
                     mention = _new(Mention, (*fields, m.section))
+                elif self._context is not None:  # "left nephrectomy": the organ named by its removal
+                    mention = self._context.described(analysis.text, mention)
                 statuses.append(mention)
                 if item.match not in kept:
                     added.add(len(mentions), mention)
@@ -823,6 +825,10 @@ class _ContextStage:
                 made=made,
             )
         return mentions
+
+    def described(self, text: str, mention: Mention) -> Mention:
+        """``mention`` (a composed one, positive) with the status :func:`describe` gives it in ``text``."""
+        return describe([mention], self.rules, text, self._categories)[0]
 
     def contexts(
         self, analysis: Analysis, mentions: list[Mention], lo: int, hi: int, among: Sequence[Mention] = ()

@@ -114,7 +114,8 @@ def describe(
     a resemblance), and those followed by "bed" (or "fossa" after "renal" and "gallbladder")
     become ``irrelevant``: the place a removed organ or lesion leaves ("clips in the splenic
     bed", "the right renal fossa"; the procedure stays: "nephrectomy bed"), as do those followed
-    by "resection", "excision" or "removal": what a procedure removed ("prior sarcoma resection"), and so do those
+    by "resection", "excision" or "removal": what a procedure removed ("prior sarcoma resection"; a lobe
+    before "lobectomy" is ``negated``: it is gone), and so do those
     followed by "-RADS": a reporting system's name ("Lung-RADS 2"). Given the ``categories`` of
     the labels, a body part named by its removal ("splenectomy", "hysterectomy") is ``negated``:
     the organ is gone; after "partial", "subtotal", "hemi-", "sleeve", "distal" or "proximal"
@@ -127,7 +128,10 @@ def describe(
             removed = _removal(m) and categories is not None and categories.get(m.label) == "bodypart"
             if removed and m.status == "uncertain":  # "clips, perhaps from cholecystectomy"
                 mentions[p] = _status(m, Context("irrelevant", m.text, m.start, m.end))
-            elif removed and m.status == "irrelevant" and rules.kind_of(m.trigger or "") == "historical":
+            elif removed and (
+                m.status == "normal"  # "left upper lobectomy for carcinoma": no finding in it, and gone
+                or (m.status == "irrelevant" and rules.kind_of(m.trigger or "") == "historical")
+            ):
                 m = mentions[p] = _status(m, POSITIVE)  # "history of splenectomy": negated below
             if m.status != "positive":
                 continue
@@ -141,7 +145,8 @@ def describe(
                 or (vacated := _SCORE_SYSTEM.match(text, m.end))
             ):
                 word = vacated.group().strip(" \t\n-‐")  # "bed", "resection", "RADS": the trigger, alone
-                mentions[p] = _status(m, Context("irrelevant", word, vacated.end() - len(word), vacated.end()))
+                status = "negated" if word.lower() == "lobectomy" else "irrelevant"  # "RUL lobectomy": the lobe is gone
+                mentions[p] = _status(m, Context(status, word, vacated.end() - len(word), vacated.end()))
     return mentions
 
 

@@ -53,6 +53,8 @@ _MEASURED_NEXT = re.compile(
     r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE
 )
 _MEASURED_KINDS = frozenset({"negated", "uncertain"})
+#: After a trigger, the rest of its sentence when it ends it.
+_ENDS = re.compile(r"[\s.;:!?]*")
 #: Right before a negation: a comma, so the negation is one of a series ("no adenopathy, no ascites").
 _SERIES = re.compile(r",\s*\Z")
 #: In the scope of "no": "the" right after a target, or one word that is no preposition and "the"
@@ -227,7 +229,10 @@ def statuses(
         for forward in (True, False):
             limit = after if forward else before
             if trigger.forward if forward else trigger.backward:
-                reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=True, series=series))
+                # a resolution that ends its sentence reaches its subject over a long description: "the
+                # hematoma in the left rectus sheath described on the 6/2018 study has completely resorbed"
+                gap = 2 * window if not forward and _ENDS.fullmatch(text, trigger.end, sentence_ends[k]) else window
+                reaches.append(_reach(text, spans, j, trigger, forward, limit, gap, chain=True, series=series))
             elif trigger.adjacent or (forward and trigger.next):
                 phrase = forward and trigger.adjacent  # "calculus vs vascular calcification": the alternative whole
                 reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False, phrase=phrase))
@@ -314,10 +319,11 @@ def _held(trigger: Trigger, spans: Sequence[tuple[int, int]], text: str) -> list
     ):
         return None
     inside = [p for p, (start, end) in enumerate(spans) if start < trigger.end and end > trigger.start]
+    if removal:  # (the removal may start before the cue: "left upper lobectomy for")
+        named = all(spans[p][1] <= trigger.end and text[slice(*spans[p])].lower().endswith("ectomy") for p in inside)
+        return [] if named else None
     if any(spans[p][0] < trigger.start or spans[p][1] > trigger.end for p in inside):
         return None
-    if removal:
-        return [] if all(text[slice(*spans[p])].lower().endswith("ectomy") for p in inside) else None
     return inside
 
 
@@ -348,8 +354,10 @@ def _reach(
     blanks only between (one noun phrase: "vascular calcification"). An ``adjacent`` trigger
     reaches no target that a comma or a semicolon separates from it; backward, it reaches the
     lesion whose place is the nearest target too ("mass in the RUL vs. consolidation"). A
-    negation of a ``series`` ("no adenopathy, no ascites, trace effusion") stops at a comma that
-    a word of degree or size follows: that item has no negation of its own; so does any negation
+    negation stops at a comma that a word of degree or size follows when it is one of a ``series``
+    ("no adenopathy, no ascites, trace effusion") or no "or" comes later in its scope ("no pleural
+    effusion, moderate ascites"; not "no focal consolidation, large pleural effusion, or
+    pneumothorax"): that item has no negation of its own; so does any negation
     at an item said known or stable ("no infiltrates, known bronchiectasis"), after a slash and a
     word of degree or size, or after a dash between blanks. A negation stops before a target after
     a comma that a verb such as "shows", "with" or a predicate adjective ("enlarged") follows: a
@@ -391,7 +399,7 @@ def _reach(
             forward
             and trigger.kind == "negated"
             and (
-                (series and _SERIES_BREAK.search(text, *gap))
+                (_SERIES_BREAK.search(text, *gap) and (series or not _OR.search(text, end, limit)))
                 or _NEW_ITEM.search(text, *gap)
                 or (_COMMA_THE.search(text, *gap) and _SUBJECT_OF.match(text, end))
             )
@@ -460,7 +468,9 @@ _NEW_ITEM = re.compile(
 )
 #: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy").
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
-#: After a target in a series of negations: a comma, then a word of degree or size.
+#: What joins the last item of a list ("no focal consolidation, large pleural effusion, or pneumothorax").
+_OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
+#: After a target in a negation's scope: a comma, then a word of degree or size.
 _SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern})", re.IGNORECASE)
 
 
