@@ -217,6 +217,23 @@ RULES = [
     ("thyroid unremarkable except for a cyst in the right lobe", "right thyroid lobe"),
     ("BPH with an enlarged median lobe", "prostate"),
     ("post left nephrectomy", "kidney"),
+    ("small effusion with adjacent basal atelectasis", "lung base"),
+    ("3.8 cm infrarenal aortic aneurysm", "abdominal aorta"),
+    ("mediastinal LAD up to 2 cm", "mediastinum lymph node"),
+    ("bilateral hilar LAD", "hilum lymph node"),
+    ("axillary LAD on the left", "axilla lymph node"),
+    ("retroperitoneal LAD", "retroperitoneum lymph node"),
+    ("abdominal LAD", "abdomen lymph node"),
+    ("pelvic LAD", "pelvis lymph node"),
+    ("inguinal LAD", "groin lymph node"),
+    ("mesenteric LAD", "mesentery lymph node"),
+    ("common iliac LAD", "iliac lymph node"),
+    ("distended thick-walled gallbladder", "thickening"),
+    ("the bladder is thick-walled and trabeculated", "thickening"),
+    ("thick-walled gastric antrum", "thickening"),
+    ("thick-walled sigmoid colon", "thickening"),
+    ("thick-walled small bowel loops", "thickening"),
+    ("thick-walled distal esophagus", "thickening"),
 ]
 
 

@@ -24,6 +24,7 @@ import itertools
 import logging
 import re
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -556,9 +557,11 @@ class Analyzer:
         ends = list(map(add, idx, lengths))
         if _HAS_HYPHEN.search(text):
             _join_hyphenated(keys, kinds, idx, ends)
-            _mark_dash_headers(keys, kinds, idx, ends)
+            _mark_dashes(keys, kinds, idx, ends)
         if "?" in text:
             _mark_queries(text, kinds, idx, ends)
+        if "*" in text or "•" in text:
+            _mark_inline_bullets(kinds, idx, ends)
         marks = self._bookmarks(doc, text) if bookmarks and self.bookmark is not None else []
         marked = {i for first, last in marks for i in range(first, last)}
         for i in marked:
@@ -618,18 +621,45 @@ def _join_hyphenated(keys: list[str | None], kinds: list[int], starts: list[int]
             keys[i] = None
 
 
-def _mark_dash_headers(keys: list[str | None], kinds: list[int], starts: list[int], ends: list[int]) -> None:
+def _mark_dashes(keys: list[str | None], kinds: list[int], starts: list[int], ends: list[int]) -> None:
     """A hyphen with a blank after it, after one to three words that start a line, the first
-    capitalized, ends a header as a colon does ("Liver - few small cysts", "Spleen- normal"; not
-    "Pre- and post-contrast images")."""
+    capitalized (or after a ";"), ends a header as a colon does ("Liver - few small cysts",
+    "Spleen- normal", "...; spleen - normal"; not "Pre- and post-contrast images"); elsewhere,
+    with blanks on both sides and a word before it, it ends a sentence where its line has two
+    such dashes at least, a list ("Findings - liver normal - 2 cm mass right adrenal - kidneys
+    normal"; not "enlarged node - reactive vs neoplastic")."""
+    separators: list[int] = []
     for i in compress(range(1, len(kinds) - 1), map(_HYPHEN.__and__, kinds[1:-1])):
         if ends[i] == starts[i + 1] or keys[i + 1] in _NOT_AFTER_DASH:
             continue
         first = i
         while first > 0 and kinds[first - 1] & _ALPHA and i - first < _MAX_DASH_HEADER_WORDS:
             first -= 1
-        if first < i and (first == 0 or kinds[first - 1] & _NEWLINE) and kinds[first] & _CAPITAL:
+        line_start = first == 0 or kinds[first - 1] & _NEWLINE
+        if first < i and ((line_start and kinds[first] & _CAPITAL) or (first and kinds[first - 1] & _SEMICOLON)):
             kinds[i] |= _COLON
+        elif ends[i - 1] < starts[i] and kinds[i - 1] & _ALPHA and kinds[i + 1] & (_ALPHA | _DIGIT):
+            separators.append(i)
+    if len(separators) > 1:
+        breaks = list(compress(range(len(kinds)), map(_NEWLINE.__and__, kinds)))
+        lines = [bisect_right(breaks, i) for i in separators]
+        per_line = Counter(lines)
+        for i, line in zip(separators, lines, strict=True):
+            if per_line[line] > 1:
+                kinds[i] |= _TERM
+
+
+def _mark_inline_bullets(kinds: list[int], starts: list[int], ends: list[int]) -> None:
+    """A bullet other than a hyphen ("*", "•") between blanks inside a line ends a sentence: items
+    written on one line ("* No free fluid * Uterus: fibroid * Ovaries normal")."""
+    for i in compress(range(1, len(kinds) - 1), map(_BULLET.__and__, kinds[1:-1])):
+        if (
+            not kinds[i] & _HYPHEN
+            and not kinds[i - 1] & (_NEWLINE | _DIGIT)  # (not a line's bullet, nor "2 * 3 cm")
+            and ends[i - 1] < starts[i]
+            and ends[i] < starts[i + 1]
+        ):
+            kinds[i] |= _TERM
 
 
 def _mark_queries(text: str, kinds: list[int], starts: list[int], ends: list[int]) -> None:

@@ -70,10 +70,11 @@ _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 #: Just before an organ's removal, a word that leaves part of the organ ("partial thyroidectomy").
 _PARTIAL = re.compile(r"(?:partial|subtotal|hemi|sleeve|distal|proximal)[\s-]*\Z", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
-#: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy"), not the thing
+#: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy", "axillary lymph
+#: node dissection"; not "aortic dissection"), not the thing
 #: itself; but a resection bed lies in the region before it ("right thigh resection bed").
 _VACATED = re.compile(
-    r"\s+(?:bed|resection(?!\s+bed)|excision(?!\s+bed)|removal|lobectomy|segmentectomy)\b"
+    r"\s+(?:bed|resection(?!\s+bed)|excision(?!\s+bed)|removal|lobectomy|segmentectomy)\b|(?<=node)s?\s+dissection\b"
     r"|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b",
     re.IGNORECASE,
 )
@@ -1129,7 +1130,12 @@ def _header(
     under = _mentions_in(mentions, *sentences[k]) if k < len(sentences) and sentences[k][0] < header.body_end else None
     value = None
     if under is not None and not under:
-        cues = [t for t in _starting_in(found, *sentences[k]) if t.kind in STATUS_KINDS]
+        cues = [  # (not a hedge on a nature: "Enlarged node: likely reactive" keeps the node)
+            t
+            for t in _starting_in(found, *sentences[k])
+            if t.kind in STATUS_KINDS
+            and not (rules.is_nature_hedge(text[t.start : t.end]) and rules.nature_pattern.match(text, t.end))
+        ]
         excepted = any(t.kind == "exception" for t in _starting_in(found, *sentences[k]))  # "normal except for ..."
         if (
             len({t.kind for t in cues}) == 1

@@ -405,12 +405,14 @@ def _reach(
             )
         ):
             break  # "no ascites, no free air, small effusion", "no ascites, spleen enlarged": said present
+        if not out and not forward and trigger.kind == "uncertain" and _WITH.search(text, *gap):
+            break  # a hedge after "with" is on what follows it: "mass with suspected internal hemorrhage"
         if (
             out
             and not forward
             and trigger.kind == "uncertain"
             and text.find(",", *gap) >= 0
-            and not _LIST_GAP.fullmatch(text, *gap)
+            and (not _LIST_GAP.fullmatch(text, *gap) or (len(out) == 1 and not _OR_AND.search(text, *gap)))
         ):
             break  # a hedge after its object stops at a comma with words: "thickening, mesothelioma not excluded"
         if (
@@ -466,7 +468,9 @@ _NEW_ITEM = re.compile(
     rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
     re.IGNORECASE,
 )
-#: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy").
+#: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy");
+#: the last two joined by "and" / "or" ("fluid in the pelvis, abscess cannot be ruled out" is no list).
+_OR_AND = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
 #: What joins the last item of a list ("no focal consolidation, large pleural effusion, or pneumothorax").
 _OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
