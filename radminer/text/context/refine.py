@@ -71,10 +71,10 @@ _RESEMBLING = re.compile(r"[-‐]like\b", re.IGNORECASE)
 _PARTIAL = re.compile(r"(?:partial|subtotal|hemi|sleeve|distal|proximal)[\s-]*\Z", re.IGNORECASE)
 #: After a mention, the place it leaves once removed ("splenic bed", "tumor bed", "renal fossa",
 #: "gallbladder fossa") or its removal ("prior sarcoma resection", "RUL lobectomy", "axillary lymph
-#: node dissection"; not "aortic dissection"), not the thing
+#: node dissection"; not "aortic dissection"; "hernia repair"), not the thing
 #: itself; but a resection bed lies in the region before it ("right thigh resection bed").
 _VACATED = re.compile(
-    r"\s+(?:bed|resection(?!\s+bed)|excision(?!\s+bed)|removal|lobectomy|segmentectomy)\b|(?<=node)s?\s+dissection\b"
+    r"\s+(?:bed|resection(?!\s+bed)|excision(?!\s+bed)|removal|lobectomy|segmentectomy)\b|(?<=node)s?\s+dissection\b|(?<=hernia)\s+repair\b"
     r"|(?:(?<=gallbladder)|(?<=\bgb)|(?<=renal))\s+fossa\b",
     re.IGNORECASE,
 )
@@ -299,8 +299,11 @@ def refine(
 
 #: Before a lesion named as the place of what a cue negates or hedges: a preposition and "the"
 #: ("no enhancement within the right renal cyst", "possible thrombus in the aneurysm sac",
-#: "possibly infiltration from the adjacent mass", "no invasion by the tumor").
-_DEFINITE_PLACE = re.compile(r"(?<!\w)(?:in|within|inside|into|of|along|involving|for|from|by)\s+the\s+", re.IGNORECASE)
+#: "possibly infiltration from the adjacent mass", "no invasion by the tumor", "differential
+#: considerations for this nodule").
+_DEFINITE_PLACE = re.compile(
+    r"(?<!\w)(?:in|within|inside|into|of|along|involving|for|from|by)\s+(?:the|this|these)\s+", re.IGNORECASE
+)
 #: The words of a noun phrase after "the" up to its head ("2.2 cm pancreatic tail cyst"): no
 #: punctuation, no coordination, at most six words.
 _PHRASE = re.compile(r"(?:(?!(?:and|or|with|without|which|that)\b)[\w.-]+\s*){1,6}", re.IGNORECASE)
@@ -1176,6 +1179,14 @@ def _header(
             mentions[p] = _status(m, _context_of(mentions[same]))
     if header.organ:
         organs = [mentions[p].label for p in own if is_part[p]]
+        block = _mentions_in(mentions, header.end, header.body_end)
+        removed = next((q for q in block if _removal(mentions[q]) and mentions[q].label in organs), None)
+        if removed is not None:  # "GALLBLADDER: Status post cholecystectomy.": the organ is gone
+            r = mentions[removed]
+            for p in own:
+                if is_part[p]:
+                    mentions[p] = _status(mentions[p], Context("negated", r.text, r.start, r.end))
+            return
         evidence: list[Context] = []
         nouns: list[Context] = []
         for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k:]):
@@ -1217,8 +1228,11 @@ def _subject_elsewhere(
     """Whether a sentence starting at ``start`` whose first mention is ``first`` (a body part when
     ``part``) is about a body part that is none of ``organs`` nor related to one: it opens the
     sentence, after one word at most that is no negation ("Bladder wall thickened", "The spleen is
-    normal"; not "Multiple cortical cysts", "No cervical lymphadenopathy")."""
+    normal"; not "No cervical lymphadenopathy"), and a tissue of no place (a body part alone in the
+    hierarchy: "Bilateral cortical cysts" under "KIDNEYS:" are the kidneys' cortex) is none."""
     if not part or _related(graph, first.label, organs):
+        return False
+    if not graph.parents(first.label) and not graph.children(first.label):
         return False
     words = _WORD.findall(text, start, first.start)
     return not words or (len(words) == 1 and words[0].lower() not in _NEGATION_WORDS)

@@ -411,8 +411,14 @@ def _reach(
             out
             and not forward
             and trigger.kind == "uncertain"
-            and text.find(",", *gap) >= 0
-            and (not _LIST_GAP.fullmatch(text, *gap) or (len(out) == 1 and not _OR_AND.search(text, *gap)))
+            and (
+                _SPACED_DASH.search(text, *gap)
+                or (_AND_A.search(text, *gap) and "both" not in text[trigger.start : trigger.end].lower())
+                or (
+                    text.find(",", *gap) >= 0
+                    and (not _LIST_GAP.fullmatch(text, *gap) or (len(out) == 1 and not _OR_AND.search(text, *gap)))
+                )
+            )
         ):
             break  # a hedge after its object stops at a comma with words: "thickening, mesothelioma not excluded"
         if (
@@ -471,6 +477,11 @@ _NEW_ITEM = re.compile(
 #: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy");
 #: the last two joined by "and" / "or" ("fluid in the pelvis, abscess cannot be ruled out" is no list).
 _OR_AND = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
+#: A dash between blanks, "and a": what a hedge after its object does not reach over ("thickening - neoplasm
+#: not excluded", "a lucency in the right hemidiaphragm and a small amount of free air may be present";
+#: not "a cyst and a carcinoma are both possible").
+_AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
+_SPACED_DASH = re.compile(r"\s[-–—]+\s")
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
 #: What joins the last item of a list ("no focal consolidation, large pleural effusion, or pneumothorax").
 _OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
