@@ -234,6 +234,12 @@ RULES = [
     ("thick-walled sigmoid colon", "thickening"),
     ("thick-walled small bowel loops", "thickening"),
     ("thick-walled distal esophagus", "thickening"),
+    ("mild right hydronephrosis", "right kidney"),
+    ("moderate left hydronephrosis", "left kidney"),
+    ("acute pulmonary embolus", "pulmonary artery"),
+    ("no pulmonary embolism", "pulmonary artery"),
+    ("cholecystolithiasis", "calculus"),
+    ("cholecystolithiasis without cholecystitis", "gallbladder"),
 ]
 
 

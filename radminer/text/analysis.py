@@ -66,6 +66,7 @@ ABBREVIATIONS: tuple[str, ...] = (
     "approx.", "fig.", "figs.", "e.g.", "i.e.", "vs.", "cf.", "dr.", "incl.",
     "resp.", "pt.", "pts.", "img.", "ser.", "ant.", "post.", "sup.", "inf.", "lat.",
     "med.", "prox.", "dist.", "approx.", "hx.", "mr.", "mrs.", "ms.", "neg.", "prev.", "susp.", "ext.",
+    "lt.", "rt.",
 )  # fmt: skip
 
 #: Units written in mixed case, whose period spaCy keeps (a capital before it): at a sentence's

@@ -53,6 +53,9 @@ _MEASURED_NEXT = re.compile(
     r"\d(?:[\d.]*\d)?\s*(?:mm|cm)(?:\s+(?!(?:in|of|within|at|on)\b)[\w-]+){0,2}\s*\Z", re.IGNORECASE
 )
 _MEASURED_KINDS = frozenset({"negated", "uncertain"})
+#: Between two targets of a negation or hedge: ", and" before a word that opens another finding
+#: ("possibly representing metastasis, and multiple enlarged retroperitoneal nodes").
+_AND_ANOTHER = re.compile(r",\s*and\s+(?:a|an|another|multiple|several|numerous|few|two|three|\d)\b", re.IGNORECASE)
 #: After a trigger, the rest of its sentence when it ends it.
 _ENDS = re.compile(r"[\s.;:!?]*")
 #: Right before a negation: a comma, so the negation is one of a series ("no adenopathy, no ascites").
@@ -354,10 +357,10 @@ def _reach(
     blanks only between (one noun phrase: "vascular calcification"). An ``adjacent`` trigger
     reaches no target that a comma or a semicolon separates from it; backward, it reaches the
     lesion whose place is the nearest target too ("mass in the RUL vs. consolidation"). A
-    negation stops at a comma that a word of degree or size follows when it is one of a ``series``
-    ("no adenopathy, no ascites, trace effusion") or no "or" comes later in its scope ("no pleural
-    effusion, moderate ascites"; not "no focal consolidation, large pleural effusion, or
-    pneumothorax"): that item has no negation of its own; so does any negation
+    negation stops at a comma that a word of degree or size (or a side) follows when it is one of
+    a ``series`` ("no adenopathy, no ascites, trace effusion") or no "or" or "and" comes later in
+    its scope ("no pleural effusion, moderate ascites"; not "no focal consolidation, large pleural
+    effusion, or pneumothorax"): that item has no negation of its own; so does any negation
     at an item said known or stable ("no infiltrates, known bronchiectasis"), after a slash and a
     word of degree or size, or after a dash between blanks. A negation stops before a target after
     a comma that a verb such as "shows", "with" or a predicate adjective ("enlarged") follows: a
@@ -390,6 +393,7 @@ def _reach(
                 (trigger.kind == "negated" and _another_finding(text, *gap))
                 or text.find(":", *gap) >= 0
                 or (trigger.kind in _MEASURED_KINDS and _MEASURED_NEXT.search(text, *gap) is not None)
+                or (trigger.kind in _MEASURED_KINDS and _AND_ANOTHER.search(text, *gap) is not None)
                 or (trigger.kind == "uncertain" and _WITH.search(text, *gap) is not None)
             )
         ):
@@ -399,7 +403,13 @@ def _reach(
             forward
             and trigger.kind == "negated"
             and (
-                (_SERIES_BREAK.search(text, *gap) and (series or not _OR.search(text, end, limit)))
+                (
+                    (
+                        _SERIES_BREAK.search(text, *gap)
+                        or (_COMMA_THE.search(text, *gap) and _SIDE_AT.match(text, start))
+                    )
+                    and (series or not _OR.search(text, end, limit))
+                )
                 or _NEW_ITEM.search(text, *gap)
                 or (_COMMA_THE.search(text, *gap) and _SUBJECT_OF.match(text, end))
             )
@@ -467,11 +477,11 @@ _SUBJECT_OF = re.compile(
 )
 #: Between two targets in a negation's scope, what opens an item said present: a comma before a
 #: finding known or seen before ("no infiltrates, known bronchiectasis"), a slash between blanks
-#: before a word of degree or size ("no pericardial effusion / small pleural effusions"), a dash
-#: between blanks ("no pneumothorax -- large effusion").
+#: before a word of degree or size ("no pericardial effusion / small pleural effusions") or a slash
+#: then a capital ("no ascites/ Fatty liver"), a dash between blanks ("no pneumothorax -- large effusion").
 _NEW_ITEM = re.compile(
     r"\s*,\s*(?:only\s+)?(?:the\s+|a\s+)?(?:known|stable|unchanged|persistent|residual)\b"
-    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
+    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|/\s+(?=[A-Z])|\s(?:--|—|–)\s",
     re.IGNORECASE,
 )
 #: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy");
@@ -483,10 +493,13 @@ _OR_AND = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 _AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
 _SPACED_DASH = re.compile(r"\s[-–—]+\s")
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
-#: What joins the last item of a list ("no focal consolidation, large pleural effusion, or pneumothorax").
-_OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
-#: After a target in a negation's scope: a comma, then a word of degree or size.
-_SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern})", re.IGNORECASE)
+#: A side at a target's start ("no hydronephrosis, right renal stone": the side opens the item).
+_SIDE_AT = re.compile(r"(?:right|left|rt|lt|bilateral)\b", re.IGNORECASE)
+#: What joins the last item of a list ("no focal consolidation, large pleural effusion, or
+#: pneumothorax"; "no right renal cyst, left adrenal nodule and hepatic mass").
+_OR = re.compile(r"\b(?:or|nor|and)\b", re.IGNORECASE)
+#: After a target in a negation's scope: a comma, then a word of degree or size, or a side.
+_SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern}|\b(?:right|left|rt|lt|bilateral)\b)", re.IGNORECASE)
 
 
 def _another_finding(text: str, start: int, end: int) -> bool:
