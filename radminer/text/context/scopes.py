@@ -484,22 +484,24 @@ _NEW_ITEM = re.compile(
     rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|/\s+(?=[A-Z])|\s(?:--|—|–)\s",
     re.IGNORECASE,
 )
-#: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy");
-#: the last two joined by "and" / "or" ("fluid in the pelvis, abscess cannot be ruled out" is no list).
+#: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy"),
+#: the last two joined by "and" / "or" (_OR_AND; "fluid in the pelvis, abscess cannot be ruled
+#: out" is no list).
+_LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
 _OR_AND = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 #: A dash between blanks, "and a": what a hedge after its object does not reach over ("thickening - neoplasm
 #: not excluded", "a lucency in the right hemidiaphragm and a small amount of free air may be present";
 #: not "a cyst and a carcinoma are both possible").
-_AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
 _SPACED_DASH = re.compile(r"\s[-–—]+\s")
-_LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
-#: A side at a target's start ("no hydronephrosis, right renal stone": the side opens the item).
-_SIDE_AT = re.compile(r"(?:right|left|rt|lt|bilateral)\b", re.IGNORECASE)
+_AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
+#: A side, which opens an item after a negated one ("no hydronephrosis, right renal stone").
+_SIDE = r"\b(?:right|left|rt|lt|bilateral)\b"
+_SIDE_AT = re.compile(_SIDE, re.IGNORECASE)
 #: What joins the last item of a list ("no focal consolidation, large pleural effusion, or
 #: pneumothorax"; "no right renal cyst, left adrenal nodule and hepatic mass").
 _OR = re.compile(r"\b(?:or|nor|and)\b", re.IGNORECASE)
 #: After a target in a negation's scope: a comma, then a word of degree or size, or a side.
-_SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern}|\b(?:right|left|rt|lt|bilateral)\b)", re.IGNORECASE)
+_SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern}|{_SIDE})", re.IGNORECASE)
 
 
 def _another_finding(text: str, start: int, end: int) -> bool:
