@@ -208,6 +208,7 @@ def test_shipped_compositions_parse() -> None:
         (("right",), ("kidney",), "adjacent"),  # "right renal cyst"
         (("right", "pole"), ("kidney",), "sentence"),  # "kidneys: a cyst in the right upper pole"
         (("on the right",), ("kidney",), "sentence"),  # "nephrolithiasis on the right"
+        (("right",), ("hydronephrosis",), "adjacent"),  # "mild right hydronephrosis"
     ]
 
 
