@@ -240,6 +240,8 @@ RULES = [
     ("no pulmonary embolism", "pulmonary artery"),
     ("cholecystolithiasis", "calculus"),
     ("cholecystolithiasis without cholecystitis", "gallbladder"),
+    ("PDAC of the pancreatic neck, 2.4 cm", "pancreas"),
+    ("Peritoneal carcinomatosis with ascites", "metastasis"),
 ]
 
 

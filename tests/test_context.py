@@ -417,6 +417,20 @@ def test_mass_effect_cues_of_the_rules() -> None:
         ContextRules.from_dict({"mass_effects": "compressing"})
 
 
+def test_contact_cues_of_the_rules() -> None:
+    text = "cyst in the pancreatic tail abutting the left kidney, adjacent to the spleen; near the hilum"
+    cues = RULES.mass_effect_cues(RULES.fold(text), 0, len(text))
+    assert [c.group() for c in cues] == ["abutting", "adjacent to", "near the"]
+    assert all(RULES.is_contact(c.group()) for c in cues)
+    assert not RULES.is_contact("compressing") and not RULES.is_contact("Abutting the")
+    rules = ContextRules.from_dict({"contacts": ["touching"]})
+    assert [c.group() for c in rules.mass_effect_cues(rules.fold(text + ", touching"), 0, len(text) + 10)] == [
+        "touching"
+    ]
+    with pytest.raises(ContextRulesError, match="contacts"):
+        ContextRules.from_dict({"contacts": "abutting"})
+
+
 def test_rules_file_errors_derive_from_radminer_error(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"
     path.write_text("[1, 2]", encoding="utf-8")

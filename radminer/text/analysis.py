@@ -624,8 +624,9 @@ def _join_hyphenated(keys: list[str | None], kinds: list[int], starts: list[int]
 
 def _mark_dashes(keys: list[str | None], kinds: list[int], starts: list[int], ends: list[int]) -> None:
     """A hyphen with a blank after it, after one to three words that start a line, the first
-    capitalized (or after a ";"), ends a header as a colon does ("Liver - few small cysts",
-    "Spleen- normal", "...; spleen - normal"; not "Pre- and post-contrast images"); elsewhere,
+    capitalized (or after a ";"), or after a stop or a colon, capitalized, ends a header as a colon
+    does ("Liver - few small cysts", "Spleen- normal", "...; spleen - normal", "ADRENALS: Left -
+    nodule 1.3 cm. Right - normal."; not "Pre- and post-contrast images"); elsewhere,
     with blanks on both sides and a word before it, it ends a sentence where its line has two
     such dashes at least, a list ("Findings - liver normal - 2 cm mass right adrenal - kidneys
     normal"; not "enlarged node - reactive vs neoplastic")."""
@@ -637,7 +638,10 @@ def _mark_dashes(keys: list[str | None], kinds: list[int], starts: list[int], en
         while first > 0 and kinds[first - 1] & _ALPHA and i - first < _MAX_DASH_HEADER_WORDS:
             first -= 1
         line_start = first == 0 or kinds[first - 1] & _NEWLINE
-        if first < i and ((line_start and kinds[first] & _CAPITAL) or (first and kinds[first - 1] & _SEMICOLON)):
+        after_stop = first and kinds[first - 1] & (_TERM | _COLON)  # "... 5 HU. Right - normal."
+        if first < i and (
+            ((line_start or after_stop) and kinds[first] & _CAPITAL) or (first and kinds[first - 1] & _SEMICOLON)
+        ):
             kinds[i] |= _COLON
         elif ends[i - 1] < starts[i] and kinds[i - 1] & _ALPHA and kinds[i + 1] & (_ALPHA | _DIGIT):
             separators.append(i)

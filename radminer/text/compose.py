@@ -52,14 +52,14 @@ logger = logging.getLogger(__name__)
 
 #: Words allowed between ``adjacent`` components (besides numbers and units): positions, sides,
 #: and the prepositions that put a finding in its place ("adenopathy in the left axilla"), also
-#: after a copula ("the enlarged nodes are in the right groin", "the pleura is thickened") and
-#: "except" ("no adenopathy except in the left axilla").
+#: after a copula ("the enlarged nodes are in the right groin", "the pleura is thickened", "the duct
+#: is not dilated") and "except" ("no adenopathy except in the left axilla").
 GAP_WORDS: tuple[str, ...] = (
     "upper", "lower", "mid", "middle", "pole", "interpolar", "anterior", "posterior", "medial",
-    "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical",
+    "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical", "main",
     "basal", "outer", "inner", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
     "left", "right", "bilateral", "in", "within", "at", "of", "involving", "chain", "root", "region", "station",
-    "group", "is", "are", "except",
+    "group", "sided", "is", "are", "not", "except",
 )  # fmt: skip
 #: Most gap words between two ``adjacent`` components.
 MAX_GAP = 3

@@ -82,6 +82,9 @@ _CACHE_SIZE = 1024
 #: Distinct sentences whose mentions an Extractor keeps, per text of ``cache_size``.
 _SENTENCES_PER_TEXT = 4
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
+#: For a composed lesion type, which is never normal: its normal body part says nothing of it
+#: ("Lungs without nodules": a negated lung nodule).
+_FINDING_RANK = {**_STATUS_RANK, "normal": 0}
 
 
 class Extractor:
@@ -434,7 +437,8 @@ class Extractor:
                     new[n] = with_context(new[n], context)
             for item, mention in zip(composed, new, strict=True):
                 parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
-                worst = max(parts, key=lambda m: _STATUS_RANK.get(m.status, 0), default=mention)
+                rank = _FINDING_RANK if self.graph.category(mention.label) == HEAD_CATEGORY else _STATUS_RANK
+                worst = max(parts, key=lambda m: rank.get(m.status, 0), default=mention)
                 if worst.status != "positive":
                     m, w = mention, worst  # the status and trigger of the worst
                     fields = m.label, m.text, m.start, m.end, w.status, w.trigger, w.trigger_start, w.trigger_end
@@ -844,9 +848,24 @@ class _ContextStage:
         found = statuses(text, spans, self.rules, *self._sentences(analysis, lo, hi), starts, folded=self._fold(text))
         contexts = [found.get(p, POSITIVE) for p in range(len(among), len(spans))]
         return [
-            POSITIVE if c.status == "normal" and self._categories.get(m.label) == HEAD_CATEGORY else c
+            POSITIVE
+            if c.status == "normal"
+            and (self._categories.get(m.label) == HEAD_CATEGORY or self._describes_lesion(m, c, among))
+            else c
             for m, c in zip(mentions, contexts, strict=True)
         ]
+
+    def _describes_lesion(self, mention: Mention, context: Context, among: Sequence[Mention]) -> bool:
+        """Whether a backward normal cue reaches ``mention`` over a positive lesion type that lies
+        between them, which it describes ("ADRENALS: Left nodule of 1.8 cm, homogeneous": the
+        left adrenal gland holds the nodule)."""
+        return context.trigger_start is not None and any(
+            mention.end <= m.start
+            and m.end <= context.trigger_start
+            and m.status == "positive"
+            and self._categories.get(m.label) == HEAD_CATEGORY
+            for m in among
+        )
 
     @staticmethod
     def _sentences(analysis: Analysis, lo: int, hi: int) -> tuple[list[int], list[int]]:

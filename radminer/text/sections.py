@@ -18,8 +18,9 @@ negation or uncertainty scope crosses it. This stage reads them:
   section stays the enclosing one, and its body part is the location of the findings under
   it, up to the next header (its *block*; see :class:`~radminer.text.compose.Composer` and
   :func:`~radminer.text.context.refine`).
-- in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue
-  is in section ``recommendation`` ("Recommend CT of the abdomen and pelvis.").
+- in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue up
+  to the end of its clause (";") is in section ``recommendation`` ("Recommend CT of the abdomen
+  and pelvis.").
 
 Text before the first section header, or after a one-line preamble, has section ``None``.
 :data:`DEFAULT_EXCLUDED` sections do not count towards a row's labels unless asked for (their
@@ -73,7 +74,11 @@ SECTION_NAMES: dict[str, str] = {
         "indication",
     ),
     **dict.fromkeys(
-        ["comparison", "comparisons", "prior", "priors", "prior studies", "prior study", "prior exam", "compared"],
+        [
+            "comparison", "comparisons", "prior", "priors", "prior studies", "prior study", "prior exam", "compared",
+            "prior imaging", "previous imaging", "previous studies", "previous study", "previous exam",
+            "previous examination", "prior examination",
+        ],
         "comparison",
     ),
     **dict.fromkeys(
@@ -232,11 +237,17 @@ def _measured(analysis: Analysis, first: int, end: int) -> int:
 
 
 def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:
-    """``(cue token, end of its sentence)`` of the first recommendation cue of each sentence."""
+    """``(cue token, end of its clause)`` of the first recommendation cue of each sentence: what
+    follows a ";" is a clause of its own ("follow-up advised; a 4 mm nodule in the RLL")."""
     out: list[tuple[int, int]] = []
+    starts, ends = analysis.offsets()
     for i, key in enumerate(analysis.keys):
         if key in _RECOMMENDATION_CUES and (not out or i >= out[-1][1]):
-            out.append((i, analysis.sentence_of(i)[1]))
+            end = analysis.sentence_of(i)[1]
+            semicolon = analysis.text.find(";", ends[i], starts[end - 1])
+            if semicolon >= 0:
+                end = bisect_right(starts, semicolon)
+            out.append((i, end))
     return out
 
 

@@ -264,7 +264,7 @@ def refine(
         if all(is_part[p] and mentions[p].status == "positive" for p in members):
             _size_alone(text, mentions, members, graph, sentences[k])
         if effects:
-            _mass_effects(text, mentions, members, kinds, rules, sentences[k], effects)
+            _mass_effects(text, mentions, members, kinds, graph, rules, sentences[k], effects)
         uncertain = negated = normal = positive_part = unfound = False
         for p in members:
             status = mentions[p].status
@@ -476,9 +476,16 @@ def _lesion_nouns(
     if not heads:
         return []
     inside = found_within(found, start, end)  # not searched for again where they are known
+    if inside is None:
+        inside = rules.scan(folded, start, end)
     contexts = statuses(text, heads, rules, [start], [end], None, found=inside, folded=folded)
     out = [contexts.get(p, POSITIVE) for p in range(len(heads))]
-    return [POSITIVE if c.status == "normal" else c for c in out]  # a lesion is never normal
+    said_normal = {c.trigger_start for c in out if c.status == "normal"}
+    if said_normal:  # a lesion is never normal: the other cues that reach it ("Without focal lesions, normal size")
+        others = [t for t in inside if t.start not in said_normal]
+        again = statuses(text, heads, rules, [start], [end], None, found=others, folded=folded)
+        out = [again.get(p, POSITIVE) if c.status == "normal" else c for p, c in enumerate(out)]
+    return [POSITIVE if c.status == "normal" else c for c in out]
 
 
 def _named_by(part: Mention, text: str, head: tuple[int, int]) -> bool:
@@ -540,6 +547,11 @@ def _differentials(
                 start = b.start
 
 
+#: In what an exception cue excepts: changes that no vocabulary names, not the negated finding
+#: ("no masses in the chest, except postoperative changes at the mastectomy site").
+_CHANGES = re.compile(r"\b(?:changes?|post-?operative|post-?surgical|surgical|degenerative)\b", re.IGNORECASE)
+
+
 def _exceptions(
     text: str,
     mentions: list[Mention],
@@ -562,6 +574,8 @@ def _exceptions(
         lesion = any(not is_part[q] and mentions[q].status == "positive" for q in after) or _asserted(
             _lesion_nouns(text, cue.end, stop, rules, found, folded)
         )
+        if not lesion and _CHANGES.search(text, cue.end, stop):
+            continue  # what is excepted is another thing: "no masses, except postoperative changes"
         where = [mentions[q].label for q in after if is_part[q] and not _lesion_itself(text, graph, rules, mentions[q])]
         named = [mentions[q] for q in after if mentions[q].status == "positive"]
         held = graph.expand(m.label for m in named)
@@ -753,8 +767,9 @@ def _nature_object(
             mentions[p] = _status(mentions[p], contexts[p])
 
 
-#: After a nature hedge's object: a comma that ends it, and the start of what is said next.
-_CLOSED = re.compile(r"\s*,\s*(?:the|which|measuring|largest|up\s+to|\d)\b", re.IGNORECASE)
+#: After a nature hedge's object: a comma that ends it, and the start of what is said next ("likely
+#: a cyst, and splenomegaly").
+_CLOSED = re.compile(r"\s*,\s*(?:the|which|measuring|largest|up\s+to|and|\d)\b", re.IGNORECASE)
 #: After a nature hedge, or ending it: a verb or article that makes what follows the subject's
 #: interpretation ("is likely to represent benign cysts", "favored to represent a benign adenoma").
 _PREDICATE = re.compile(r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)|an?)\b", re.IGNORECASE)
@@ -839,6 +854,7 @@ def _mass_effects(
     mentions: list[Mention],
     members: list[int],
     kinds: list[str | None],
+    graph: LabelGraph,
     rules: ContextRules,
     sentence: tuple[int, int],
     cues: Sequence[re.Match[str]],
@@ -849,7 +865,10 @@ def _mass_effects(
     a noun cue ("mediastinal shift"), become
     ``irrelevant``, the cue their trigger: they are not where the lesion lies ("mass
     compressing the IVC and the right atrium", "the trachea is displaced to the right by a
-    thyroid mass")."""
+    thyroid mass"). So do those a lesion touches (a cue of the rules' ``contacts``) when a body
+    part of the clause before the cue is the lesion's own place ("cyst in the pancreatic tail
+    abutting the left kidney"; not "mass abutting the liver", where the liver is all that
+    places it, nor "soft tissue mass abutting the liver": a tissue of no place)."""
     start, end = sentence
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
     bounds = [start, *cuts, end]
@@ -874,6 +893,13 @@ def _mass_effects(
         )
         if not (lesion or rules.head_pattern.search(text, *span)):
             continue
+        if rules.is_contact(cue.group()) and not any(
+            kinds[p] == _BODYPART_CATEGORY
+            and mentions[p].status == "positive"
+            and not _of_no_place(graph, mentions[p].label)
+            for p in side
+        ):
+            continue  # a lesion of no place of its own lies where it touches: "mass abutting the liver"
         context = Context("irrelevant", text[cue.start() : cue.end()], cue.start(), cue.end())
         backward = bool(passive or compound)
         edge, gap = (cue.start() if backward else cue.end()), (_BLANKS if compound else _OBJECT_GAP)
@@ -1053,7 +1079,8 @@ def _excepted(
     where = [mentions[q].label for q in excepted if is_part[q]]
     if where and _said_normal(text, mentions, members, normal, is_part, excepted) == 1:
         return normal  # (one body part said normal holds what is excepted from it)
-    where = where or [place for q in excepted for place in _places(graph, mentions[q].label)]
+    # (a place at the root of the hierarchy is a system, "blood vessel" for a hemangioma: no organ)
+    where = where or [place for q in excepted for place in _places(graph, mentions[q].label) if graph.parents(place)]
     if not where:
         return normal
     return [p for p in normal if p in excepted or _related(graph, mentions[p].label, where)]
@@ -1160,7 +1187,11 @@ def _header(
         for lo, hi in itertools.takewhile(lambda s: s[0] < header.body_end, sentences[k + 1 :]):
             hi = min(hi, header.body_end)
             inside = _mentions_in(mentions, lo, hi)
-            elsewhere = [p for p in inside if is_part[p] and mentions[p].status == "positive"]
+            elsewhere = [  # (a tissue of no place is the organ's: "Simple cortical cyst" under "KIDNEYS:")
+                p
+                for p in inside
+                if is_part[p] and mentions[p].status == "positive" and not _of_no_place(graph, mentions[p].label)
+            ]
             if any(not _related(graph, mentions[p].label, organs) for p in elsewhere):
                 continue  # another organ's: "Pancreas: normal. 1 cm cyst in the right kidney."
             if any(not is_part[p] and mentions[p].status == "positive" for p in inside) or (
@@ -1217,6 +1248,12 @@ def _header(
         _unnamed_organs(mentions, [p for p in own if is_part[p]], is_part, graph, header)
 
 
+def _of_no_place(graph: LabelGraph, label: str) -> bool:
+    """Whether the body part ``label`` is a tissue of no place: alone in the hierarchy ("soft
+    tissue", "cortex")."""
+    return not graph.parents(label) and not graph.children(label)
+
+
 def _removal(mention: Mention) -> bool:
     """Whether ``mention`` names an organ's removal ("left nephrectomy"): no finding in it."""
     return mention.text.lower().endswith("ectomy")
@@ -1232,7 +1269,7 @@ def _subject_elsewhere(
     hierarchy: "Bilateral cortical cysts" under "KIDNEYS:" are the kidneys' cortex) is none."""
     if not part or _related(graph, first.label, organs):
         return False
-    if not graph.parents(first.label) and not graph.children(first.label):
+    if _of_no_place(graph, first.label):
         return False
     words = _WORD.findall(text, start, first.start)
     return not words or (len(words) == 1 and words[0].lower() not in _NEGATION_WORDS)

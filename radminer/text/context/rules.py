@@ -56,7 +56,7 @@ _DIRECTIONS = ("forward", "backward", "adjacent", "next")
 #: Keys of a rules file that hold plain lists of phrases (see :class:`ContextRules`).
 _PHRASE_LISTS = (
     "lesion_heads", "clause_boundaries", "same_lesion_cues", "clause_openers", "descriptors", "differentials",
-    "nature_hedges", "lesion_natures", "nature_words", "mass_effects", "questions",
+    "nature_hedges", "lesion_natures", "nature_words", "mass_effects", "contacts", "questions",
 )  # fmt: skip
 #: What may come between a hedge and the nature it hedges: "likely (to be) (a)", "probably represents".
 _NATURE_LEAD = r"\s*(?:(?:to\s+)?(?:be|represents?|reflects?)\s+)?(?:an?\s+)?"
@@ -74,12 +74,15 @@ _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 #: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
 _NUMBERED = re.compile(r"\.[^\S\n]*\d")
 #: Cues that say normal only as a predicate, at the end of a clause ("trachea free.", "pleura
-#: smooth,"): before a noun they are adjectives ("free fluid", "smooth wall thickening").
-_PREDICATES = frozenset({"free", "smooth"})
+#: smooth,", "mediastinum centred.", "infection considered."): elsewhere they are adjectives ("free
+#: fluid", "smooth wall thickening", "preserved fat planes"), say where ("haematoma centred on the
+#: left psoas") or lead to what is judged ("the nodule is considered benign").
+_PREDICATES = frozenset({"free", "smooth", "centered", "centred", "preserved", "considered"})
 _CLAUSE_END = re.compile(r"[^\S\n]*(?:[.,;:)/]|\n|\Z|and\b)")
 #: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
-#: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting").
-_APPOSED_SIZE = r"\d+(?:\.\d+)?\s*(?:x\s*\d+(?:\.\d+)?\s*)*(?:mm|cm)(?:\s+[a-z]+)?\s*[,)]"
+#: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting"; a decimal comma:
+#: "PDAC, 2,4 cm, abutting").
+_APPOSED_SIZE = r"\d+(?:[.,]\d+)?\s*(?:x\s*\d+(?:[.,]\d+)?\s*)*(?:mm|cm)(?:\s+[a-z]+)?\s*[,)]"
 
 
 class Trigger(NamedTuple):
@@ -246,7 +249,9 @@ class ContextRules:
     or of the ``lesion_natures`` hedges that nature, not the lesion it is said of ("the nodes are
     likely reactive", "low suspicion for malignancy in the nodule"). ``mass_effects``: what a lesion
     does to a structure that is not where it lies ("compressing", "displaced by"): that structure
-    is ``irrelevant`` (see :func:`refine`). ``questions``: uncertainty triggers that ask the
+    is ``irrelevant`` (see :func:`refine`); ``contacts``: what says a structure only touches a lesion
+    whose own place is named ("abutting", "adjacent to"): that structure is ``irrelevant`` too.
+    ``questions``: uncertainty triggers that ask the
     exam's question ("evaluate for", "rule out"): what they ask about is not uncertain in a row
     whose text answers it later with a negation (see :func:`aggregate`).
     """
@@ -266,6 +271,7 @@ class ContextRules:
         lesion_natures: Sequence[str] = (),
         nature_words: Sequence[str] = (),
         mass_effects: Sequence[str] = (),
+        contacts: Sequence[str] = (),
         questions: Sequence[str] = (),
         source: str = "<rules>",
     ) -> None:
@@ -317,11 +323,13 @@ class ContextRules:
         natures = _phrase_regex(w for p in nature_words for w in _expand_phrase(p)).pattern
         self.nature_pattern = re.compile(f"{_NATURE_LEAD}(?:{natures})", re.IGNORECASE)
         self.mass_effects = tuple(mass_effects)
-        self.mass_effect_pattern = _phrase_regex((w for p in mass_effects for w in _expand_phrase(p)), re.IGNORECASE)
+        self.contacts = frozenset(_compact("".join(w)) for c in contacts for w in _expand_phrase(c))
+        effects = (*mass_effects, *contacts)
+        self.mass_effect_pattern = _phrase_regex((w for p in effects for w in _expand_phrase(p)), re.IGNORECASE)
         #: The common start of each cue's first words, none the start of another ("compress",
         #: "displac"): one is in any lower-cased text that holds a cue (a cheap test before the
         #: pattern, which tries every position).
-        firsts = sorted(_common_start([w[0].lower() for w in _expand_phrase(p)]) for p in mass_effects)
+        firsts = sorted(_common_start([w[0].lower() for w in _expand_phrase(p)]) for p in effects)
         self._mass_effect_stems: tuple[str, ...] = ()
         for stem in firsts:
             if not stem.startswith(self._mass_effect_stems):
@@ -437,7 +445,8 @@ class ContextRules:
         return meaning is not None and meaning[4] and not (meaning[1] or meaning[2])
 
     def mass_effect_cues(self, folded: Folded, start: int, end: int) -> list[re.Match[str]]:
-        """The ``mass_effects`` cues of ``folded.text[start:end]`` (``folded``: by :meth:`fold`)."""
+        """The ``mass_effects`` and ``contacts`` cues of ``folded.text[start:end]`` (``folded``: by
+        :meth:`fold`)."""
         text = folded.text
         if folded.exact and not any(text.find(stem, start, end) >= 0 for stem in self._mass_effect_stems):
             return []  # (a lower-cased text holds a cue's first word if it holds the cue)
@@ -451,6 +460,10 @@ class ContextRules:
     def is_nature_hedge(self, phrase: str) -> bool:
         """Whether ``phrase`` (a trigger's text) is one of the rules' ``nature_hedges``."""
         return _compact(phrase) in self.nature_hedges
+
+    def is_contact(self, phrase: str) -> bool:
+        """Whether ``phrase`` (a cue of :meth:`mass_effect_cues`) is one of the rules' ``contacts``."""
+        return _compact(phrase) in self.contacts
 
     def without_differential_cues(
         self, folded: Folded, found: Sequence[Trigger], start: int, end: int

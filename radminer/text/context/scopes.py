@@ -37,6 +37,9 @@ _FURTHER = re.compile(r"\bfurther\b", re.IGNORECASE)
 _CLAUSE_CUT = re.compile(r"[,;]")
 #: Between a forward normal cue and its first target: a comma only ("liver normal, right kidney").
 _COMMA_ONLY = re.compile(r"\s*[,;]\s*")
+#: Between a forward hedge's first target and the next: ", and" opens another item ("probably a
+#: cyst, and splenomegaly"; not the last of a list: "possible atelectasis, scarring, and edema").
+_COMMA_AND = re.compile(r"\s*,\s*and\s+(?:an?\s+|the\s+)?", re.IGNORECASE)
 #: Between two targets of a scope: what joins them in one list ("no effusion or pneumothorax",
 #: "no consolidation, effusion").
 _JOINED = re.compile(r"[,/&]|\b(?:and|or|nor|as well as)\b", re.IGNORECASE)
@@ -235,7 +238,14 @@ def statuses(
                 # a resolution that ends its sentence reaches its subject over a long description: "the
                 # hematoma in the left rectus sheath described on the 6/2018 study has completely resorbed"
                 gap = 2 * window if not forward and _ENDS.fullmatch(text, trigger.end, sentence_ends[k]) else window
-                reaches.append(_reach(text, spans, j, trigger, forward, limit, gap, chain=True, series=series))
+                judged = (
+                    not forward
+                    and trigger.kind == "negated"
+                    and rules.is_nature_hedge(text[trigger.start : trigger.end])
+                )
+                reaches.append(
+                    _reach(text, spans, j, trigger, forward, limit, gap, chain=True, series=series, judged=judged)
+                )
             elif trigger.adjacent or (forward and trigger.next):
                 phrase = forward and trigger.adjacent  # "calculus vs vascular calcification": the alternative whole
                 reaches.append(_reach(text, spans, j, trigger, forward, limit, window, chain=False, phrase=phrase))
@@ -348,6 +358,7 @@ def _reach(
     chain: bool,
     phrase: bool = False,
     series: bool = False,
+    judged: bool = False,
 ) -> list[tuple[int, int]]:
     """``(position, distance)`` of the sorted ``spans`` in one direction of ``trigger``'s scope.
 
@@ -364,7 +375,11 @@ def _reach(
     at an item said known or stable ("no infiltrates, known bronchiectasis"), after a slash and a
     word of degree or size, or after a dash between blanks. A negation stops before a target after
     a comma that a verb such as "shows", "with" or a predicate adjective ("enlarged") follows: a
-    clause of its own ("no ascites, liver shows multiple metastases").
+    clause of its own ("no ascites, liver shows multiple metastases"). A backward hedge stops at a
+    comma with words, or at a bare comma after its first target when no "and" or "or" comes
+    between ("thickening, mesothelioma not excluded"), and so does a negation that is a judgement
+    (``judged``: "liver lesion, metastasis unlikely"); a forward hedge stops at ", and" after its
+    first target.
     """
     out: list[tuple[int, int]] = []
     anchor = trigger.end if forward else trigger.start
@@ -411,6 +426,8 @@ def _reach(
                     and (series or not _OR.search(text, end, limit))
                 )
                 or _NEW_ITEM.search(text, *gap)
+                or _SPACED_DASH.search(text, *gap)
+                or ((stop := _STOP_LEFT_OUT.match(text, gap[0])) is not None and stop.end() - 2 <= gap[1])
                 or (_COMMA_THE.search(text, *gap) and _SUBJECT_OF.match(text, end))
             )
         ):
@@ -420,7 +437,7 @@ def _reach(
         if (
             out
             and not forward
-            and trigger.kind == "uncertain"
+            and (trigger.kind == "uncertain" or judged)
             and (
                 _SPACED_DASH.search(text, *gap)
                 or (_AND_A.search(text, *gap) and "both" not in text[trigger.start : trigger.end].lower())
@@ -431,6 +448,7 @@ def _reach(
             )
         ):
             break  # a hedge after its object stops at a comma with words: "thickening, mesothelioma not excluded"
+            # (so does a judgement that negates: "hypodense liver lesion, metastasis unlikely")
         if (
             not out
             and forward
@@ -457,6 +475,8 @@ def _reach(
             and (_CLAUSE_CUT.search(text, *gap) or (not forward and _LOWER_WORD.search(text, *gap)))
         ):
             break  # an alternative next to its cue: "tail lesion, IPMN vs. pseudocyst", "nodes, reactive vs neoplastic"
+        if len(out) == 1 and forward and trigger.kind == "uncertain" and _COMMA_AND.fullmatch(text, *gap):
+            break  # ", and" after one hedged target opens another item: "probably a cyst, and splenomegaly"
         if forward and trigger.kind == "normal":
             if not out and _COMMA_ONLY.fullmatch(text, *gap):
                 break  # a normal cue, a comma, a target: said of what precedes it, "liver normal, right kidney ..."
@@ -476,14 +496,19 @@ _SUBJECT_OF = re.compile(
     re.IGNORECASE,
 )
 #: Between two targets in a negation's scope, what opens an item said present: a comma before a
-#: finding known or seen before ("no infiltrates, known bronchiectasis"), a slash between blanks
-#: before a word of degree or size ("no pericardial effusion / small pleural effusions") or a slash
-#: then a capital ("no ascites/ Fatty liver"), a dash between blanks ("no pneumothorax -- large effusion").
+#: finding known or seen before ("no infiltrates, known bronchiectasis") or said to be the only one ("no
+#: consolidation, only atelectasis in the lingula"), a slash between blanks before a word of degree
+#: or size ("no pericardial effusion / small pleural effusions"),
+#: a dash between blanks ("no pneumothorax -- large effusion"); and (:data:`_STOP_LEFT_OUT`) a slash
+#: and a blank or a comma, then a capitalized word ("no ascites/ Fatty liver", "Without
+#: lymphadenopathy, Metastasis in the liver").
 _NEW_ITEM = re.compile(
-    r"\s*,\s*(?:only\s+)?(?:the\s+|a\s+)?(?:known|stable|unchanged|persistent|residual)\b"
-    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|/\s+(?=[A-Z])|\s(?:--|—|–)\s",
+    r"\s*,\s*(?:only\b|(?:the\s+|a\s+)?(?:known|stable|unchanged|persistent|residual)\b)"
+    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
     re.IGNORECASE,
 )
+#: After a target: a stop left out, a comma (or a slash and a blank) before a capitalized word.
+_STOP_LEFT_OUT = re.compile(r"\s*(?:,|/\s)\s*(?-i:[A-Z][a-z])")
 #: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy"),
 #: the last two joined by "and" / "or" (_OR_AND; "fluid in the pelvis, abscess cannot be ruled
 #: out" is no list).
