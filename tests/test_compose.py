@@ -242,6 +242,12 @@ RULES = [
     ("cholecystolithiasis without cholecystitis", "gallbladder"),
     ("PDAC of the pancreatic neck, 2.4 cm", "pancreas"),
     ("Peritoneal carcinomatosis with ascites", "metastasis"),
+    ("RUL collapse", "atelectasis"),
+    ("collapse of the RML", "atelectasis"),
+    ("RLL collapse with mucus plugging", "atelectasis"),
+    ("LUL collapse", "atelectasis"),
+    ("Collapse of LLL", "atelectasis"),
+    ("lingular collapse", "atelectasis"),
 ]
 
 

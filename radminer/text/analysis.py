@@ -137,9 +137,12 @@ _BULLETS = frozenset({"-", "*", "•", "–"})
 _SKIP_WORDS = frozenset({"the"})
 #: Tokens that may join the words of a header ("LUNGS/PLEURA:", "Heart & great vessels:", "DIAGNOSIS(ES):").
 _JOINERS = frozenset({"/", "&", "-", ",", "and", "of", "or", "(", ")"})
-#: Words that, capitalized after a word in lower case, open a new sentence dictated without a stop
-#: ("The 1.5 cm pancreatic cyst is unchanged The spleen is normal").
-_OPENERS = frozenset({"The", "There"})
+#: Words that, capitalized after a word in lower case (not an article or a preposition), open a
+#: new sentence dictated without a stop ("The 1.5 cm pancreatic cyst is unchanged The spleen is
+#: normal", "No pleural effusion Left lower lobe consolidation is new"; not "in the Left lower lobe").
+_OPENERS = frozenset(
+    {"The", "There", "No", "Left", "Right", "Bilateral", "Mild", "Small", "Moderate", "Large", "Multiple"}
+)
 #: A side: written alone before a colon under an organ header ("KIDNEYS:\nRight: 3 cm cyst."), it
 #: is no header, and its line goes on with the organ's.
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "both", "rt", "lt"})
@@ -748,7 +751,7 @@ def _sentence_starts(kinds: list[int], bookmarks: set[int]) -> tuple[list[int], 
                 starts.append(first)  # "... nodules 2) hepatic steatosis", "... dilatation b. Sludge"
             last_item[numbered] = ordinal
         elif kind & _OPENER:  # "... is unchanged The spleen is normal": a new sentence
-            if i and kinds[i - 1] & _ALPHA and not kinds[i - 1] & (_CAPITAL | _UPPER) and starts[-1] != i:
+            if i and kinds[i - 1] & _ALPHA and not kinds[i - 1] & (_CAPITAL | _UPPER | _WRAPS) and starts[-1] != i:
                 if bookmarks:
                     start_at(i)
                 else:

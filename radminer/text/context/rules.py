@@ -77,7 +77,7 @@ _NUMBERED = re.compile(r"\.[^\S\n]*\d")
 #: smooth,", "mediastinum centred.", "infection considered."): elsewhere they are adjectives ("free
 #: fluid", "smooth wall thickening", "preserved fat planes"), say where ("haematoma centred on the
 #: left psoas") or lead to what is judged ("the nodule is considered benign").
-_PREDICATES = frozenset({"free", "smooth", "centered", "centred", "preserved", "considered"})
+_PREDICATES = frozenset({"free", "smooth", "centered", "centred", "preserved", "considered", "ok", "okay"})
 _CLAUSE_END = re.compile(r"[^\S\n]*(?:[.,;:)/]|\n|\Z|and\b)")
 #: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
 #: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting"; a decimal comma:
