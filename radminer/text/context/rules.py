@@ -66,8 +66,9 @@ class ContextRulesError(RadminerError):
     """A context rules file is malformed (unknown keys, a phrase listed under two kinds, ...)."""
 
 
-#: A cue of punctuation then a word, after optional blanks; a word character.
-_QUERY = re.compile(r"[^\w\s]+[^\S\n]*\w")
+#: A cue of punctuation then a word, after optional blanks (no stop or comma between: "effusion
+#: (-), ascites" reads the cue backward); a word character.
+_QUERY = re.compile(r"[^\w\s,;.]+[^\S\n]*\w")
 _WORD_BEFORE = re.compile(r"\w")
 #: A number next: "2.0 vs. 2.2 cm" compares measurements, it names no alternatives.
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
@@ -77,7 +78,7 @@ _NUMBERED = re.compile(r"\.[^\S\n]*\d")
 #: smooth,", "mediastinum centred.", "infection considered."): elsewhere they are adjectives ("free
 #: fluid", "smooth wall thickening", "preserved fat planes"), say where ("haematoma centred on the
 #: left psoas") or lead to what is judged ("the nodule is considered benign").
-_PREDICATES = frozenset({"free", "smooth", "centered", "centred", "preserved", "considered", "ok", "okay"})
+_PREDICATES = frozenset({"free", "smooth", "centered", "centred", "preserved", "considered", "ok", "okay", "natural"})
 _CLAUSE_END = re.compile(r"[^\S\n]*(?:[.,;:)/]|\n|\Z|and\b)")
 #: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
 #: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting"; a decimal comma:
