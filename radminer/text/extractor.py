@@ -84,7 +84,7 @@ _SENTENCES_PER_TEXT = 4
 _STATUS_RANK = {"positive": 0, "uncertain": 1, "negated": 2, "normal": 3, "irrelevant": 4}
 #: For a composed lesion type, which is never normal: its normal body part says nothing of it
 #: ("Lungs without nodules": a negated lung nodule).
-_FINDING_RANK = {**_STATUS_RANK, "normal": 0}
+_LESION_TYPE_RANK = {**_STATUS_RANK, "normal": 0}
 
 
 class Extractor:
@@ -437,7 +437,7 @@ class Extractor:
                     new[n] = with_context(new[n], context)
             for item, mention in zip(composed, new, strict=True):
                 parts = [statuses[i] for i in item.components] or _overlapping(mentions, len(chosen), added, mention)
-                rank = _FINDING_RANK if self.graph.category(mention.label) == HEAD_CATEGORY else _STATUS_RANK
+                rank = _LESION_TYPE_RANK if self.graph.category(mention.label) == HEAD_CATEGORY else _STATUS_RANK
                 worst = max(parts, key=lambda m: rank.get(m.status, 0), default=mention)
                 if worst.status != "positive":
                     m, w = mention, worst  # the status and trigger of the worst

@@ -327,12 +327,17 @@ class ContextRules:
         self.contacts = frozenset(_compact("".join(w)) for c in contacts for w in _expand_phrase(c))
         effects = (*mass_effects, *contacts)
         self.mass_effect_pattern = _phrase_regex((w for p in effects for w in _expand_phrase(p)), re.IGNORECASE)
-        #: The common start of each cue's first words, none the start of another ("compress",
-        #: "displac"): one is in any lower-cased text that holds a cue (a cheap test before the
-        #: pattern, which tries every position).
-        firsts = sorted(_common_start([w[0].lower() for w in _expand_phrase(p)]) for p in effects)
+        #: Words one of which is in any lower-cased text that holds a cue, none the start of another
+        #: (a cheap test before the pattern, which tries every position): the common start of the
+        #: longest words of a cue's forms ("compress", "displac"), or each of them when they share
+        #: none ("adjacent", "next", "close" for "adjacent|next|close to").
+        stems = set()
+        for p in effects:
+            longest = [max(w, key=len).lower() for w in _expand_phrase(p)]
+            common = _common_start(longest)
+            stems.update([common] if len(common) >= 3 else longest)
         self._mass_effect_stems: tuple[str, ...] = ()
-        for stem in firsts:
+        for stem in sorted(stems):
             if not stem.startswith(self._mass_effect_stems):
                 self._mass_effect_stems += (stem,)
         openers = _phrase_regex(w for p in clause_openers for w in _expand_phrase(p)).pattern

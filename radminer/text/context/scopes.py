@@ -443,7 +443,7 @@ def _reach(
                 or (_AND_A.search(text, *gap) and "both" not in text[trigger.start : trigger.end].lower())
                 or (
                     text.find(",", *gap) >= 0
-                    and (not _LIST_GAP.fullmatch(text, *gap) or (len(out) == 1 and not _OR_AND.search(text, *gap)))
+                    and (not _LIST_GAP.fullmatch(text, *gap) or (len(out) == 1 and not _OR.search(text, *gap)))
                 )
             )
         ):
@@ -498,22 +498,21 @@ _SUBJECT_OF = re.compile(
 #: Between two targets in a negation's scope, what opens an item said present: a comma before a
 #: finding known or seen before ("no infiltrates, known bronchiectasis") or said to be the only one ("no
 #: consolidation, only atelectasis in the lingula"), a slash between blanks before a word of degree
-#: or size ("no pericardial effusion / small pleural effusions"),
-#: a dash between blanks ("no pneumothorax -- large effusion"); and (:data:`_STOP_LEFT_OUT`) a slash
-#: and a blank or a comma, then a capitalized word ("no ascites/ Fatty liver", "Without
+#: or size ("no pericardial effusion / small pleural effusions"); and (:data:`_SPACED_DASH`) a dash
+#: between blanks ("no pneumothorax -- large effusion"), (:data:`_STOP_LEFT_OUT`) a slash and a
+#: blank or a comma, then a capitalized word ("no ascites/ Fatty liver", "Without
 #: lymphadenopathy, Metastasis in the liver").
 _NEW_ITEM = re.compile(
     r"\s*,\s*(?:only\b|(?:the\s+|a\s+)?(?:known|stable|unchanged|persistent|residual)\b)"
-    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})|\s(?:--|—|–)\s",
+    rf"|\s/\s+(?:{_ANOTHER_FINDING.pattern})",
     re.IGNORECASE,
 )
 #: After a target: a stop left out, a comma (or a slash and a blank) before a capitalized word.
 _STOP_LEFT_OUT = re.compile(r"\s*(?:,|/\s)\s*(?-i:[A-Z][a-z])")
 #: Between two targets of a list: commas and "and" / "or" only ("nodules, masses, or adenopathy"),
-#: the last two joined by "and" / "or" (_OR_AND; "fluid in the pelvis, abscess cannot be ruled
-#: out" is no list).
+#: the last two joined by "and" / "or" (:data:`_OR`; "fluid in the pelvis, abscess cannot be
+#: ruled out" is no list).
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
-_OR_AND = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 #: A dash between blanks, "and a": what a hedge after its object does not reach over ("thickening - neoplasm
 #: not excluded", "a lucency in the right hemidiaphragm and a small amount of free air may be present";
 #: not "a cyst and a carcinoma are both possible").
@@ -523,7 +522,8 @@ _AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
 _SIDE = r"\b(?:right|left|rt|lt|bilateral)\b"
 _SIDE_AT = re.compile(_SIDE, re.IGNORECASE)
 #: What joins the last item of a list ("no focal consolidation, large pleural effusion, or
-#: pneumothorax"; "no right renal cyst, left adrenal nodule and hepatic mass").
+#: pneumothorax"; "no right renal cyst, left adrenal nodule and hepatic mass"; "nodules, masses
+#: or adenopathy cannot be excluded").
 _OR = re.compile(r"\b(?:or|nor|and)\b", re.IGNORECASE)
 #: After a target in a negation's scope: a comma, then a word of degree or size, or a side.
 _SERIES_BREAK = re.compile(rf"\s*,\s*(?:{_ANOTHER_FINDING.pattern}|{_SIDE})", re.IGNORECASE)
