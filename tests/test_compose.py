@@ -248,6 +248,10 @@ RULES = [
     ("LUL collapse", "atelectasis"),
     ("Collapse of LLL", "atelectasis"),
     ("lingular collapse", "atelectasis"),
+    ("Splenomegally, span 17 cm.", "enlargement"),
+    ("Moderate splenomegally", "spleen"),
+    ("Hepatomegally with steatosis", "enlargement"),
+    ("mild hepatomegally", "liver"),
 ]
 
 

@@ -153,15 +153,17 @@ _WRAPPED_AFTER = frozenset(
 #: Infixes and prefixes split besides spaCy's, for text typed without blanks: "effusion;no",
 #: "consolidation.mild", "nodule.2 cm", ".Scattered" (two letters at least on each side of a
 #: period, so "e.g." and "p.o." stay whole), a list number glued to its item ("2.Bilateral
-#: renal calculi"), a header's colon glued to its text ("spleen:normal"), and an opening bracket
-#: between letters ("nodule(s)", "DIAGNOSIS(ES):"), and a bullet glued to its item ("-Steatosis").
+#: renal calculi"), a header's colon glued to its text ("spleen:normal", "Liver:- normal"), an
+#: opening bracket after a letter ("nodule(s)", "DIAGNOSIS(ES):", "splenomegaly(16 cm)"), a period
+#: after a closing one ("ascites(moderate).Splenomegaly"), and a bullet glued to its item ("-Steatosis").
 _INFIXES = (
     r";",
     r"(?<=[A-Za-z]{2})\.(?=[A-Za-z]{2})",
     r"(?<=[A-Za-z]{2})\.(?=\d)",
     r"(?<=\d)\.(?=[A-Za-z]{2})",
-    r"(?<=[A-Za-z]{2}):(?=[A-Za-z0-9])",
-    r"(?<=[A-Za-z])\((?=[A-Za-z])",
+    r"(?<=\))\.(?=[A-Za-z]{2})",
+    r"(?<=[A-Za-z]{2}):(?=[A-Za-z0-9-])",
+    r"(?<=[A-Za-z])\((?=[A-Za-z0-9])",
 )
 _PREFIXES = (r"\.(?=[A-Za-z]{2})", r"-(?=[A-Za-z])")
 #: Suffix splits besides spaCy's: the period after a station, level or segment ("station 4R.",

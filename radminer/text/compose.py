@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import re
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -59,8 +60,11 @@ GAP_WORDS: tuple[str, ...] = (
     "lateral", "superior", "inferior", "peripheral", "central", "proximal", "distal", "apical", "main",
     "basal", "outer", "inner", "anterolateral", "posterolateral", "anteromedial", "posteromedial", "cm", "mm", "x",
     "left", "right", "bilateral", "in", "within", "at", "of", "involving", "chain", "root", "region", "station",
-    "group", "sided", "is", "are", "not", "except",
+    "group", "sided", "is", "are", "not", "still", "except",
 )  # fmt: skip
+#: A place adjective that the vocabulary may lack, allowed in a gap as the ``GAP_WORDS`` are: a
+#: prefix of position and an adjective ending ("enlarged perigastric nodes", "retrocaval").
+_PLACE_ADJECTIVE = re.compile(r"(?:peri|para|pre|retro|supra|infra|sub|inter|juxta)[a-z]{3,}(?:ic|al|ar)")
 #: Most gap words between two ``adjacent`` components.
 MAX_GAP = 3
 #: Match keys that end a clause (``HARD``) or may end one (``SOFT``, when another finding
@@ -347,7 +351,10 @@ class Composer:
                     len(gap) > _MAX_LIST
                     or _gap_words(gap, keys, scope.covered) > MAX_GAP
                     or not all(
-                        i in scope.covered or keys[i] in self._gap or keys[i][0].isdigit()  # type: ignore[index]
+                        i in scope.covered
+                        or keys[i] in self._gap
+                        or keys[i][0].isdigit()  # type: ignore[index]
+                        or _PLACE_ADJECTIVE.fullmatch(keys[i])  # type: ignore[arg-type]
                         for i in gap
                         if keys[i] not in _COORDINATORS
                     )

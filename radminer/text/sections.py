@@ -101,6 +101,17 @@ _CLINICAL = frozenset({"history", "indication"})
 _UNITS = frozenset({"mm", "cm"})
 #: Match keys (lemmas) that open a recommendation for the rest of their sentence.
 _RECOMMENDATION_CUES: frozenset[str] = frozenset({"recommend", "recommendation", "advise", "advised", "advisable"})
+#: "consider" opens one too when an exam, a correlation or follow-up is among its next words
+#: (:data:`_CONSIDER_REACH`): "consider dedicated rib views", "consider CT for further
+#: characterization" (a redacted word there, "consider XXXX of the chest", is an exam's name);
+#: else it hedges what it names ("consider hemangioma": the context rules).
+_CONSIDER = "consider"
+_EXAMS = frozenset({
+    "ct", "cta", "mri", "mr", "pet", "cxr", "radiograph", "radiography", "film", "view", "series", "image",
+    "imaging", "evaluation", "correlation", "follow", "followup", "ultrasound", "sonography", "fluoroscopic",
+    "fluoroscopy", "study", "exam", "examination", "scan", "biopsy", "repeat", "xxxx",
+})  # fmt: skip
+_CONSIDER_REACH = 4
 
 
 class Block(NamedTuple):
@@ -152,10 +163,10 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     """The :class:`Layout` of ``analysis``; ``matches``: its label matches (organ headers are
     those holding a match of a ``bodypart`` label of ``graph``)."""
     headers = analysis.headers
-    cues = _recommendation_cues(analysis) if not _RECOMMENDATION_CUES.isdisjoint(analysis.keys) else []
+    keys = analysis.keys
+    cues = _recommendation_cues(analysis) if not _RECOMMENDATION_CUES.isdisjoint(keys) or _CONSIDER in keys else []
     if not headers and not cues:
         return PLAIN
-    keys = analysis.keys
     starts: list[int] = []
     names: list[str | None] = []
     blocks: list[Block] = []
@@ -241,8 +252,12 @@ def _recommendation_cues(analysis: Analysis) -> list[tuple[int, int]]:
     follows a ";" is a clause of its own ("follow-up advised; a 4 mm nodule in the RLL")."""
     out: list[tuple[int, int]] = []
     starts, ends = analysis.offsets()
-    for i, key in enumerate(analysis.keys):
-        if key in _RECOMMENDATION_CUES and (not out or i >= out[-1][1]):
+    keys = analysis.keys
+    for i, key in enumerate(keys):
+        if (not out or i >= out[-1][1]) and (
+            key in _RECOMMENDATION_CUES
+            or (key == _CONSIDER and not _EXAMS.isdisjoint(keys[i + 1 : i + 1 + _CONSIDER_REACH]))
+        ):
             end = analysis.sentence_of(i)[1]
             semicolon = analysis.text.find(";", ends[i], starts[end - 1])
             if semicolon >= 0:

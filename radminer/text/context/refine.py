@@ -43,8 +43,9 @@ _WORD = re.compile(r"\w+")
 #: A letter or digit: the text under a header says something ("LIVER: ___" says nothing).
 _ALNUM = re.compile(r"[^\W_]")
 #: Before a body part said normal right after it: a comma that makes it a clause of its own
-#: ("node in the right axilla, breasts unremarkable"; "kidneys otherwise normal" says more).
-_COMMA_LEAD = re.compile(r",\s*(?:the\s+)?\Z", re.IGNORECASE)
+#: ("node in the right axilla, breasts unremarkable", "lytic lesion, adjacent soft tissues normal";
+#: "kidneys otherwise normal" says more).
+_COMMA_LEAD = re.compile(r",\s*(?:the\s+)?(?:[a-z]+\s+)?\Z", re.IGNORECASE)
 _PREDICATE_GAP = re.compile(r"\s*(?:(?:is|are|appears?|remains?)\s+)?", re.IGNORECASE)
 #: Before a body part that opens a sentence: blanks, "the".
 _LEADING = re.compile(r"\s*(?:the\s+)?", re.IGNORECASE)
@@ -935,13 +936,19 @@ def _clauses(
         return  # no lesion to restore a normal part for, and no part to find normal
     cuts = [match.end() for match in rules.clause_pattern.finditer(text, start, end)]
     for p in members:  # "lymph node in the right axilla, breasts unremarkable": a clause of its own
-        m = mentions[p]
+        m = mentions[p]  # (so is "cyst in the liver, spleen without lesions": a part and a negation)
+        said = (
+            m.trigger_start
+            if m.status == "normal"
+            else _negation_after(found, m.end)
+            if m.status == "positive"
+            else None
+        )
         if (
-            m.status == "normal"
+            said is not None
             and is_part[p]
-            and m.trigger_start is not None
-            and m.trigger_start >= m.end
-            and _PREDICATE_GAP.fullmatch(text, m.end, m.trigger_start)
+            and said >= m.end
+            and _PREDICATE_GAP.fullmatch(text, m.end, said)
             and not (m.trigger or "").lower().startswith("otherwise")
             and (comma := _COMMA_LEAD.search(text, start, m.start)) is not None
             and not any(comma.start() < cut <= m.start for cut in cuts)  # (", the liver is ...": cut already)
@@ -1017,6 +1024,12 @@ def _sized(folded: Folded, start: int, end: int) -> bool:
     if folded.exact and text.find("measur", start, end) < 0:  # (an exact fold is lower case)
         return False
     return _MEASURED.search(text, start, end) is not None
+
+
+def _negation_after(found: Sequence[Trigger], at: int) -> int | None:
+    """The start of the first trigger from ``at`` on if it negates forward ("without", "with no")."""
+    k = bisect_left(found, at, key=_start)
+    return found[k].start if k < len(found) and found[k].kind == "negated" and found[k].forward else None
 
 
 def _after_blanks(text: str, at: int) -> int:

@@ -73,6 +73,7 @@ _WORD_BEFORE = re.compile(r"\w")
 #: A number next: "2.0 vs. 2.2 cm" compares measurements, it names no alternatives.
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 #: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
+_NOT = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"\.[^\S\n]*\d")
 #: Cues that say normal only as a predicate, at the end of a clause ("trachea free.", "pleura
 #: smooth,", "mediastinum centred.", "infection considered."): elsewhere they are adjectives ("free
@@ -83,6 +84,16 @@ _CLAUSE_END = re.compile(r"[^\S\n]*(?:[.,;:)/]|\n|\Z|and\b)")
 #: A size between commas (or before a closing bracket), with perhaps its axis: an apposition, not
 #: a clause ("mass, 8.2 cm, displacing", "prostate, 5.4 cm transverse, indenting"; a decimal comma:
 #: "PDAC, 2,4 cm, abutting").
+#: After a cue that denies a sight ("not seen", "was not present"): on or in an exam named by its
+#: date ("not seen on the 2022 exam", "not present on 3/14/23", "not visible in March 2021"): the
+#: earlier exam did not show what is there now, as with "not seen on the prior exam".
+_ON_DATED_EXAM = re.compile(
+    r"[^\S\n]+(?:on|in)[^\S\n]+(?:the[^\S\n]+)?"
+    r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}[/.-](?:19|20)\d\d|(?:[a-z]{3,9}\.?[^\S\n]+)?(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
+#: What a denied sight on an earlier exam is: a pseudo-trigger.
+_PSEUDO = ("pseudo", True, False, False, False)
 _APPOSED_SIZE = r"\d+(?:[.,]\d+)?\s*(?:x\s*\d+(?:[.,]\d+)?\s*)*(?:mm|cm)(?:\s+[a-z]+)?\s*[,)]"
 
 
@@ -552,5 +563,7 @@ class ContextRules:
             found_meaning = exact.get(written) or meaning[_compact(written)]
             if found_meaning[3] and _NUMBER_NEXT.match(text, m.end()):  # an adjacent cue between numbers
                 continue
+            if found_meaning[0] == "negated" and found_meaning[2] and _ON_DATED_EXAM.match(text, m.end()):
+                found_meaning = _PSEUDO if _NOT.search(written) else found_meaning  # "not seen on the 2022 exam"
             out.append(_new(Trigger, (at, m.end(), *found_meaning)))
         return out

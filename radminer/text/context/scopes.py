@@ -489,10 +489,12 @@ def _reach(
 
 #: After a target that a comma alone separates from the previous one in a negation's scope: a verb,
 #: "with" or a predicate adjective that makes it the subject of a clause of its own ("no e/o
-#: ascites, liver shows metastases", "no ascites, spleen enlarged", "gallbladder with stones").
+#: ascites, liver shows metastases", "no ascites, spleen enlarged", "gallbladder with stones"), or
+#: its size: a lesion measured is one seen ("no effusion, mass 4 cm in the right kidney").
 _COMMA_THE = re.compile(r",\s*(?:the\s+)?\Z", re.IGNORECASE)
 _SUBJECT_OF = re.compile(
-    r"\s+(?:shows?|demonstrates?|reveals?|contains?|has|have|measures?|with|enlarged|dilated|distended|thickened)\b",
+    r"\s+(?:shows?|demonstrates?|reveals?|contains?|has|have|measures?|with|enlarged|dilated|distended|thickened)\b"
+    r"|\s*\d+(?:[.,]\d+)?\s*(?:mm|cm)\b",
     re.IGNORECASE,
 )
 #: Between two targets in a negation's scope, what opens an item said present: a comma before a
@@ -513,10 +515,11 @@ _STOP_LEFT_OUT = re.compile(r"\s*(?:,|/\s)\s*(?-i:[A-Z][a-z])")
 #: the last two joined by "and" / "or" (:data:`_OR`; "fluid in the pelvis, abscess cannot be
 #: ruled out" is no list).
 _LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|and/or)\s*)?", re.IGNORECASE)
-#: A dash between blanks, "and a": what a hedge after its object does not reach over ("thickening - neoplasm
-#: not excluded", "a lucency in the right hemidiaphragm and a small amount of free air may be present";
-#: not "a cyst and a carcinoma are both possible").
-_SPACED_DASH = re.compile(r"\s[-–—]+\s")
+#: A dash (or a telegraphic plus: "no mass in the pancreas + dilated CBD") between blanks, "and a":
+#: what a hedge after its object does not reach over ("thickening - neoplasm not excluded", "a lucency
+#: in the right hemidiaphragm and a small amount of free air may be present"; not "a cyst and a
+#: carcinoma are both possible").
+_SPACED_DASH = re.compile(r"\s[-–—+]+\s")
 _AND_A = re.compile(r"\band\s+an?\b", re.IGNORECASE)
 #: A side, which opens an item after a negated one ("no hydronephrosis, right renal stone").
 _SIDE = r"\b(?:right|left|rt|lt|bilateral)\b"
