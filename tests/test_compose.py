@@ -252,6 +252,10 @@ RULES = [
     ("Moderate splenomegally", "spleen"),
     ("Hepatomegally with steatosis", "enlargement"),
     ("mild hepatomegally", "liver"),
+    ("No increase in the extent of the basal fibrosis", "lung base"),
+    ("Left basal opacity, likely atelectasis", "lung base"),
+    ("Right basal consolidation", "lung base"),
+    ("Cylindrical basal bronchiectasis", "lung base"),
 ]
 
 

@@ -548,6 +548,9 @@ def _differentials(
                 start = b.start
 
 
+#: After an exception cue, a preposition of place: what is excepted is a place where the negated
+#: finding is ("no bowel wall thickening except in the sigmoid colon, where there is diverticulosis").
+_PLACE_NEXT = re.compile(r"\s+(?:for\s+)?(?:in|within|at|along|involving|over)\b", re.IGNORECASE)
 #: In what an exception cue excepts: changes that no vocabulary names, not the negated finding
 #: ("no masses in the chest, except postoperative changes at the mastectomy site").
 _CHANGES = re.compile(r"\b(?:changes?|post-?operative|post-?surgical|surgical|degenerative)\b", re.IGNORECASE)
@@ -582,6 +585,9 @@ def _exceptions(
         held = graph.expand(m.label for m in named)
         not_so = _NOT_WORD.search(text, cue.end, stop) is not None
         qualified = not_so or bool(_starting_in(found, cue.end, stop))
+        # (a place excepted keeps the finding named last before the cue: "except in the sigmoid colon, where ...")
+        findings = [p for p in negated if not is_part[p] and mentions[p].end <= cue.start]
+        placed = findings[-1] if findings and _PLACE_NEXT.match(text, cue.end) else None
         restored = []
         for p in negated:
             m = mentions[p]
@@ -589,9 +595,15 @@ def _exceptions(
                 m.status == "negated"
                 and m.end <= cue.start
                 and (
-                    not lesion
-                    or (is_part[p] and (not where or _related(graph, m.label, where)))
-                    or (not is_part[p] and _member_named(text, graph, rules, m.label, named, held, qualified))
+                    p == placed
+                    or (
+                        (is_part[p] or placed is None)
+                        and (
+                            not lesion
+                            or (is_part[p] and (not where or _related(graph, m.label, where)))
+                            or (not is_part[p] and _member_named(text, graph, rules, m.label, named, held, qualified))
+                        )
+                    )
                 )
             ):
                 mentions[p] = _status(m, POSITIVE)
