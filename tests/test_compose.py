@@ -256,6 +256,10 @@ RULES = [
     ("Left basal opacity, likely atelectasis", "lung base"),
     ("Right basal consolidation", "lung base"),
     ("Cylindrical basal bronchiectasis", "lung base"),
+    ("Prostatomegaly, gland volume 80 mL.", "enlargement"),
+    ("Mild prostatomegaly", "prostate"),
+    ("Hepatolithiasis in the left lateral segment", "calculus"),
+    ("Recurrent hepatolithiasis", "liver"),
 ]
 
 

@@ -46,6 +46,8 @@ _ALNUM = re.compile(r"[^\W_]")
 #: ("node in the right axilla, breasts unremarkable", "lytic lesion, adjacent soft tissues normal";
 #: "kidneys otherwise normal" says more).
 _COMMA_LEAD = re.compile(r",\s*(?:the\s+)?(?:[a-z]+\s+)?\Z", re.IGNORECASE)
+#: Between two body parts said normal by one cue: "and", "or", a comma ("spleen, pancreas and kidneys").
+_JOINER = re.compile(r"\s*(?:,\s*)?(?:(?:and|or)\s+)?(?:the\s+|both\s+)?", re.IGNORECASE)
 _PREDICATE_GAP = re.compile(r"\s*(?:(?:is|are|appears?|remains?)\s+)?", re.IGNORECASE)
 #: Before a body part that opens a sentence: blanks, "the".
 _LEADING = re.compile(r"\s*(?:the\s+)?", re.IGNORECASE)
@@ -960,7 +962,7 @@ def _clauses(
             said is not None
             and is_part[p]
             and said >= m.end
-            and _PREDICATE_GAP.fullmatch(text, m.end, said)
+            and _predicate_next(text, mentions, members, p, said)
             and not (m.trigger or "").lower().startswith("otherwise")
             and (comma := _COMMA_LEAD.search(text, start, m.start)) is not None
             and not any(comma.start() < cut <= m.start for cut in cuts)  # (", the liver is ...": cut already)
@@ -1036,6 +1038,21 @@ def _sized(folded: Folded, start: int, end: int) -> bool:
     if folded.exact and text.find("measur", start, end) < 0:  # (an exact fold is lower case)
         return False
     return _MEASURED.search(text, start, end) is not None
+
+
+def _predicate_next(text: str, mentions: list[Mention], members: list[int], p: int, said: int) -> bool:
+    """Whether the cue at ``said`` is the predicate of the body part ``mentions[p]``: a copula at
+    most between, or body parts coordinated with it that the same cue says normal ("spleen and
+    pancreas unremarkable")."""
+    m, at = mentions[p], mentions[p].end
+    if m.status == "normal":
+        for q in members:
+            other = mentions[q]
+            if at <= other.start and other.end <= said and other.trigger_start == said:
+                if not _JOINER.fullmatch(text, at, other.start):
+                    return False
+                at = other.end
+    return _PREDICATE_GAP.fullmatch(text, at, said) is not None
 
 
 def _negation_after(found: Sequence[Trigger], at: int) -> int | None:
