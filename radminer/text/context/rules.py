@@ -73,8 +73,9 @@ _WORD_BEFORE = re.compile(r"\w")
 #: A number next: "2.0 vs. 2.2 cm" compares measurements, it names no alternatives.
 _NUMBER_NEXT = re.compile(r"\s*[-+]?\.?\d")
 #: After "no": a period and a number, "no." as the abbreviation of number ("series no. 4").
-_NOT = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"\.[^\S\n]*\d")
+#: A cue written with "not" ("not seen", "wasn't present"), for :data:`_ON_DATED_EXAM`.
+_NOT = re.compile(r"\bnot\b|n't\b", re.IGNORECASE)
 #: Cues that say normal only as a predicate, at the end of a clause ("trachea free.", "pleura
 #: smooth,", "mediastinum centred.", "infection considered."): elsewhere they are adjectives ("free
 #: fluid", "smooth wall thickening", "preserved fat planes"), say where ("haematoma centred on the
