@@ -18,7 +18,8 @@ negation or uncertainty scope crosses it. This stage reads them:
   section stays the enclosing one, and its body part is the location of the findings under
   it, up to the next header (its *block*; see :class:`~radminer.text.compose.Composer` and
   :func:`~radminer.text.context.refine`).
-- in a sentence with a recommendation cue ("recommend", "is advised"), what follows the cue up
+- in a sentence with a recommendation cue ("recommend", "is advised", "consider" before an
+  exam: "consider CT for further characterization"), what follows the cue up
   to the end of its clause (";") is in section ``recommendation`` ("Recommend CT of the abdomen
   and pelvis.").
 
