@@ -113,6 +113,8 @@ _EXAMS = frozenset({
     "fluoroscopy", "study", "exam", "examination", "scan", "biopsy", "repeat", "xxxx",
 })  # fmt: skip
 _CONSIDER_REACH = 4
+#: Match keys that may open a recommendation: one scan of a text's keys tells whether to look.
+_CUE_KEYS = _RECOMMENDATION_CUES | {_CONSIDER}
 
 
 class Block(NamedTuple):
@@ -164,10 +166,10 @@ def layout(analysis: Analysis, matches: Sequence[Match], graph: LabelGraph) -> L
     """The :class:`Layout` of ``analysis``; ``matches``: its label matches (organ headers are
     those holding a match of a ``bodypart`` label of ``graph``)."""
     headers = analysis.headers
-    keys = analysis.keys
-    cues = _recommendation_cues(analysis) if not _RECOMMENDATION_CUES.isdisjoint(keys) or _CONSIDER in keys else []
+    cues = _recommendation_cues(analysis) if not _CUE_KEYS.isdisjoint(analysis.keys) else []
     if not headers and not cues:
         return PLAIN
+    keys = analysis.keys
     starts: list[int] = []
     names: list[str | None] = []
     blocks: list[Block] = []
